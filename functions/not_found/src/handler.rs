@@ -1,0 +1,29 @@
+//! Every path no other function serves: the 404 page.
+
+use lambda_http::{Body, Request, Response};
+use shared::{App, AppError, Visit};
+
+pub fn handle(app: &App, req: Request) -> Response<Body> {
+    let visit = Visit::start(app, &req);
+    visit.finish(Err(AppError::NotFound))
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::{Method, StatusCode};
+    use shared::testing::{self, body_text, request};
+
+    use super::*;
+
+    #[test]
+    fn answers_404_with_a_page_for_any_method() {
+        let app = testing::app();
+        for method in [Method::GET, Method::POST, Method::DELETE] {
+            let response = handle(&app, request(method, "/no/such/page"));
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+            let html = body_text(&response);
+            assert!(html.contains("Page not found"));
+            assert!(html.contains(testing::REQUEST_ID));
+        }
+    }
+}

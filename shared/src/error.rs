@@ -1,0 +1,66 @@
+//! The errors a request can end in. `web::Visit::finish` turns each into its page, in one place.
+
+use lambda_http::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no such page")]
+    NotFound,
+    #[error("method not allowed (allowed: {allow})")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("missing or wrong CSRF token")]
+    Csrf,
+    #[error("request body over the size limit")]
+    PayloadTooLarge,
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The heading of the error page.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::NotFound => "Page not found",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
+            Self::BadRequest(_) => "Bad request",
+            Self::Csrf => "Form expired",
+            Self::PayloadTooLarge => "Request too large",
+            Self::Internal(_) => "Something went wrong",
+        }
+    }
+
+    /// What the person is told. Never carries internals.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::NotFound => "There is nothing at this address.",
+            Self::MethodNotAllowed { .. } => "This page does not accept that kind of request.",
+            Self::BadRequest(message) => message,
+            Self::Csrf => {
+                "This form was not accepted because it is stale or did not come from this site. \
+                 Nothing was changed: go back, reload the page and try again."
+            }
+            Self::PayloadTooLarge => "What you sent is larger than the 64 KiB limit.",
+            Self::Internal(_) => {
+                "The server hit an unexpected problem. Please try again; if it keeps happening, \
+                 give the request id below to your administrator."
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Reading HTML form posts: size limit, content type and decoding, each with its own error.
+
+use lambda_http::Request;
+use lambda_http::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::AppError;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Decodes an `application/x-www-form-urlencoded` body into `T`.
+pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(AppError::BadRequest(
+            "This address expects a submitted form (application/x-www-form-urlencoded).",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("The submitted form is not valid UTF-8 text."))?;
+    serde_urlencoded::from_str(text).map_err(|err| {
+        tracing::info!(%err, "malformed form body");
+        AppError::BadRequest("The submitted form is incomplete or malformed.")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::Body;
+    use lambda_http::http::{Method, StatusCode};
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::testing::request;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Form {
+        name: String,
+    }
+
+    fn post(content_type: Option<&str>, body: impl Into<Body>) -> Request {
+        let mut req = request(Method::POST, "/login");
+        if let Some(ct) = content_type {
+            req.headers_mut().insert(CONTENT_TYPE, ct.parse().unwrap());
+        }
+        *req.body_mut() = body.into();
+        req
+    }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    #[test]
+    fn decodes_a_form() {
+        let req = post(
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            "name=a%20b+c",
+        );
+        assert_eq!(
+            parse::<Form>(&req).unwrap(),
+            Form {
+                name: "a b c".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_each_kind_of_bad_body_with_its_status() {
+        let status = |req: Request| parse::<Form>(&req).unwrap_err().status();
+        assert_eq!(status(post(Some(FORM), "other=1")), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(post(Some(FORM), "name=1&name=2")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(post(Some(FORM), vec![b'n', b'=', 0xff])),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(post(Some("application/json"), "{}")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(status(post(None, "name=x")), StatusCode::BAD_REQUEST);
+        let big = format!("name={}", "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(status(post(Some(FORM), big)), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn accepts_a_body_at_the_limit() {
+        let exact = format!("name={}", "x".repeat(MAX_BODY_BYTES - 5));
+        assert_eq!(
+            parse::<Form>(&post(Some(FORM), exact)).unwrap().name.len(),
+            MAX_BODY_BYTES - 5
+        );
+    }
+}

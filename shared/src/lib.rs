@@ -1,0 +1,19 @@
+//! Everything the Switchboard functions share: configuration, sessions, users, pages and the
+//! request/response plumbing that turns a handler's outcome into an HTTP response.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod form;
+pub mod pages;
+pub mod password;
+pub mod session;
+pub mod users;
+pub mod web;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+
+pub use app::App;
+pub use error::AppError;
+pub use web::{Reply, Visit};

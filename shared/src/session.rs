@@ -1,0 +1,238 @@
+//! Sessions kept in an encrypted, authenticated cookie (the `cookie` crate's private jar).
+//!
+//! A session exists for every visitor: signed-out visitors get one too, because it carries the
+//! CSRF token that the sign-in form needs. Signing in replaces it with a fresh one.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::users::UserId;
+
+pub const COOKIE_NAME: &str = "sb_session";
+
+/// How long a signed-out visitor's session (and so a sign-in form) stays valid.
+pub const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(2 * 3600);
+
+/// The current key seals new cookies; the previous one still opens cookies sealed before a
+/// rotation, so rotating the key signs nobody out.
+pub struct SessionKeys {
+    current: Key,
+    previous: Option<Key>,
+}
+
+/// A one-time message shown on the next page. Only fixed messages travel in the cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flash {
+    SignedOut,
+    SessionEnded,
+}
+
+impl Flash {
+    pub fn text(self) -> &'static str {
+        match self {
+            Flash::SignedOut => "You have been signed out.",
+            Flash::SessionEnded => "Your session has ended. Please sign in again.",
+        }
+    }
+}
+
+/// A secret per session that state-changing forms must echo back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CsrfToken(String);
+
+impl CsrfToken {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn matches(&self, submitted: &str) -> bool {
+        !submitted.is_empty() && bool::from(self.0.as_bytes().ct_eq(submitted.as_bytes()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
+    #[serde(rename = "c")]
+    pub csrf: CsrfToken,
+    /// Seconds since the Unix epoch.
+    #[serde(rename = "i")]
+    pub issued_at: u64,
+    #[serde(rename = "e")]
+    pub expires_at: u64,
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    pub flash: Option<Flash>,
+}
+
+impl Session {
+    pub fn new(user: Option<UserId>, lifetime: Duration, now: u64) -> Self {
+        Self {
+            user,
+            csrf: CsrfToken::generate(),
+            issued_at: now,
+            expires_at: now.saturating_add(lifetime.as_secs()),
+            flash: None,
+        }
+    }
+
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl SessionKeys {
+    pub fn new(current: Key, previous: Option<Key>) -> Self {
+        Self { current, previous }
+    }
+
+    /// The session in a `Cookie` request header, if one is there, opens with one of our keys
+    /// and parses. Anything else (absent, tampered, foreign, garbled) is `None`.
+    /// Expiry is the caller's to check, so that it can tell "ended" from "absent".
+    pub fn open(&self, cookie_header: &str) -> Option<Session> {
+        Cookie::split_parse_encoded(cookie_header.to_string())
+            .filter_map(Result::ok)
+            .filter(|c| c.name() == COOKIE_NAME)
+            .find_map(|sealed| self.open_one(sealed.into_owned()))
+    }
+
+    fn open_one(&self, sealed: Cookie<'static>) -> Option<Session> {
+        let jar = CookieJar::new();
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .find_map(|key| jar.private(key).decrypt(sealed.clone()))
+            .and_then(|plain| serde_json::from_str(plain.value()).ok())
+    }
+
+    /// The `Set-Cookie` value that stores `session`, encrypted with the current key.
+    pub fn seal(&self, session: &Session, secure: bool, now: u64) -> String {
+        let value = serde_json::to_string(session).expect("a session always serialises");
+        let max_age = session.expires_at.saturating_sub(now);
+        let cookie = Cookie::build((COOKIE_NAME, value))
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(cookie::time::Duration::seconds(max_age as i64))
+            .build();
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.current).add(cookie);
+        let sealed = jar.get(COOKIE_NAME).expect("the cookie was just added");
+        sealed.encoded().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn keys() -> SessionKeys {
+        SessionKeys::new(testing::session_key(), None)
+    }
+
+    fn cookie_pair(set_cookie: &str) -> String {
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
+    fn alice() -> Session {
+        Session::new(
+            Some(serde_json::from_str("\"alice\"").unwrap()),
+            Duration::from_secs(60),
+            1_000,
+        )
+    }
+
+    #[test]
+    fn a_sealed_session_opens_again() {
+        let session = alice();
+        let header = keys().seal(&session, true, 1_000);
+        assert!(header.contains("HttpOnly"));
+        assert!(header.contains("SameSite=Lax"));
+        assert!(header.contains("Path=/"));
+        assert!(header.contains("Secure"));
+        assert!(header.contains("Max-Age=60"));
+        assert!(
+            !header.contains("alice"),
+            "the session is encrypted: {header}"
+        );
+        let cookies = format!("other=1; {}; x=y", cookie_pair(&header));
+        assert_eq!(keys().open(&cookies), Some(session));
+    }
+
+    #[test]
+    fn plain_http_cookies_are_not_secure() {
+        let header = keys().seal(&alice(), false, 1_000);
+        assert!(!header.contains("Secure"));
+    }
+
+    #[test]
+    fn tampered_foreign_and_garbled_cookies_do_not_open() {
+        let pair = cookie_pair(&keys().seal(&alice(), true, 1_000));
+        let (name, value) = pair.split_once('=').unwrap();
+        let mut tampered: Vec<char> = value.chars().collect();
+        let mid = tampered.len() / 2;
+        tampered[mid] = if tampered[mid] == 'A' { 'B' } else { 'A' };
+        let tampered: String = tampered.into_iter().collect();
+        assert_eq!(keys().open(&format!("{name}={tampered}")), None);
+
+        let foreign = SessionKeys::new(Key::from(&[9u8; 64]), None);
+        assert_eq!(foreign.open(&pair), None);
+
+        for garbage in [
+            "",
+            "sb_session=",
+            "sb_session=%%%",
+            "sb_session=abc",
+            ";;;=",
+            "\u{0}",
+        ] {
+            assert_eq!(keys().open(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn the_previous_key_still_opens_after_a_rotation() {
+        let session = alice();
+        let pair = cookie_pair(&keys().seal(&session, true, 1_000));
+        let rotated = SessionKeys::new(Key::from(&[3u8; 64]), Some(testing::session_key()));
+        assert_eq!(rotated.open(&pair), Some(session.clone()));
+        let resealed = cookie_pair(&rotated.seal(&session, true, 1_000));
+        assert_eq!(keys().open(&resealed), None, "new cookies use the new key");
+    }
+
+    #[test]
+    fn sessions_expire() {
+        let session = alice();
+        assert!(!session.is_expired(1_059));
+        assert!(session.is_expired(1_060));
+    }
+
+    #[test]
+    fn csrf_tokens_are_random_and_compared_whole() {
+        let a = CsrfToken::generate();
+        let b = CsrfToken::generate();
+        assert_ne!(a, b);
+        assert!(a.matches(a.as_str()));
+        assert!(!a.matches(b.as_str()));
+        assert!(!a.matches(""));
+        assert!(!a.matches(&a.as_str()[..10]));
+    }
+}

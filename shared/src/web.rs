@@ -1,0 +1,378 @@
+//! One visit: the session read from the request, what the handler did with it, and the
+//! response that results, including the mapping of every `AppError` to its page.
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use minijinja::value::merge_maps;
+use minijinja::{Value, context};
+
+use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session};
+use crate::users::User;
+use crate::{App, AppError};
+
+/// What a handler answers when all went well.
+#[derive(Debug)]
+pub enum Reply {
+    Page {
+        status: StatusCode,
+        template: &'static str,
+        context: Value,
+    },
+    /// A 303 See Other, so that a form post is followed by a GET.
+    Redirect(&'static str),
+}
+
+impl Reply {
+    pub fn page(template: &'static str, context: Value) -> Self {
+        Self::Page {
+            status: StatusCode::OK,
+            template,
+            context,
+        }
+    }
+
+    pub fn page_with_status(status: StatusCode, template: &'static str, context: Value) -> Self {
+        Self::Page {
+            status,
+            template,
+            context,
+        }
+    }
+}
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+];
+
+pub struct Visit<'a> {
+    app: &'a App,
+    session: Session,
+    /// Whether the session changed and its cookie must be sent again.
+    changed: bool,
+    secure: bool,
+    request_id: String,
+    now: u64,
+}
+
+impl<'a> Visit<'a> {
+    pub fn start(app: &'a App, req: &Request) -> Self {
+        let now = session::now();
+        let cookies = req
+            .headers()
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut visit = Self {
+            app,
+            session: Session::new(None, ANONYMOUS_LIFETIME, now),
+            changed: true,
+            secure: !is_plain_http_loopback(req),
+            request_id: request_id(req),
+            now,
+        };
+        let users = &app.config.users;
+        let ended = |s: &Session| {
+            s.is_expired(now) || s.user.as_ref().is_some_and(|id| users.get(id).is_none())
+        };
+        match app.config.session_keys.open(&cookies) {
+            Some(session) if !ended(&session) => {
+                visit.session = session;
+                visit.changed = false;
+            }
+            // A signed-in session that expired, or whose user is gone: say why they are out.
+            Some(session) if session.user.is_some() => {
+                visit.session.flash = Some(Flash::SessionEnded);
+            }
+            _ => {}
+        }
+        visit
+    }
+
+    pub fn user(&self) -> Option<&'a User> {
+        let id = self.session.user.as_ref()?;
+        self.app.config.users.get(id)
+    }
+
+    pub fn app(&self) -> &'a App {
+        self.app
+    }
+
+    /// Refuses a state-changing request whose form did not carry this session's token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if self.session.csrf.matches(submitted) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+
+    /// Starts a new session for `user`: new token, new issue time, new expiry.
+    pub fn sign_in(&mut self, user: &User) {
+        self.session = Session::new(
+            Some(user.id.clone()),
+            self.app.config.session_lifetime,
+            self.now,
+        );
+        self.changed = true;
+    }
+
+    /// Replaces the session with a new signed-out one.
+    pub fn sign_out(&mut self) {
+        self.session = Session::new(None, ANONYMOUS_LIFETIME, self.now);
+        self.changed = true;
+    }
+
+    pub fn flash(&mut self, flash: Flash) {
+        self.session.flash = Some(flash);
+        self.changed = true;
+    }
+
+    /// Turns the handler's outcome into the response, with the session cookie when it changed.
+    pub fn finish(mut self, outcome: Result<Reply, AppError>) -> Response<Body> {
+        let mut response = match outcome {
+            Ok(Reply::Redirect(location)) => redirect(location),
+            Ok(Reply::Page {
+                status,
+                template,
+                context,
+            }) => self.render(status, template, context),
+            Err(err) => self.error_page(&err),
+        };
+        let headers = response.headers_mut();
+        for (name, value) in SECURITY_HEADERS {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.changed {
+            let cookie = self
+                .app
+                .config
+                .session_keys
+                .seal(&self.session, self.secure, self.now);
+            match HeaderValue::try_from(cookie) {
+                Ok(value) => {
+                    headers.append(SET_COOKIE, value);
+                }
+                Err(err) => tracing::error!(%err, "session cookie is not a valid header"),
+            }
+        }
+        response
+    }
+
+    fn render(&mut self, status: StatusCode, template: &str, page: Value) -> Response<Body> {
+        let flash = self.session.flash.take();
+        if flash.is_some() {
+            self.changed = true;
+        }
+        // Earlier maps win: the page's own values over the common ones.
+        let context = merge_maps([
+            page,
+            self.common_context(),
+            context! { flash => flash.map(Flash::text) },
+        ]);
+        match self.app.pages.render(template, context) {
+            Ok(html) => html_response(status, html),
+            Err(err) => self.error_page(&AppError::internal(err)),
+        }
+    }
+
+    fn common_context(&self) -> Value {
+        context! {
+            user => self.user().map(|u| u.username.as_str()),
+            csrf_token => self.session.csrf.as_str(),
+            request_id => &self.request_id,
+        }
+    }
+
+    fn error_page(&self, err: &AppError) -> Response<Body> {
+        let status = err.status();
+        match err {
+            AppError::Internal(cause) => {
+                tracing::error!(request_id = %self.request_id, cause = %cause, "request failed");
+            }
+            other => tracing::info!(request_id = %self.request_id, %other, "request refused"),
+        }
+        let context = context! {
+            status => status.as_u16(),
+            title => err.title(),
+            message => err.message(),
+            ..self.common_context(),
+        };
+        let mut response = match self.app.pages.render("error.html", context) {
+            Ok(html) => html_response(status, html),
+            Err(render_err) => {
+                tracing::error!(%render_err, "the error page does not render");
+                let text = format!("{} (request id {})", err.title(), self.request_id);
+                let mut response = Response::new(Body::from(text));
+                *response.status_mut() = status;
+                response
+            }
+        };
+        if let AppError::MethodNotAllowed { allow } = err {
+            response
+                .headers_mut()
+                .insert("allow", HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+fn redirect(location: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response
+        .headers_mut()
+        .insert(LOCATION, HeaderValue::from_static(location));
+    response
+}
+
+/// The id Lambda gave this invocation, shown on error pages and logged with their causes.
+fn request_id(req: &Request) -> String {
+    req.lambda_context_ref()
+        .map(|ctx| ctx.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Plain http on this machine is the one place a cookie may go without `Secure`: browsers do
+/// not send Secure cookies over http, and local runs have no TLS.
+fn is_plain_http_loopback(req: &Request) -> bool {
+    let headers = req.headers();
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    !forwarded_https && matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::Method;
+
+    use super::*;
+    use crate::testing::{self, request};
+
+    fn with_headers(headers: &[(&'static str, &'static str)]) -> Request {
+        let mut req = request(Method::GET, "/");
+        req.headers_mut().remove(HOST);
+        req.headers_mut().remove("x-forwarded-proto");
+        for (name, value) in headers {
+            req.headers_mut()
+                .insert(*name, HeaderValue::from_static(value));
+        }
+        req
+    }
+
+    fn sealed(app: &App, user: &str, lifetime_secs: u64, issued_at: u64) -> String {
+        let user = serde_json::from_value(serde_json::json!(user)).unwrap();
+        let session = Session::new(
+            Some(user),
+            std::time::Duration::from_secs(lifetime_secs),
+            issued_at,
+        );
+        let header = app.config.session_keys.seal(&session, true, issued_at);
+        header.split(';').next().unwrap().to_string()
+    }
+
+    fn login_page(visit: Visit) -> String {
+        let response = visit.finish(Ok(Reply::page("login.html", context! {})));
+        testing::body_text(&response)
+    }
+
+    #[test]
+    fn a_live_session_signs_its_user_in() {
+        let app = testing::app();
+        let cookie = sealed(&app, "alice", 600, session::now());
+        let visit = Visit::start(
+            &app,
+            &testing::with_cookie(request(Method::GET, "/"), &cookie),
+        );
+        assert_eq!(visit.user().unwrap().id.as_str(), "alice");
+    }
+
+    #[test]
+    fn an_expired_session_or_a_removed_user_means_signed_out_with_a_notice() {
+        let app = testing::app();
+        let expired = sealed(&app, "alice", 60, session::now() - 61);
+        let removed = sealed(&app, "mallory", 600, session::now());
+        for cookie in [expired, removed] {
+            let req = testing::with_cookie(request(Method::GET, "/"), &cookie);
+            let visit = Visit::start(&app, &req);
+            assert!(visit.user().is_none());
+            assert!(login_page(visit).contains("Your session has ended"));
+        }
+    }
+
+    #[test]
+    fn responses_carry_security_headers() {
+        let app = testing::app();
+        let response =
+            Visit::start(&app, &request(Method::GET, "/")).finish(Err(AppError::NotFound));
+        for (name, value) in SECURITY_HEADERS {
+            assert_eq!(response.headers()[*name], *value);
+        }
+    }
+
+    #[test]
+    fn internal_errors_show_the_request_id_and_no_internals() {
+        let app = testing::app();
+        let response = Visit::start(&app, &request(Method::GET, "/"))
+            .finish(Err(AppError::internal("database password is hunter2")));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let html = testing::body_text(&response);
+        assert!(html.contains(testing::REQUEST_ID));
+        assert!(!html.contains("hunter2"));
+    }
+
+    #[test]
+    fn only_plain_http_to_loopback_is_insecure() {
+        for host in [
+            "localhost:9000",
+            "127.0.0.1:9000",
+            "localhost",
+            "[::1]:9000",
+        ] {
+            let req = with_headers(&[("host", host)]);
+            assert!(is_plain_http_loopback(&req), "{host}");
+        }
+        let https = with_headers(&[("host", "localhost:9000"), ("x-forwarded-proto", "https")]);
+        assert!(!is_plain_http_loopback(&https));
+        for host in [
+            "abc.execute-api.eu-west-1.amazonaws.com",
+            "localhost.evil.com",
+            "",
+        ] {
+            assert!(
+                !is_plain_http_loopback(&with_headers(&[("host", host)])),
+                "{host}"
+            );
+        }
+    }
+}
