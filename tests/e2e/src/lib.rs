@@ -1,1 +1,97 @@
-//! End-to-end tests live in `tests/`; they drive a running portal over HTTP.
+//! A harness for end-to-end tests: a cookie-keeping HTTP client pointed at a portal that is
+//! already running (`tests/services/portal.sh start`, which `scripts/test` calls).
+
+use reqwest::header::SET_COOKIE;
+use reqwest::{Client, Response, StatusCode, redirect};
+
+pub const USER: &str = "tester";
+pub const PASSWORD: &str = "tester-password-123";
+
+/// One visitor with their own cookies, like a browser that does not follow redirects.
+pub struct Visitor {
+    pub base: String,
+    pub client: Client,
+}
+
+impl Visitor {
+    pub fn new() -> Self {
+        let base = std::env::var("SWITCHBOARD_TEST_URL").expect(
+            "SWITCHBOARD_TEST_URL is not set: start the portal with `tests/services/portal.sh start` \
+             and set it to the printed address, or run `scripts/test`",
+        );
+        let client = Client::builder()
+            .redirect(redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("an HTTP client");
+        Self { base, client }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The CSRF token of the form on the page at `path`.
+    pub async fn csrf_token(&self, path: &str) -> String {
+        let html = self.get(path).await.text().await.expect("a page");
+        csrf_token(&html)
+    }
+
+    pub async fn sign_in(&self, user: &str, password: &str) -> Response {
+        let token = self.csrf_token("/login").await;
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+impl Default for Visitor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+pub fn location(response: &Response) -> Option<&str> {
+    response.headers().get("location")?.to_str().ok()
+}
+
+pub fn set_cookies(response: &Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect()
+}
+
+pub async fn expect_page(response: Response, status: StatusCode, text: &str) -> String {
+    assert_eq!(response.status(), status, "{}", response.url());
+    let html = response.text().await.expect("a body");
+    assert!(html.contains(text), "expected {text:?} in:\n{html}");
+    html
+}
