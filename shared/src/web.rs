@@ -3,6 +3,7 @@
 
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use minijinja::value::merge_maps;
 use minijinja::{Value, context};
@@ -59,6 +60,7 @@ pub struct Visit<'a> {
     changed: bool,
     secure: bool,
     request_id: String,
+    base_path: String,
     now: u64,
 }
 
@@ -78,6 +80,7 @@ impl<'a> Visit<'a> {
             changed: true,
             secure: !is_plain_http_loopback(req),
             request_id: request_id(req),
+            base_path: base_path(req),
             now,
         };
         let users = &app.config.users;
@@ -140,7 +143,7 @@ impl<'a> Visit<'a> {
     /// Turns the handler's outcome into the response, with the session cookie when it changed.
     pub fn finish(mut self, outcome: Result<Reply, AppError>) -> Response<Body> {
         let mut response = match outcome {
-            Ok(Reply::Redirect(location)) => redirect(location),
+            Ok(Reply::Redirect(path)) => self.redirect(path),
             Ok(Reply::Page {
                 status,
                 template,
@@ -186,8 +189,18 @@ impl<'a> Visit<'a> {
         }
     }
 
+    fn redirect(&self, path: &str) -> Response<Body> {
+        let mut response = Response::new(Body::Empty);
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        let location = format!("{}{path}", self.base_path);
+        let location = HeaderValue::try_from(location).expect("base paths are checked ASCII");
+        response.headers_mut().insert(LOCATION, location);
+        response
+    }
+
     fn common_context(&self) -> Value {
         context! {
+            base => &self.base_path,
             user => self.user().map(|u| u.username.as_str()),
             csrf_token => self.session.csrf.as_str(),
             request_id => &self.request_id,
@@ -237,21 +250,35 @@ fn html_response(status: StatusCode, html: String) -> Response<Body> {
     response
 }
 
-fn redirect(location: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::Empty);
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-        .headers_mut()
-        .insert(LOCATION, HeaderValue::from_static(location));
-    response
-}
-
 /// The id Lambda gave this invocation, shown on error pages and logged with their causes.
 fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
         .map(|ctx| ctx.request_id.clone())
         .filter(|id| !id.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The prefix of the portal's paths as the browser sees them. API Gateway's default REST
+/// endpoint puts the stage first (`/Prod/login`) but hands the function `/login`; links and
+/// redirects must add it back. A custom domain or a local run has no prefix.
+fn base_path(req: &Request) -> String {
+    let Some(RequestContext::ApiGatewayV1(ctx)) = req.request_context_ref() else {
+        return String::new();
+    };
+    let (Some(stage), Some(path)) = (ctx.stage.as_deref(), ctx.path.as_deref()) else {
+        return String::new();
+    };
+    let valid = !stage.is_empty()
+        && stage
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let prefix = format!("/{stage}");
+    let prefixed = path == prefix || path.starts_with(&format!("{prefix}/"));
+    if valid && prefixed {
+        prefix
+    } else {
+        String::new()
+    }
 }
 
 /// Plain http on this machine is the one place a cookie may go without `Secure`: browsers do
@@ -349,6 +376,37 @@ mod tests {
         let html = testing::body_text(&response);
         assert!(html.contains(testing::REQUEST_ID));
         assert!(!html.contains("hunter2"));
+    }
+
+    fn with_context_path(stage: &str, path: &str) -> Request {
+        let req = request(Method::GET, "/");
+        let Some(RequestContext::ApiGatewayV1(mut ctx)) = req.request_context_ref().cloned() else {
+            panic!("the fixture is a REST API event");
+        };
+        ctx.stage = Some(stage.to_string());
+        ctx.path = Some(path.to_string());
+        req.with_request_context(RequestContext::ApiGatewayV1(ctx))
+    }
+
+    #[test]
+    fn links_and_redirects_keep_the_stage_prefix_of_the_default_endpoint() {
+        let app = testing::app();
+        let req = with_context_path("Prod", "/Prod/");
+        assert_eq!(base_path(&req), "/Prod");
+        let response = Visit::start(&app, &req).finish(Ok(Reply::Redirect("/login")));
+        assert_eq!(response.headers()[LOCATION], "/Prod/login");
+        let page = Visit::start(&app, &req).finish(Ok(Reply::page("login.html", context! {})));
+        // minijinja's HTML escaping writes `/` as `&#x2f;`, which browsers read back as `/`.
+        let html = testing::body_text(&page).replace("&#x2f;", "/");
+        assert!(html.contains("action=\"/Prod/login\""), "{html}");
+
+        for (stage, path) in [("Prod", "/login"), ("$default", "/$default/x"), ("", "/")] {
+            assert_eq!(
+                base_path(&with_context_path(stage, path)),
+                "",
+                "{stage} {path}"
+            );
+        }
     }
 
     #[test]
