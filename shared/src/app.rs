@@ -1,11 +1,25 @@
-//! The state a function builds once at start-up and shares across invocations.
+//! The state a function builds once at start-up and shares across invocations. Clients and
+//! secrets are built on the first request that needs them, not at start-up: a cold start pays
+//! only for what its request uses.
 
-use crate::config::{Config, ConfigError};
+use std::borrow::Cow;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use tokio::sync::OnceCell;
+
+use crate::AppError;
+use crate::config::{Config, ConfigError, SessionKeySource, StoreConfig};
 use crate::pages::Pages;
+use crate::secrets::SecretCache;
+use crate::session::SessionKeys;
+use crate::store::{DynamoStore, SqliteStore, Store};
 
 pub struct App {
     pub config: Config,
     pub pages: Pages,
+    aws: OnceCell<SdkConfig>,
+    store: OnceCell<Store>,
+    secrets: OnceCell<SecretCache>,
 }
 
 impl App {
@@ -13,6 +27,9 @@ impl App {
         Self {
             config,
             pages: Pages::new(),
+            aws: OnceCell::new(),
+            store: OnceCell::new(),
+            secrets: OnceCell::new(),
         }
     }
 
@@ -30,6 +47,65 @@ impl App {
                 lambda_http::tracing::error!(%err, "configuration error");
                 eprintln!("switchboard: configuration error: {err}");
                 std::process::exit(1);
+            }
+        }
+    }
+
+    /// The AWS SDK's configuration, from its standard sources (`AWS_REGION`, profiles,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, the Lambda role...).
+    async fn aws(&self) -> &SdkConfig {
+        self.aws
+            .get_or_init(|| aws_config::load_defaults(BehaviorVersion::latest()))
+            .await
+    }
+
+    pub async fn store(&self) -> Result<&Store, AppError> {
+        self.store
+            .get_or_try_init(|| async {
+                match &self.config.store {
+                    StoreConfig::Embedded { path } => SqliteStore::open(path).map(Store::Embedded),
+                    StoreConfig::Dynamo {
+                        table,
+                        create_table,
+                    } => {
+                        let client = aws_sdk_dynamodb::Client::new(self.aws().await);
+                        let store = DynamoStore::new(client, table);
+                        if *create_table {
+                            store.create_table().await?;
+                        }
+                        Ok(Store::Dynamo(store))
+                    }
+                }
+            })
+            .await
+            .map_err(AppError::internal)
+    }
+
+    pub async fn secrets(&self) -> &SecretCache {
+        self.secrets
+            .get_or_init(|| async {
+                let client = aws_sdk_secretsmanager::Client::new(self.aws().await);
+                SecretCache::new(client, self.config.secrets_ttl)
+            })
+            .await
+    }
+
+    /// The keys that open and seal session cookies.
+    pub async fn session_keys(&self) -> Result<Cow<'_, SessionKeys>, AppError> {
+        match &self.config.session_keys {
+            SessionKeySource::Fixed(keys) => Ok(Cow::Borrowed(keys)),
+            SessionKeySource::Managed { secret_id } => {
+                let value = self
+                    .secrets()
+                    .await
+                    .get(secret_id)
+                    .await
+                    .map_err(AppError::internal)?;
+                SessionKeys::from_secret_json(&value)
+                    .map(Cow::Owned)
+                    .map_err(|reason| {
+                        AppError::internal(format!("secret {secret_id} is unusable: {reason}"))
+                    })
             }
         }
     }

@@ -1,21 +1,33 @@
 //! Configuration read from environment variables (and a `.env` file when one is present).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
-use cookie::Key;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::session::SessionKeys;
-use crate::users::UserDirectory;
+use crate::signup::SignupPolicy;
+use crate::throttle::ThrottlePolicy;
+use crate::users::BootstrapAdmins;
 
 pub const SESSION_KEY: &str = "SWITCHBOARD_SESSION_KEY";
 pub const SESSION_KEY_PREVIOUS: &str = "SWITCHBOARD_SESSION_KEY_PREVIOUS";
+pub const SESSION_KEYS_SECRET: &str = "SWITCHBOARD_SESSION_KEYS_SECRET";
 pub const SESSION_HOURS: &str = "SWITCHBOARD_SESSION_HOURS";
-pub const USERS: &str = "SWITCHBOARD_USERS";
+pub const SECRETS_TTL: &str = "SWITCHBOARD_SECRETS_TTL_SECONDS";
+pub const BOOTSTRAP_ADMINS: &str = "SWITCHBOARD_BOOTSTRAP_ADMINS";
+pub const STORE: &str = "SWITCHBOARD_STORE";
+pub const SQLITE_PATH: &str = "SWITCHBOARD_SQLITE_PATH";
+pub const TABLE: &str = "SWITCHBOARD_TABLE";
+pub const CREATE_TABLE: &str = "SWITCHBOARD_DYNAMODB_CREATE_TABLE";
+pub const SIGNUP: &str = "SWITCHBOARD_SIGNUP";
+pub const SIGNUP_DOMAINS: &str = "SWITCHBOARD_SIGNUP_DOMAINS";
+pub const INVITE_DAYS: &str = "SWITCHBOARD_INVITE_DAYS";
+pub const LOGIN_FAILURES_PER_ACCOUNT: &str = "SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT";
+pub const LOGIN_FAILURES_PER_ADDRESS: &str = "SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS";
+pub const LOGIN_WINDOW_MINUTES: &str = "SWITCHBOARD_LOGIN_WINDOW_MINUTES";
 
-const DEFAULT_SESSION_HOURS: u64 = 12;
-const MAX_SESSION_HOURS: u64 = 24 * 30;
+const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
@@ -37,10 +49,73 @@ impl ConfigError {
     }
 }
 
+/// Where the session cookie keys come from.
+pub enum SessionKeySource {
+    /// From the environment (local runs).
+    Fixed(SessionKeys),
+    /// A Secrets Manager secret holding `{"current": "...", "previous": "..."}`, fetched on first
+    /// need and cached for the secrets TTL.
+    Managed { secret_id: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreConfig {
+    Embedded { path: PathBuf },
+    Dynamo { table: String, create_table: bool },
+}
+
 pub struct Config {
-    pub session_keys: SessionKeys,
+    pub session_keys: SessionKeySource,
     pub session_lifetime: Duration,
-    pub users: UserDirectory,
+    pub secrets_ttl: Duration,
+    pub bootstrap_admins: BootstrapAdmins,
+    pub store: StoreConfig,
+    pub signup: SignupPolicy,
+    pub invite_lifetime: Duration,
+    pub throttle: ThrottlePolicy,
+}
+
+/// Reads one variable at a time, treating blank as unset.
+struct Vars<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        name,
+                        format!(
+                            "expected a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    )
+                }),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::trim) {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(_) => Err(ConfigError::invalid(name, "expected true or false")),
+        }
+    }
 }
 
 impl Config {
@@ -52,58 +127,81 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let read = |name: &str| get(name).filter(|value| !value.trim().is_empty());
+        let vars = Vars(get);
 
-        let current = read(SESSION_KEY)
-            .map(SecretString::from)
-            .ok_or(ConfigError::Missing {
-                name: SESSION_KEY,
-                hint: "generate one with `openssl rand -base64 64`",
-            })?;
-        let current = parse_key(SESSION_KEY, &current)?;
-        let previous = read(SESSION_KEY_PREVIOUS)
-            .map(|value| parse_key(SESSION_KEY_PREVIOUS, &SecretString::from(value)))
-            .transpose()?;
-
-        let hours = match read(SESSION_HOURS) {
-            None => DEFAULT_SESSION_HOURS,
-            Some(value) => value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|h| (1..=MAX_SESSION_HOURS).contains(h))
-                .ok_or_else(|| {
-                    ConfigError::invalid(
-                        SESSION_HOURS,
-                        format!("expected a whole number of hours from 1 to {MAX_SESSION_HOURS}"),
-                    )
-                })?,
+        let session_keys = match (vars.get(SESSION_KEYS_SECRET), vars.get(SESSION_KEY)) {
+            (Some(secret_id), _) => SessionKeySource::Managed {
+                secret_id: secret_id.trim().to_string(),
+            },
+            (None, Some(current)) => {
+                let current = SessionKeys::parse_key(&SecretString::from(current))
+                    .map_err(|reason| ConfigError::invalid(SESSION_KEY, reason))?;
+                let previous = vars
+                    .get(SESSION_KEY_PREVIOUS)
+                    .map(|value| SessionKeys::parse_key(&SecretString::from(value)))
+                    .transpose()
+                    .map_err(|reason| ConfigError::invalid(SESSION_KEY_PREVIOUS, reason))?;
+                SessionKeySource::Fixed(SessionKeys::new(current, previous))
+            }
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    name: SESSION_KEY,
+                    hint: "generate one with `openssl rand -base64 64`, or name a Secrets Manager \
+                           secret in SWITCHBOARD_SESSION_KEYS_SECRET",
+                });
+            }
         };
 
-        let users = read(USERS).ok_or(ConfigError::Missing {
-            name: USERS,
-            hint: "list at least one `name=argon2id-hash` pair",
-        })?;
-        let users =
-            UserDirectory::parse(&users).map_err(|reason| ConfigError::invalid(USERS, reason))?;
+        let hours = vars.number(SESSION_HOURS, 12, 1..=24 * 30)?;
+        let secrets_ttl = vars.number(SECRETS_TTL, 300, 0..=86_400)?;
+
+        let bootstrap_admins = match vars.get(BOOTSTRAP_ADMINS) {
+            None => BootstrapAdmins::default(),
+            Some(spec) => BootstrapAdmins::parse(&spec)
+                .map_err(|reason| ConfigError::invalid(BOOTSTRAP_ADMINS, reason))?,
+        };
+
+        let store = match vars.get(STORE).as_deref().map(str::trim) {
+            None | Some("embedded") => StoreConfig::Embedded {
+                path: vars
+                    .get(SQLITE_PATH)
+                    .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into())
+                    .into(),
+            },
+            Some("dynamodb") => StoreConfig::Dynamo {
+                table: vars.get(TABLE).ok_or(ConfigError::Missing {
+                    name: TABLE,
+                    hint: "name the DynamoDB table (SWITCHBOARD_STORE is dynamodb)",
+                })?,
+                create_table: vars.flag(CREATE_TABLE)?,
+            },
+            Some(_) => return Err(ConfigError::invalid(STORE, "expected embedded or dynamodb")),
+        };
+
+        let signup = SignupPolicy::parse(
+            vars.get(SIGNUP).as_deref(),
+            vars.get(SIGNUP_DOMAINS).as_deref(),
+        )
+        .map_err(|(name, reason)| ConfigError::invalid(name, reason))?;
+
+        let invite_days = vars.number(INVITE_DAYS, 7, 1..=90)?;
+        let throttle = ThrottlePolicy {
+            per_account: vars.number(LOGIN_FAILURES_PER_ACCOUNT, 5, 1..=1000)? as u32,
+            per_address: vars.number(LOGIN_FAILURES_PER_ADDRESS, 20, 1..=100_000)? as u32,
+            window: Duration::from_secs(vars.number(LOGIN_WINDOW_MINUTES, 15, 1..=1440)? * 60),
+        };
 
         Ok(Self {
-            session_keys: SessionKeys::new(current, previous),
+            session_keys,
             session_lifetime: Duration::from_secs(hours * 3600),
-            users,
+            secrets_ttl: Duration::from_secs(secrets_ttl),
+            bootstrap_admins,
+            store,
+            signup,
+            invite_lifetime: Duration::from_secs(invite_days * 86_400),
+            throttle,
         })
     }
-}
-
-fn parse_key(name: &'static str, value: &SecretString) -> Result<Key, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.expose_secret().trim())
-        .map_err(|_| {
-            ConfigError::invalid(name, "expected base64 (e.g. `openssl rand -base64 64`)")
-        })?;
-    Key::try_from(bytes.as_slice()).map_err(|_| {
-        ConfigError::invalid(name, "expected at least 64 random bytes, base64-encoded")
-    })
 }
 
 #[cfg(test)]
@@ -123,64 +221,97 @@ mod tests {
 
     #[test]
     fn reads_a_complete_configuration() {
-        let users = testing::users_variable();
+        let admins = testing::bootstrap_variable();
         let config = config(&[
             (SESSION_KEY, testing::SESSION_KEY_B64),
-            (USERS, &users),
+            (BOOTSTRAP_ADMINS, &admins),
             (SESSION_HOURS, "2"),
+            (STORE, "dynamodb"),
+            (TABLE, "switchboard"),
+            (SIGNUP, "open"),
+            (SIGNUP_DOMAINS, "example.com, Example.org"),
         ])
         .unwrap();
         assert_eq!(config.session_lifetime, Duration::from_secs(7200));
-        assert!(config.users.find("alice").is_some());
+        assert!(config.bootstrap_admins.find("alice").is_some());
+        assert_eq!(
+            config.store,
+            StoreConfig::Dynamo {
+                table: "switchboard".into(),
+                create_table: false
+            }
+        );
+        assert!(
+            matches!(config.signup, SignupPolicy::Open { ref domains } if domains == &["example.com", "example.org"])
+        );
+    }
+
+    #[test]
+    fn defaults_suit_a_local_run() {
+        let config = config(&[(SESSION_KEY, testing::SESSION_KEY_B64)]).unwrap();
+        assert!(matches!(config.store, StoreConfig::Embedded { .. }));
+        assert_eq!(config.signup, SignupPolicy::Closed);
+        assert_eq!(config.throttle.per_account, 5);
+        assert!(matches!(config.session_keys, SessionKeySource::Fixed(_)));
+    }
+
+    #[test]
+    fn a_secret_id_replaces_the_key_variables() {
+        let config = config(&[(SESSION_KEYS_SECRET, "switchboard/session-keys")]).unwrap();
+        assert!(
+            matches!(config.session_keys, SessionKeySource::Managed { ref secret_id } if secret_id == "switchboard/session-keys")
+        );
     }
 
     #[test]
     fn a_missing_variable_is_named() {
-        let err = config(&[(USERS, &testing::users_variable())])
-            .err()
-            .unwrap();
+        let err = config(&[]).err().unwrap();
         assert!(err.to_string().contains(SESSION_KEY), "{err}");
-        let err = config(&[(SESSION_KEY, testing::SESSION_KEY_B64)])
+        let err = config(&[(SESSION_KEY, testing::SESSION_KEY_B64), (STORE, "dynamodb")])
             .err()
             .unwrap();
-        assert!(err.to_string().contains(USERS), "{err}");
+        assert!(err.to_string().contains(TABLE), "{err}");
     }
 
     #[test]
     fn invalid_values_are_named() {
-        let users = testing::users_variable();
+        use base64::Engine;
         let short_key = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        let key = (SESSION_KEY, testing::SESSION_KEY_B64);
         for (vars, name) in [
+            (vec![(SESSION_KEY, "not base64!")], SESSION_KEY),
+            (vec![(SESSION_KEY, short_key.as_str())], SESSION_KEY),
             (
-                vec![(SESSION_KEY, "not base64!"), (USERS, &users)],
-                SESSION_KEY,
-            ),
-            (
-                vec![(SESSION_KEY, short_key.as_str()), (USERS, &users)],
-                SESSION_KEY,
-            ),
-            (
-                vec![
-                    (SESSION_KEY, testing::SESSION_KEY_B64),
-                    (USERS, &users),
-                    (SESSION_HOURS, "0"),
-                ],
-                SESSION_HOURS,
-            ),
-            (
-                vec![
-                    (SESSION_KEY, testing::SESSION_KEY_B64),
-                    (USERS, "alice=plaintext"),
-                ],
-                USERS,
-            ),
-            (
-                vec![
-                    (SESSION_KEY, testing::SESSION_KEY_B64),
-                    (USERS, &users),
-                    (SESSION_KEY_PREVIOUS, "short"),
-                ],
+                vec![key, (SESSION_KEY_PREVIOUS, "short")],
                 SESSION_KEY_PREVIOUS,
+            ),
+            (vec![key, (SESSION_HOURS, "0")], SESSION_HOURS),
+            (
+                vec![key, (BOOTSTRAP_ADMINS, "alice=plaintext")],
+                BOOTSTRAP_ADMINS,
+            ),
+            (vec![key, (STORE, "postgres")], STORE),
+            (vec![key, (SIGNUP, "sometimes")], SIGNUP),
+            (
+                vec![key, (SIGNUP, "closed"), (SIGNUP_DOMAINS, "example.com")],
+                SIGNUP_DOMAINS,
+            ),
+            (
+                vec![key, (SIGNUP, "open"), (SIGNUP_DOMAINS, "not a domain")],
+                SIGNUP_DOMAINS,
+            ),
+            (
+                vec![key, (LOGIN_FAILURES_PER_ACCOUNT, "0")],
+                LOGIN_FAILURES_PER_ACCOUNT,
+            ),
+            (
+                vec![
+                    key,
+                    (STORE, "dynamodb"),
+                    (TABLE, "t"),
+                    (CREATE_TABLE, "yes"),
+                ],
+                CREATE_TABLE,
             ),
         ] {
             let err = config(&vars)
@@ -188,7 +319,7 @@ mod tests {
                 .expect("configuration should be refused");
             assert!(
                 matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
-                "{err}"
+                "{name}: {err}"
             );
         }
     }

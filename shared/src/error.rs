@@ -12,6 +12,16 @@ pub enum AppError {
     BadRequest(&'static str),
     #[error("missing or wrong CSRF token")]
     Csrf,
+    /// The page needs a signed-in user; answered with a redirect to the sign-in page.
+    #[error("not signed in")]
+    SignInRequired,
+    #[error("not allowed for this account")]
+    Forbidden,
+    /// A sign-up route taken with an invite that does not exist, expired or was used.
+    #[error("invite link not usable")]
+    InviteUnusable,
+    #[error("too many attempts")]
+    Throttled { retry_after_secs: u64 },
     #[error("request body over the size limit")]
     PayloadTooLarge,
     #[error("internal error: {0}")]
@@ -29,6 +39,10 @@ impl AppError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Csrf => StatusCode::FORBIDDEN,
+            Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InviteUnusable => StatusCode::GONE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -41,6 +55,10 @@ impl AppError {
             Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::BadRequest(_) => "Bad request",
             Self::Csrf => "Form expired",
+            Self::SignInRequired => "Sign in required",
+            Self::Forbidden => "Not allowed",
+            Self::InviteUnusable => "Invite link not valid",
+            Self::Throttled { .. } => "Too many attempts",
             Self::PayloadTooLarge => "Request too large",
             Self::Internal(_) => "Something went wrong",
         }
@@ -55,6 +73,15 @@ impl AppError {
             Self::Csrf => {
                 "This form was not accepted because it is stale or did not come from this site. \
                  Nothing was changed: go back, reload the page and try again."
+            }
+            Self::SignInRequired => "Sign in to see this page.",
+            Self::Forbidden => "Your account is not allowed to do this.",
+            Self::InviteUnusable => {
+                "This invite link has expired, has already been used, or is not a link we \
+                 issued. Ask whoever invited you for a new one."
+            }
+            Self::Throttled { .. } => {
+                "Too many attempts in a short time. Wait a while, then try again."
             }
             Self::PayloadTooLarge => "What you sent is larger than the 64 KiB limit.",
             Self::Internal(_) => {

@@ -1,13 +1,19 @@
 //! Everything the Switchboard functions share: configuration, sessions, users, pages and the
 //! request/response plumbing that turns a handler's outcome into an HTTP response.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod error;
 pub mod form;
+pub mod invites;
 pub mod pages;
 pub mod password;
+pub mod secrets;
 pub mod session;
+pub mod signup;
+pub mod store;
+pub mod throttle;
 pub mod users;
 pub mod web;
 
@@ -16,4 +22,4 @@ pub mod testing;
 
 pub use app::App;
 pub use error::AppError;
-pub use web::{Reply, Visit};
+pub use web::{Reply, Visit, serve};

@@ -14,6 +14,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "home.html",
     "login.html",
     "error.html",
+    "forms.html",
+    "signup.html",
+    "settings.html",
+    "admin.html",
 );
 
 pub struct Pages {

@@ -9,6 +9,36 @@ use secrecy::{ExposeSecret, SecretString};
 /// a password for an unknown user costs as much as for a known one.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3dpdGNoYm9hcmQtZHVtbXk$cBLBQ0+XYCixNqffbnHEl2DafKv+GN6E1BbfpTcxQxQ";
 
+pub const MIN_CHARS: usize = 10;
+pub const MAX_CHARS: usize = 1024;
+
+/// Checks a password someone is choosing: long enough, not absurdly long, and not one of the
+/// common or easily guessed ones (zxcvbn's estimate: at least a million guesses).
+pub fn check_new(password: &str, username: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MIN_CHARS {
+        return Err(format!("Use at least {MIN_CHARS} characters."));
+    }
+    if length > MAX_CHARS {
+        return Err(format!("Use at most {MAX_CHARS} characters."));
+    }
+    if username.chars().count() >= 3 && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err("Do not use your username in your password.".into());
+    }
+    let estimate = zxcvbn::zxcvbn(password, &[username, "switchboard"]);
+    if estimate.score() < zxcvbn::Score::Two {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(format!(
+            "This password is too common or easy to guess{hint}. Try a few unrelated words."
+        ));
+    }
+    Ok(())
+}
+
 /// An argon2id hash in PHC string format, checked when parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordDigest(String);
@@ -90,6 +120,30 @@ mod tests {
         let real = hash(&secret("x"));
         let params = |d: &PasswordDigest| d.as_str().split('$').nth(3).unwrap().to_string();
         assert_eq!(params(&dummy), params(&real));
+    }
+
+    #[test]
+    fn new_passwords_must_be_long_and_uncommon() {
+        assert!(
+            check_new("short", "ann")
+                .unwrap_err()
+                .contains("at least 10")
+        );
+        assert!(
+            check_new(&"x".repeat(1025), "ann")
+                .unwrap_err()
+                .contains("at most")
+        );
+        for common in ["password123", "qwertyuiop", "1234567890", "iloveyou123"] {
+            let err = check_new(common, "ann").unwrap_err();
+            assert!(err.contains("too common"), "{common}: {err}");
+        }
+        assert!(
+            check_new("annabelle-secret", "annabelle")
+                .unwrap_err()
+                .contains("username")
+        );
+        assert_eq!(check_new("violet kettle marching owl", "ann"), Ok(()));
     }
 
     #[test]

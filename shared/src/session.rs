@@ -10,7 +10,7 @@ use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::users::UserId;
+use secrecy::{ExposeSecret, SecretString};
 
 pub const COOKIE_NAME: &str = "sb_session";
 
@@ -19,24 +19,32 @@ pub const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(2 * 3600);
 
 /// The current key seals new cookies; the previous one still opens cookies sealed before a
 /// rotation, so rotating the key signs nobody out.
+#[derive(Clone)]
 pub struct SessionKeys {
     current: Key,
     previous: Option<Key>,
 }
 
-/// A one-time message shown on the next page. Only fixed messages travel in the cookie.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Flash {
-    SignedOut,
-    SessionEnded,
-}
+/// A one-time message shown on the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Flash(String);
 
 impl Flash {
-    pub fn text(self) -> &'static str {
-        match self {
-            Flash::SignedOut => "You have been signed out.",
-            Flash::SessionEnded => "Your session has ended. Please sign in again.",
-        }
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn signed_out() -> Self {
+        Self::new("You have been signed out.")
+    }
+
+    pub fn session_ended() -> Self {
+        Self::new("Your session has ended. Please sign in again.")
+    }
+
+    pub fn text(&self) -> &str {
+        &self.0
     }
 }
 
@@ -63,8 +71,13 @@ impl CsrfToken {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// The signed-in username.
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<UserId>,
+    pub user: Option<String>,
+    /// The account's session epoch when this session began; a newer one on the account
+    /// ("sign out everywhere", a password change) ends it.
+    #[serde(rename = "p", default)]
+    pub epoch: u32,
     #[serde(rename = "c")]
     pub csrf: CsrfToken,
     /// Seconds since the Unix epoch.
@@ -77,9 +90,14 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(user: Option<UserId>, lifetime: Duration, now: u64) -> Self {
+    pub fn new(user: Option<(String, u32)>, lifetime: Duration, now: u64) -> Self {
+        let (user, epoch) = match user {
+            Some((name, epoch)) => (Some(name), epoch),
+            None => (None, 0),
+        };
         Self {
             user,
+            epoch,
             csrf: CsrfToken::generate(),
             issued_at: now,
             expires_at: now.saturating_add(lifetime.as_secs()),
@@ -101,6 +119,35 @@ pub fn now() -> u64 {
 impl SessionKeys {
     pub fn new(current: Key, previous: Option<Key>) -> Self {
         Self { current, previous }
+    }
+
+    /// A key given as base64 of at least 64 random bytes.
+    pub fn parse_key(value: &SecretString) -> Result<Key, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.expose_secret().trim())
+            .map_err(|_| "expected base64 (e.g. `openssl rand -base64 64`)".to_string())?;
+        Key::try_from(bytes.as_slice())
+            .map_err(|_| "expected at least 64 random bytes, base64-encoded".to_string())
+    }
+
+    /// Keys from a Secrets Manager secret: `{"current": "...", "previous": "..."}`, where
+    /// `previous` may be empty or absent.
+    pub fn from_secret_json(value: &SecretString) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Stored {
+            current: SecretString,
+            #[serde(default)]
+            previous: Option<SecretString>,
+        }
+        let stored: Stored = serde_json::from_str(value.expose_secret())
+            .map_err(|_| "expected JSON with a \"current\" key".to_string())?;
+        let current = Self::parse_key(&stored.current).map_err(|e| format!("current: {e}"))?;
+        let previous = stored
+            .previous
+            .filter(|p| !p.expose_secret().trim().is_empty())
+            .map(|p| Self::parse_key(&p).map_err(|e| format!("previous: {e}")))
+            .transpose()?;
+        Ok(Self::new(current, previous))
     }
 
     /// The session in a `Cookie` request header, if one is there, opens with one of our keys
@@ -153,11 +200,7 @@ mod tests {
     }
 
     fn alice() -> Session {
-        Session::new(
-            Some(serde_json::from_str("\"alice\"").unwrap()),
-            Duration::from_secs(60),
-            1_000,
-        )
+        Session::new(Some(("alice".into(), 3)), Duration::from_secs(60), 1_000)
     }
 
     #[test]
@@ -216,6 +259,45 @@ mod tests {
         assert_eq!(rotated.open(&pair), Some(session.clone()));
         let resealed = cookie_pair(&rotated.seal(&session, true, 1_000));
         assert_eq!(keys().open(&resealed), None, "new cookies use the new key");
+    }
+
+    #[test]
+    fn keys_come_from_secret_json() {
+        let secret = |s: String| SecretString::from(s);
+        let json = format!(
+            r#"{{"current":"{}","previous":""}}"#,
+            testing::SESSION_KEY_B64
+        );
+        let keys = SessionKeys::from_secret_json(&secret(json)).unwrap();
+        let pair = cookie_pair(&keys.seal(&alice(), true, 1_000));
+        assert!(
+            self::keys().open(&pair).is_some(),
+            "same key as the test key"
+        );
+        assert!(keys.previous.is_none());
+
+        let both = format!(
+            r#"{{"current":"{}","previous":"{}"}}"#,
+            "A".repeat(88),
+            testing::SESSION_KEY_B64
+        );
+        let rotated = SessionKeys::from_secret_json(&secret(both)).unwrap();
+        assert!(
+            rotated.open(&pair).is_some(),
+            "the previous key still opens"
+        );
+
+        for bad in [
+            "",
+            "{}",
+            r#"{"current":"short"}"#,
+            r#"{"current":"QUFB","previous":"x"}"#,
+        ] {
+            assert!(
+                SessionKeys::from_secret_json(&secret(bad.into())).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -8,8 +8,10 @@ use lambda_http::http::{HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt, Response};
 use secrecy::SecretString;
 
-use crate::App;
+use crate::accounts::{Account, Role};
 use crate::config::Config;
+use crate::store::AccountStore;
+use crate::{App, Reply, Visit};
 
 /// 64 bytes, base64: a fixed key for tests only.
 pub const SESSION_KEY_B64: &str = "c3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktMDEyMzQ1Njc=";
@@ -35,20 +37,65 @@ pub fn alice_hash() -> &'static str {
     })
 }
 
-/// `SWITCHBOARD_USERS` with one user, alice.
-pub fn users_variable() -> String {
+/// `SWITCHBOARD_BOOTSTRAP_ADMINS` with one admin, alice.
+pub fn bootstrap_variable() -> String {
     format!("alice={}", alice_hash())
 }
 
+/// A database file for this test process.
+pub fn sqlite_path() -> String {
+    std::env::temp_dir()
+        .join(format!("switchboard-test-{}", std::process::id()))
+        .join("store.sqlite3")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An app on the embedded store, with alice as bootstrap admin and open sign-up; `overrides`
+/// replace or add variables.
+pub fn app_with(overrides: &[(&str, &str)]) -> App {
+    let mut vars: std::collections::HashMap<String, String> = [
+        (crate::config::SESSION_KEY, SESSION_KEY_B64.to_string()),
+        (crate::config::BOOTSTRAP_ADMINS, bootstrap_variable()),
+        (crate::config::SQLITE_PATH, sqlite_path()),
+        (crate::config::SIGNUP, "open".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    App::new(Config::from_lookup(|name| vars.get(name).cloned()).unwrap())
+}
+
 pub fn app() -> App {
-    let users = users_variable();
-    let config = Config::from_lookup(|name| match name {
-        crate::config::SESSION_KEY => Some(SESSION_KEY_B64.to_string()),
-        crate::config::USERS => Some(users.clone()),
-        _ => None,
-    })
-    .unwrap();
-    App::new(config)
+    app_with(&[])
+}
+
+/// A new account (a fresh unique name) with `password`, stored.
+pub async fn create_account(app: &App, prefix: &str, role: Role, password: &str) -> Account {
+    let mut account = crate::store::contract::account(prefix);
+    account.role = role;
+    account.password = crate::password::hash(&SecretString::from(password.to_string()));
+    app.store()
+        .await
+        .unwrap()
+        .create_account(&account)
+        .await
+        .unwrap();
+    account
+}
+
+/// The session cookie of someone signed in as `account`, and its CSRF token.
+pub async fn sign_in(app: &App, account: &Account) -> (String, String) {
+    let mut visit = Visit::start(app, &request(Method::GET, "/")).await;
+    visit.sign_in(account.clone());
+    let response = visit.finish(Ok(Reply::page("home.html", minijinja::context! {})));
+    (
+        session_cookie(&response).expect("a session cookie"),
+        csrf_token(&body_text(&response)),
+    )
 }
 
 /// A request parsed from the API Gateway fixture, then given `method` and `path`.

@@ -1,20 +1,6 @@
 //! The people who may sign in. Until accounts are stored, they come from configuration.
 
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
-
-use crate::password::{self, PasswordDigest};
-
-/// A user's stable identifier, as kept in their session. Currently the username itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+use crate::password::PasswordDigest;
 
 /// A username: 1 to 32 characters of lowercase letters, digits, `.`, `_` and `-`, starting with
 /// a letter or digit. Sign-in is case-insensitive: input is lowercased before it is parsed.
@@ -28,17 +14,17 @@ impl Username {
         let name = input.trim().to_lowercase();
         let mut chars = name.chars();
         match chars.next() {
-            None => return Err("a username cannot be empty"),
+            None => return Err("Enter a username."),
             Some(first) if !first.is_ascii_alphanumeric() => {
-                return Err("a username starts with a letter or digit");
+                return Err("A username starts with a letter or digit.");
             }
             _ => {}
         }
         if name.chars().count() > Self::MAX_LEN {
-            return Err("a username has at most 32 characters");
+            return Err("A username has at most 32 characters.");
         }
         if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
-            return Err("a username uses only letters, digits, '.', '_' and '-'");
+            return Err("A username may use only letters, digits, '.', '_' and '-'.");
         }
         Ok(Self(name))
     }
@@ -48,58 +34,38 @@ impl Username {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct User {
-    pub id: UserId,
-    pub username: Username,
-    password: PasswordDigest,
+/// Administrators named in configuration, so that a new deployment has someone who can
+/// sign in. When someone signs in with one of these names and no such account exists yet, it
+/// is created as an admin with this password hash; from then on the stored account rules.
+#[derive(Clone, Debug, Default)]
+pub struct BootstrapAdmins {
+    admins: Vec<(Username, PasswordDigest)>,
 }
 
-#[derive(Debug)]
-pub struct UserDirectory {
-    users: Vec<User>,
-}
-
-impl UserDirectory {
+impl BootstrapAdmins {
     /// Parses whitespace-separated `name=argon2id-hash` entries.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut users: Vec<User> = Vec::new();
+        let mut admins: Vec<(Username, PasswordDigest)> = Vec::new();
         for entry in spec.split_whitespace() {
             let (name, hash) = entry
                 .split_once('=')
                 .ok_or_else(|| format!("entry `{}` is not `name=hash`", truncate(entry)))?;
             let username = Username::parse(name).map_err(|e| format!("`{name}`: {e}"))?;
             let password = PasswordDigest::parse(hash).map_err(|e| format!("`{name}`: {e}"))?;
-            if users.iter().any(|u| u.username == username) {
+            if admins.iter().any(|(u, _)| *u == username) {
                 return Err(format!("`{name}` is listed twice"));
             }
-            users.push(User {
-                id: UserId(username.as_str().to_string()),
-                username,
-                password,
-            });
+            admins.push((username, password));
         }
-        if users.is_empty() {
-            return Err("no users listed".into());
-        }
-        Ok(Self { users })
+        Ok(Self { admins })
     }
 
-    pub fn find(&self, username: &str) -> Option<&User> {
+    pub fn find(&self, username: &str) -> Option<&PasswordDigest> {
         let username = Username::parse(username).ok()?;
-        self.users.iter().find(|u| u.username == username)
-    }
-
-    pub fn get(&self, id: &UserId) -> Option<&User> {
-        self.users.iter().find(|u| &u.id == id)
-    }
-
-    /// The user with this name and password, if both match. Takes as long for an unknown
-    /// name as for a known one.
-    pub fn authenticate(&self, username: &str, password: &SecretString) -> Option<&User> {
-        let user = self.find(username);
-        let ok = password::verify(password, user.map(|u| &u.password));
-        user.filter(|_| ok)
+        self.admins
+            .iter()
+            .find(|(u, _)| *u == username)
+            .map(|(_, digest)| digest)
     }
 }
 
@@ -125,25 +91,21 @@ mod tests {
     }
 
     #[test]
-    fn authenticates_known_users_with_their_password() {
-        let directory = UserDirectory::parse(&testing::users_variable()).unwrap();
-        let good = SecretString::from(testing::ALICE_PASSWORD.to_string());
-        let bad = SecretString::from("wrong".to_string());
-        assert_eq!(
-            directory.authenticate("ALICE", &good).unwrap().id.as_str(),
-            "alice"
-        );
-        assert!(directory.authenticate("alice", &bad).is_none());
-        assert!(directory.authenticate("nobody", &good).is_none());
-        assert!(directory.authenticate("", &good).is_none());
+    fn bootstrap_admins_parse() {
+        let admins = BootstrapAdmins::parse(&testing::bootstrap_variable()).unwrap();
+        assert!(admins.find("ALICE").is_some());
+        assert!(admins.find("bob").is_none());
+        assert!(BootstrapAdmins::parse("").unwrap().find("alice").is_none());
     }
 
     #[test]
     fn refuses_malformed_lists() {
         let hash = testing::alice_hash();
-        assert!(UserDirectory::parse("").is_err());
-        assert!(UserDirectory::parse("alice").is_err());
-        assert!(UserDirectory::parse(&format!("alice={hash} ALICE={hash}")).is_err());
-        assert!(UserDirectory::parse(&format!("bad name={hash}")).is_err());
+        assert!(BootstrapAdmins::parse("alice").is_err());
+        assert!(BootstrapAdmins::parse(&format!("alice={hash} ALICE={hash}")).is_err());
+        assert!(BootstrapAdmins::parse(&format!("bad name={hash}")).is_err());
+        assert!(
+            BootstrapAdmins::parse("alice=$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA").is_err()
+        );
     }
 }

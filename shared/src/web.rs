@@ -8,8 +8,12 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use minijinja::value::merge_maps;
 use minijinja::{Value, context};
 
-use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session};
-use crate::users::User;
+use std::borrow::Cow;
+
+use crate::accounts::Account;
+use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session, SessionKeys};
+use crate::store::AccountStore;
+use crate::users::Username;
 use crate::{App, AppError};
 
 /// What a handler answers when all went well.
@@ -55,18 +59,67 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 
 pub struct Visit<'a> {
     app: &'a App,
+    /// Absent only when the keys could not be had; then no cookie is read or written.
+    keys: Option<Cow<'a, SessionKeys>>,
     session: Session,
+    account: Option<Account>,
     /// Whether the session changed and its cookie must be sent again.
     changed: bool,
+    /// Why the visit could not begin, if it could not: the handler is then not run.
+    failure: Option<AppError>,
     secure: bool,
     request_id: String,
     base_path: String,
+    address: String,
+    host: String,
     now: u64,
 }
 
+/// Runs `route` for the request and turns its outcome into the response.
+pub async fn serve<'a, F>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: for<'v> AsyncFnOnce(&'v mut Visit<'a>, &'v Request) -> Result<Reply, AppError>,
+{
+    let mut visit = Visit::start(app, &req).await;
+    let outcome = match visit.failure.take() {
+        Some(err) => Err(err),
+        None => route(&mut visit, &req).await,
+    };
+    visit.finish(outcome)
+}
+
 impl<'a> Visit<'a> {
-    pub fn start(app: &'a App, req: &Request) -> Self {
+    /// Reads the session and, for a signed-in one, the account: one store read. A session that
+    /// does not open, has expired, or whose account is gone, disabled or signed out everywhere
+    /// since, means signed out.
+    pub async fn start(app: &'a App, req: &Request) -> Self {
         let now = session::now();
+        let mut visit = Self {
+            app,
+            keys: None,
+            session: Session::new(None, ANONYMOUS_LIFETIME, now),
+            account: None,
+            changed: true,
+            failure: None,
+            secure: !is_plain_http_loopback(req),
+            request_id: request_id(req),
+            base_path: base_path(req),
+            address: source_address(req),
+            host: req
+                .headers()
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            now,
+        };
+        let keys = match app.session_keys().await {
+            Ok(keys) => keys,
+            Err(err) => {
+                visit.failure = Some(err);
+                return visit;
+            }
+        };
         let cookies = req
             .headers()
             .get_all(COOKIE)
@@ -74,40 +127,85 @@ impl<'a> Visit<'a> {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join("; ");
-        let mut visit = Self {
-            app,
-            session: Session::new(None, ANONYMOUS_LIFETIME, now),
-            changed: true,
-            secure: !is_plain_http_loopback(req),
-            request_id: request_id(req),
-            base_path: base_path(req),
-            now,
+        let opened = keys.open(&cookies);
+        visit.keys = Some(keys);
+        let Some(session) = opened else {
+            return visit;
         };
-        let users = &app.config.users;
-        let ended = |s: &Session| {
-            s.is_expired(now) || s.user.as_ref().is_some_and(|id| users.get(id).is_none())
+        if session.is_expired(now) {
+            if session.user.is_some() {
+                visit.session.flash = Some(Flash::session_ended());
+            }
+            return visit;
+        }
+        let Some(name) = session.user.clone() else {
+            visit.session = session;
+            visit.changed = false;
+            return visit;
         };
-        match app.config.session_keys.open(&cookies) {
-            Some(session) if !ended(&session) => {
+        match visit.load_account(&name, session.epoch).await {
+            Ok(Some(account)) => {
+                visit.account = Some(account);
                 visit.session = session;
                 visit.changed = false;
             }
-            // A signed-in session that expired, or whose user is gone: say why they are out.
-            Some(session) if session.user.is_some() => {
-                visit.session.flash = Some(Flash::SessionEnded);
-            }
-            _ => {}
+            Ok(None) => visit.session.flash = Some(Flash::session_ended()),
+            Err(err) => visit.failure = Some(err),
         }
         visit
     }
 
-    pub fn user(&self) -> Option<&'a User> {
-        let id = self.session.user.as_ref()?;
-        self.app.config.users.get(id)
+    async fn load_account(&self, name: &str, epoch: u32) -> Result<Option<Account>, AppError> {
+        let Ok(username) = Username::parse(name) else {
+            return Ok(None);
+        };
+        let account = self
+            .app
+            .store()
+            .await?
+            .account(&username)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(account.filter(|a| !a.disabled && a.session_epoch == epoch))
+    }
+
+    /// The signed-in account, if any.
+    pub fn user(&self) -> Option<&Account> {
+        self.account.as_ref()
+    }
+
+    /// The signed-in account, or a redirect to the sign-in page.
+    pub fn require_user(&self) -> Result<&Account, AppError> {
+        self.account.as_ref().ok_or(AppError::SignInRequired)
+    }
+
+    /// The signed-in account if it is an admin's; 403 for anyone else signed in.
+    pub fn require_admin(&self) -> Result<&Account, AppError> {
+        let account = self.require_user()?;
+        if account.is_admin() {
+            Ok(account)
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     pub fn app(&self) -> &'a App {
         self.app
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The address the request came from, as API Gateway saw it.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// An absolute URL for a path of the portal, for links shown to be copied elsewhere.
+    pub fn absolute_url(&self, path: &str) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}{}{path}", self.host, self.base_path)
     }
 
     /// Refuses a state-changing request whose form did not carry this session's token.
@@ -119,19 +217,21 @@ impl<'a> Visit<'a> {
         }
     }
 
-    /// Starts a new session for `user`: new token, new issue time, new expiry.
-    pub fn sign_in(&mut self, user: &User) {
+    /// Starts a new session for `account`: new token, new issue time, new expiry.
+    pub fn sign_in(&mut self, account: Account) {
         self.session = Session::new(
-            Some(user.id.clone()),
+            Some((account.username.as_str().to_string(), account.session_epoch)),
             self.app.config.session_lifetime,
             self.now,
         );
+        self.account = Some(account);
         self.changed = true;
     }
 
     /// Replaces the session with a new signed-out one.
     pub fn sign_out(&mut self) {
         self.session = Session::new(None, ANONYMOUS_LIFETIME, self.now);
+        self.account = None;
         self.changed = true;
     }
 
@@ -149,6 +249,7 @@ impl<'a> Visit<'a> {
                 template,
                 context,
             }) => self.render(status, template, context),
+            Err(AppError::SignInRequired) => self.redirect("/login"),
             Err(err) => self.error_page(&err),
         };
         let headers = response.headers_mut();
@@ -156,12 +257,8 @@ impl<'a> Visit<'a> {
             headers.insert(*name, HeaderValue::from_static(value));
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.changed {
-            let cookie = self
-                .app
-                .config
-                .session_keys
-                .seal(&self.session, self.secure, self.now);
+        if let (true, Some(keys)) = (self.changed, &self.keys) {
+            let cookie = keys.seal(&self.session, self.secure, self.now);
             match HeaderValue::try_from(cookie) {
                 Ok(value) => {
                     headers.append(SET_COOKIE, value);
@@ -181,7 +278,7 @@ impl<'a> Visit<'a> {
         let context = merge_maps([
             page,
             self.common_context(),
-            context! { flash => flash.map(Flash::text) },
+            context! { flash => flash.as_ref().map(Flash::text) },
         ]);
         match self.app.pages.render(template, context) {
             Ok(html) => html_response(status, html),
@@ -193,15 +290,20 @@ impl<'a> Visit<'a> {
         let mut response = Response::new(Body::Empty);
         *response.status_mut() = StatusCode::SEE_OTHER;
         let location = format!("{}{path}", self.base_path);
-        let location = HeaderValue::try_from(location).expect("base paths are checked ASCII");
-        response.headers_mut().insert(LOCATION, location);
-        response
+        match HeaderValue::try_from(location) {
+            Ok(location) => {
+                response.headers_mut().insert(LOCATION, location);
+                response
+            }
+            Err(err) => self.error_page(&AppError::internal(err)),
+        }
     }
 
     fn common_context(&self) -> Value {
         context! {
             base => &self.base_path,
             user => self.user().map(|u| u.username.as_str()),
+            is_admin => self.user().is_some_and(Account::is_admin),
             csrf_token => self.session.csrf.as_str(),
             request_id => &self.request_id,
         }
@@ -236,8 +338,25 @@ impl<'a> Visit<'a> {
                 .headers_mut()
                 .insert("allow", HeaderValue::from_static(allow));
         }
+        if let AppError::Throttled { retry_after_secs } = err {
+            if let Ok(value) = HeaderValue::try_from(retry_after_secs.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
         response
     }
+}
+
+/// The client's address as API Gateway saw it (not a header the client could set).
+fn source_address(req: &Request) -> String {
+    let address = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    address
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<Body> {
@@ -304,6 +423,9 @@ mod tests {
     use lambda_http::http::Method;
 
     use super::*;
+    use crate::accounts::{AccountChange, Role};
+    use crate::config::SessionKeySource;
+    use crate::store::AccountStore;
     use crate::testing::{self, request};
 
     fn with_headers(headers: &[(&'static str, &'static str)]) -> Request {
@@ -317,15 +439,25 @@ mod tests {
         req
     }
 
-    fn sealed(app: &App, user: &str, lifetime_secs: u64, issued_at: u64) -> String {
-        let user = serde_json::from_value(serde_json::json!(user)).unwrap();
+    fn sealed(app: &App, user: &Account, lifetime_secs: u64, issued_at: u64) -> String {
         let session = Session::new(
-            Some(user),
+            Some((user.username.as_str().to_string(), user.session_epoch)),
             std::time::Duration::from_secs(lifetime_secs),
             issued_at,
         );
-        let header = app.config.session_keys.seal(&session, true, issued_at);
+        let SessionKeySource::Fixed(keys) = &app.config.session_keys else {
+            panic!("tests use fixed keys");
+        };
+        let header = keys.seal(&session, true, issued_at);
         header.split(';').next().unwrap().to_string()
+    }
+
+    async fn visit<'a>(app: &'a App, cookie: &str) -> Visit<'a> {
+        Visit::start(
+            app,
+            &testing::with_cookie(request(Method::GET, "/"), cookie),
+        )
+        .await
     }
 
     fn login_page(visit: Visit) -> String {
@@ -333,49 +465,76 @@ mod tests {
         testing::body_text(&response)
     }
 
-    #[test]
-    fn a_live_session_signs_its_user_in() {
+    #[tokio::test]
+    async fn a_live_session_signs_its_user_in() {
         let app = testing::app();
-        let cookie = sealed(&app, "alice", 600, session::now());
-        let visit = Visit::start(
-            &app,
-            &testing::with_cookie(request(Method::GET, "/"), &cookie),
-        );
-        assert_eq!(visit.user().unwrap().id.as_str(), "alice");
+        let ann = testing::create_account(&app, "ann", Role::User, "pw").await;
+        let cookie = sealed(&app, &ann, 600, session::now());
+        let visit = visit(&app, &cookie).await;
+        assert_eq!(visit.user().unwrap().username, ann.username);
     }
 
-    #[test]
-    fn an_expired_session_or_a_removed_user_means_signed_out_with_a_notice() {
+    #[tokio::test]
+    async fn ended_sessions_mean_signed_out_with_a_notice() {
         let app = testing::app();
-        let expired = sealed(&app, "alice", 60, session::now() - 61);
-        let removed = sealed(&app, "mallory", 600, session::now());
-        for cookie in [expired, removed] {
-            let req = testing::with_cookie(request(Method::GET, "/"), &cookie);
-            let visit = Visit::start(&app, &req);
+        let store = app.store().await.unwrap();
+        let expired = testing::create_account(&app, "exp", Role::User, "pw").await;
+        let gone = testing::create_account(&app, "gone", Role::User, "pw").await;
+        let disabled = testing::create_account(&app, "dis", Role::User, "pw").await;
+        let everywhere = testing::create_account(&app, "every", Role::User, "pw").await;
+        let cookies = [
+            sealed(&app, &expired, 60, session::now() - 61),
+            sealed(&app, &gone, 600, session::now()),
+            sealed(&app, &disabled, 600, session::now()),
+            sealed(&app, &everywhere, 600, session::now()),
+        ];
+        store.delete_account(&gone.username).await.unwrap();
+        store
+            .change_account(&disabled.username, &AccountChange::Disabled(true))
+            .await
+            .unwrap();
+        store
+            .change_account(&everywhere.username, &AccountChange::SignOutEverywhere)
+            .await
+            .unwrap();
+        for cookie in cookies {
+            let visit = visit(&app, &cookie).await;
             assert!(visit.user().is_none());
             assert!(login_page(visit).contains("Your session has ended"));
         }
     }
 
-    #[test]
-    fn responses_carry_security_headers() {
+    #[tokio::test]
+    async fn responses_carry_security_headers() {
         let app = testing::app();
-        let response =
-            Visit::start(&app, &request(Method::GET, "/")).finish(Err(AppError::NotFound));
+        let response = Visit::start(&app, &request(Method::GET, "/"))
+            .await
+            .finish(Err(AppError::NotFound));
         for (name, value) in SECURITY_HEADERS {
             assert_eq!(response.headers()[*name], *value);
         }
     }
 
-    #[test]
-    fn internal_errors_show_the_request_id_and_no_internals() {
+    #[tokio::test]
+    async fn internal_errors_show_the_request_id_and_no_internals() {
         let app = testing::app();
         let response = Visit::start(&app, &request(Method::GET, "/"))
+            .await
             .finish(Err(AppError::internal("database password is hunter2")));
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let html = testing::body_text(&response);
         assert!(html.contains(testing::REQUEST_ID));
         assert!(!html.contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_broken_store_is_a_500_page_not_a_crash() {
+        let app = testing::app_with(&[(crate::config::SQLITE_PATH, "/proc/no-such-dir/x.db")]);
+        let ann = crate::store::contract::account("ann");
+        let cookie = sealed(&app, &ann, 600, session::now());
+        let req = testing::with_cookie(request(Method::GET, "/"), &cookie);
+        let response = serve(&app, req, async |_, _| Ok(Reply::Redirect("/"))).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     fn with_context_path(stage: &str, path: &str) -> Request {
@@ -388,14 +547,18 @@ mod tests {
         req.with_request_context(RequestContext::ApiGatewayV1(ctx))
     }
 
-    #[test]
-    fn links_and_redirects_keep_the_stage_prefix_of_the_default_endpoint() {
+    #[tokio::test]
+    async fn links_and_redirects_keep_the_stage_prefix_of_the_default_endpoint() {
         let app = testing::app();
         let req = with_context_path("Prod", "/Prod/");
         assert_eq!(base_path(&req), "/Prod");
-        let response = Visit::start(&app, &req).finish(Ok(Reply::Redirect("/login")));
+        let response = Visit::start(&app, &req)
+            .await
+            .finish(Ok(Reply::Redirect("/login")));
         assert_eq!(response.headers()[LOCATION], "/Prod/login");
-        let page = Visit::start(&app, &req).finish(Ok(Reply::page("login.html", context! {})));
+        let page = Visit::start(&app, &req)
+            .await
+            .finish(Ok(Reply::page("login.html", context! {})));
         // minijinja's HTML escaping writes `/` as `&#x2f;`, which browsers read back as `/`.
         let html = testing::body_text(&page).replace("&#x2f;", "/");
         assert!(html.contains("action=\"/Prod/login\""), "{html}");
@@ -407,6 +570,11 @@ mod tests {
                 "{stage} {path}"
             );
         }
+    }
+
+    #[test]
+    fn the_source_address_comes_from_the_request_context() {
+        assert_eq!(source_address(&request(Method::GET, "/")), "203.0.113.7");
     }
 
     #[test]

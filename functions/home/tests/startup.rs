@@ -31,9 +31,12 @@ fn an_invalid_variable_stops_start_up_and_is_named() {
     let key = "c3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktMDEyMzQ1Njc=";
     let (code, stderr) = start(&[
         ("SWITCHBOARD_SESSION_KEY", key),
-        ("SWITCHBOARD_USERS", "alice=not-a-hash"),
+        ("SWITCHBOARD_BOOTSTRAP_ADMINS", "alice=not-a-hash"),
     ]);
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("SWITCHBOARD_USERS is invalid"), "{stderr}");
+    assert!(
+        stderr.contains("SWITCHBOARD_BOOTSTRAP_ADMINS is invalid"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(key), "secrets are not echoed: {stderr}");
 }

@@ -1,14 +1,17 @@
-//! `GET /login` shows the sign-in form; `POST /login` checks the credentials and starts a
-//! session.
+//! `GET /login` shows the sign-in form; `POST /login` checks the credentials (throttled per
+//! account and per address) and starts a session.
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::{App, AppError, Reply, Visit, form};
-
-const MAX_PASSWORD_CHARS: usize = 1024;
+use shared::accounts::{Account, Role};
+use shared::password;
+use shared::signup::SignupPolicy;
+use shared::store::{AccountStore, StoreError};
+use shared::users::Username;
+use shared::{App, AppError, Reply, Visit, form, serve};
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -19,53 +22,135 @@ struct LoginForm {
     password: String,
 }
 
-pub fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut visit = Visit::start(app, &req);
-    let outcome = route(&mut visit, &req);
-    visit.finish(outcome)
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    serve(app, req, route).await
 }
 
-fn route(visit: &mut Visit, req: &Request) -> Result<Reply, AppError> {
+async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     match *req.method() {
         Method::GET if visit.user().is_some() => Ok(Reply::Redirect("/")),
-        Method::GET => Ok(Reply::page("login.html", context! {})),
-        Method::POST => submit(visit, req),
+        Method::GET => Ok(form_page(visit, StatusCode::OK, "", None)),
+        Method::POST => submit(visit, req).await,
         _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
     }
 }
 
-fn submit(visit: &mut Visit, req: &Request) -> Result<Reply, AppError> {
+fn form_page(visit: &Visit, status: StatusCode, username: &str, error: Option<String>) -> Reply {
+    let signup_open = visit.app().config.signup != SignupPolicy::Closed;
+    Reply::page_with_status(
+        status,
+        "login.html",
+        context! { username, error, signup_open },
+    )
+}
+
+async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     let form: LoginForm = form::parse(req)?;
     visit.check_csrf(&form.csrf_token)?;
     let username = form.username.trim();
-    let refuse = |status, error: &str| {
-        Ok(Reply::page_with_status(
-            status,
-            "login.html",
-            context! { username, error },
-        ))
-    };
+    let refuse =
+        |visit: &Visit, status, error: String| Ok(form_page(visit, status, username, Some(error)));
     if username.is_empty() || form.password.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "Enter your username and password.");
-    }
-    if form.password.chars().count() > MAX_PASSWORD_CHARS {
         return refuse(
+            visit,
             StatusCode::BAD_REQUEST,
-            "Passwords have at most 1024 characters.",
+            "Enter your username and password.".into(),
         );
     }
+    if form.password.chars().count() > password::MAX_CHARS {
+        return refuse(
+            visit,
+            StatusCode::BAD_REQUEST,
+            "Passwords have at most 1024 characters.".into(),
+        );
+    }
+
+    let app = visit.app();
+    let store = app.store().await?;
+    let throttle = &app.config.throttle;
+    let (address, now) = (visit.address().to_string(), visit.now());
+    let allowed = throttle
+        .check(store, username, &address, now)
+        .await
+        .map_err(AppError::internal)?;
+    if let Err(throttled) = allowed {
+        tracing::warn!(%address, "sign-in throttled");
+        let minutes = throttled.minutes();
+        return refuse(
+            visit,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-in attempts. Wait {minutes} minute{} and try again.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        );
+    }
+
     let password = SecretString::from(form.password);
-    match visit.app().config.users.authenticate(username, &password) {
-        Some(user) => {
-            tracing::info!(user = user.id.as_str(), "signed in");
-            visit.sign_in(user);
-            Ok(Reply::Redirect("/"))
+    let name = Username::parse(username).ok();
+    let account = match &name {
+        Some(name) => store.account(name).await.map_err(AppError::internal)?,
+        None => None,
+    };
+    let bootstrap = match account {
+        Some(_) => None,
+        None => app.config.bootstrap_admins.find(username),
+    };
+    let digest = account.as_ref().map(|a| &a.password).or(bootstrap);
+    // Runs for unknown names too (against a dummy hash), so timing tells nothing.
+    if !password::verify(&password, digest) {
+        throttle
+            .record_failure(store, username, &address, now)
+            .await
+            .map_err(AppError::internal)?;
+        tracing::info!("sign-in refused: wrong username or password");
+        // The same words whether or not the user exists.
+        return refuse(
+            visit,
+            StatusCode::UNAUTHORIZED,
+            "Incorrect username or password.".into(),
+        );
+    }
+
+    let account = match (account, name, bootstrap) {
+        (Some(account), _, _) => account,
+        (None, Some(name), Some(digest)) => {
+            create_bootstrap_admin(store, name, digest.clone(), now).await?
         }
-        None => {
-            tracing::info!("sign-in refused: wrong username or password");
-            // The same words whether or not the user exists.
-            refuse(StatusCode::UNAUTHORIZED, "Incorrect username or password.")
+        (None, _, _) => unreachable!("a password verified only against a known digest"),
+    };
+    if account.disabled {
+        return refuse(
+            visit,
+            StatusCode::FORBIDDEN,
+            "This account has been disabled. Ask an administrator to enable it.".into(),
+        );
+    }
+    tracing::info!(user = account.username.as_str(), "signed in");
+    visit.sign_in(account);
+    Ok(Reply::Redirect("/"))
+}
+
+/// The first sign-in of a configured bootstrap admin creates their account.
+async fn create_bootstrap_admin(
+    store: &shared::store::Store,
+    name: Username,
+    digest: password::PasswordDigest,
+    now: u64,
+) -> Result<Account, AppError> {
+    let account = Account::new(name, None, digest, Role::Admin, now);
+    match store.create_account(&account).await {
+        Ok(()) => {
+            tracing::info!(user = account.username.as_str(), "created bootstrap admin");
+            Ok(account)
         }
+        // Another request created it a moment ago: use what is stored.
+        Err(StoreError::Conflict) => store
+            .account(&account.username)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::internal("bootstrap admin vanished")),
+        Err(err) => Err(AppError::internal(err)),
     }
 }
 
@@ -73,6 +158,7 @@ fn submit(visit: &mut Visit, req: &Request) -> Result<Reply, AppError> {
 mod tests {
     use base64::Engine;
     use lambda_http::http::header::{ALLOW, LOCATION, SET_COOKIE};
+    use shared::accounts::AccountChange;
     use shared::testing::{
         self, ALICE_PASSWORD, body_text, csrf_token, form_post, request, session_cookie,
         with_cookie,
@@ -80,22 +166,42 @@ mod tests {
 
     use super::*;
 
+    const PASSWORD: &str = "violet kettle marching owl";
+
     /// A signed-out visitor's cookie and the token from the form they were shown.
-    fn visit_form(app: &App) -> (String, String) {
-        let response = handle(app, request(Method::GET, "/login"));
+    async fn visit_form(app: &App) -> (String, String) {
+        let response = handle(app, request(Method::GET, "/login")).await;
         assert_eq!(response.status(), StatusCode::OK);
         let cookie = session_cookie(&response).expect("a session for the form's token");
         (cookie, csrf_token(&body_text(&response)))
     }
 
-    fn post(app: &App, cookie: &str, fields: &[(&str, &str)]) -> Response<Body> {
-        handle(app, with_cookie(form_post("/login", fields), cookie))
+    async fn post(app: &App, cookie: &str, fields: &[(&str, &str)]) -> Response<Body> {
+        handle(app, with_cookie(form_post("/login", fields), cookie)).await
     }
 
-    #[test]
-    fn shows_the_form_with_labelled_fields() {
+    async fn sign_in(app: &App, username: &str, password: &str) -> Response<Body> {
+        let (cookie, token) = visit_form(app).await;
+        post(
+            app,
+            &cookie,
+            &[
+                ("csrf_token", &token),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    async fn user(app: &App) -> Account {
+        testing::create_account(app, "ann", Role::User, PASSWORD).await
+    }
+
+    #[tokio::test]
+    async fn shows_the_form_with_labelled_fields() {
         let app = testing::app();
-        let response = handle(&app, request(Method::GET, "/login"));
+        let response = handle(&app, request(Method::GET, "/login")).await;
         let html = body_text(&response);
         assert!(html.contains("<label for=\"username\">"));
         assert!(html.contains("<label for=\"password\">"));
@@ -104,19 +210,18 @@ mod tests {
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Secure"));
     }
 
-    #[test]
-    fn right_credentials_start_a_new_session() {
+    #[tokio::test]
+    async fn right_credentials_start_a_new_session() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
-        let response = post(
-            &app,
-            &cookie,
-            &[
-                ("csrf_token", &token),
-                ("username", "Alice"),
-                ("password", ALICE_PASSWORD),
-            ],
-        );
+        let ann = user(&app).await;
+        let (cookie, token) = visit_form(&app).await;
+        let name = ann.username.as_str().to_uppercase();
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("username", &name),
+            ("password", PASSWORD),
+        ];
+        let response = post(&app, &cookie, &fields).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()[LOCATION], "/");
         let signed_in = session_cookie(&response).expect("a renewed session");
@@ -125,7 +230,8 @@ mod tests {
         let again = handle(
             &app,
             with_cookie(request(Method::GET, "/login"), &signed_in),
-        );
+        )
+        .await;
         assert_eq!(again.status(), StatusCode::SEE_OTHER, "signed in: no form");
         assert!(
             session_cookie(&again).is_none(),
@@ -133,21 +239,16 @@ mod tests {
         );
     }
 
-    #[test]
-    fn wrong_credentials_get_401_and_the_same_message_for_unknown_users() {
+    #[tokio::test]
+    async fn wrong_credentials_get_401_and_the_same_message_for_unknown_users() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
+        let ann = user(&app).await;
         let mut bodies = Vec::new();
-        for (username, password) in [("alice", "wrong password"), ("nobody", ALICE_PASSWORD)] {
-            let response = post(
-                &app,
-                &cookie,
-                &[
-                    ("csrf_token", &token),
-                    ("username", username),
-                    ("password", password),
-                ],
-            );
+        for (username, password) in [
+            (ann.username.as_str(), "wrong password"),
+            ("nobody-x", PASSWORD),
+        ] {
+            let response = sign_in(&app, username, password).await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
             assert!(session_cookie(&response).is_none(), "no session change");
             let html = body_text(&response);
@@ -157,7 +258,10 @@ mod tests {
                 "keeps the username"
             );
             assert!(!html.contains(password), "never echoes the password");
-            bodies.push(html.replace(username, "NAME"));
+            bodies.push(
+                html.replace(username, "NAME")
+                    .replace(&csrf_token(&html), "TOKEN"),
+            );
         }
         assert_eq!(
             bodies[0], bodies[1],
@@ -165,110 +269,159 @@ mod tests {
         );
     }
 
-    #[test]
-    fn empty_fields_get_a_message() {
+    #[tokio::test]
+    async fn repeated_failures_are_throttled_even_with_the_right_password() {
+        let app = testing::app_with(&[("SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT", "3")]);
+        let ann = user(&app).await;
+        for _ in 0..3 {
+            let response = sign_in(&app, ann.username.as_str(), "wrong password").await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let response = sign_in(&app, ann.username.as_str(), PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(body_text(&response).contains("Too many failed sign-in attempts. Wait"));
+        assert!(session_cookie(&response).is_none(), "not signed in");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_account_cannot_sign_in() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
-        let response = post(
-            &app,
-            &cookie,
-            &[
-                ("csrf_token", &token),
-                ("username", "alice"),
-                ("password", ""),
-            ],
+        let ann = user(&app).await;
+        let store = app.store().await.unwrap();
+        store
+            .change_account(&ann.username, &AccountChange::Disabled(true))
+            .await
+            .unwrap();
+        let response = sign_in(&app, ann.username.as_str(), PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(body_text(&response).contains("disabled"));
+        assert!(session_cookie(&response).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_bootstrap_admin_is_created_on_first_sign_in_and_then_stored() {
+        let name = shared::store::contract::unique_name("boss");
+        let admins = format!("{}={}", name.as_str(), testing::alice_hash());
+        let app = testing::app_with(&[("SWITCHBOARD_BOOTSTRAP_ADMINS", &admins)]);
+        let store = app.store().await.unwrap();
+        assert!(store.account(&name).await.unwrap().is_none());
+        let wrong = sign_in(&app, name.as_str(), "not the password").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert!(
+            store.account(&name).await.unwrap().is_none(),
+            "nothing created"
         );
+
+        let response = sign_in(&app, name.as_str(), ALICE_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let stored = store.account(&name).await.unwrap().expect("created");
+        assert_eq!(stored.role, Role::Admin);
+
+        // From now on the stored account rules: a changed password replaces the configured one.
+        let new = password::hash(&SecretString::from(PASSWORD.to_string()));
+        store
+            .change_account(&name, &AccountChange::Password(new))
+            .await
+            .unwrap();
+        let old = sign_in(&app, name.as_str(), ALICE_PASSWORD).await;
+        assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+        let current = sign_in(&app, name.as_str(), PASSWORD).await;
+        assert_eq!(current.status(), StatusCode::SEE_OTHER);
+    }
+
+    #[tokio::test]
+    async fn empty_fields_get_a_message() {
+        let app = testing::app();
+        let response = sign_in(&app, "ann", "").await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(body_text(&response).contains("Enter your username and password."));
     }
 
-    #[test]
-    fn a_missing_or_wrong_csrf_token_is_refused_and_signs_nobody_in() {
+    #[tokio::test]
+    async fn a_missing_or_wrong_csrf_token_is_refused_and_signs_nobody_in() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
-        let (_, other_token) = visit_form(&app);
+        let ann = user(&app).await;
+        let name = ann.username.as_str();
+        let (cookie, token) = visit_form(&app).await;
+        let (_, other_token) = visit_form(&app).await;
         let cases: [(&str, Vec<(&str, &str)>); 3] = [
-            (
-                &cookie,
-                vec![("username", "alice"), ("password", ALICE_PASSWORD)],
-            ),
+            (&cookie, vec![("username", name), ("password", PASSWORD)]),
             (
                 &cookie,
                 vec![
                     ("csrf_token", &other_token),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
+                    ("username", name),
+                    ("password", PASSWORD),
                 ],
             ),
             (
                 "",
                 vec![
                     ("csrf_token", &token),
-                    ("username", "alice"),
-                    ("password", ALICE_PASSWORD),
+                    ("username", name),
+                    ("password", PASSWORD),
                 ],
             ),
         ];
         for (cookie, fields) in cases {
-            let response = post(&app, cookie, &fields);
+            let response = post(&app, cookie, &fields).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
             assert!(body_text(&response).contains("Form expired"));
             if let Some(new) = session_cookie(&response) {
-                let home = handle(&app, with_cookie(request(Method::GET, "/login"), &new));
-                assert_eq!(home.status(), StatusCode::OK, "still signed out");
+                let page = handle(&app, with_cookie(request(Method::GET, "/login"), &new)).await;
+                assert_eq!(page.status(), StatusCode::OK, "still signed out");
             }
         }
     }
 
-    #[test]
-    fn bad_bodies_get_400_or_413() {
+    #[tokio::test]
+    async fn bad_bodies_get_400_or_413() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
+        let (cookie, token) = visit_form(&app).await;
         let missing_password = post(
             &app,
             &cookie,
-            &[("csrf_token", &token), ("username", "alice")],
-        );
+            &[("csrf_token", &token), ("username", "ann")],
+        )
+        .await;
         assert_eq!(missing_password.status(), StatusCode::BAD_REQUEST);
 
         let huge = "x".repeat(70 * 1024);
-        let too_big = post(
-            &app,
-            &cookie,
-            &[
-                ("csrf_token", &token),
-                ("username", "alice"),
-                ("password", &huge),
-            ],
-        );
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("username", "ann"),
+            ("password", &huge),
+        ];
+        let too_big = post(&app, &cookie, &fields).await;
         assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(body_text(&too_big).contains("64 KiB"));
 
         let mut json = with_cookie(form_post("/login", &[]), &cookie);
         json.headers_mut()
             .insert("content-type", "application/json".parse().unwrap());
-        *json.body_mut() = Body::from("{\"username\":\"alice\"}");
-        assert_eq!(handle(&app, json).status(), StatusCode::BAD_REQUEST);
+        *json.body_mut() = Body::from("{\"username\":\"ann\"}");
+        assert_eq!(handle(&app, json).await.status(), StatusCode::BAD_REQUEST);
     }
 
-    #[test]
-    fn other_methods_get_405() {
+    #[tokio::test]
+    async fn other_methods_get_405() {
         let app = testing::app();
-        let response = handle(&app, request(Method::PUT, "/login"));
+        let response = handle(&app, request(Method::PUT, "/login")).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "GET, POST");
     }
 
     /// API Gateway HTTP APIs (payload 2.0) send cookies in their own field and may base64 the
     /// body; a sign-in through that shape works too.
-    #[test]
-    fn signs_in_from_an_http_api_event() {
+    #[tokio::test]
+    async fn signs_in_from_an_http_api_event() {
         let app = testing::app();
-        let (cookie, token) = visit_form(&app);
+        let ann = user(&app).await;
+        let (cookie, token) = visit_form(&app).await;
         let body = serde_urlencoded::to_string([
             ("csrf_token", token.as_str()),
-            ("username", "alice"),
-            ("password", ALICE_PASSWORD),
+            ("username", ann.username.as_str()),
+            ("password", PASSWORD),
         ])
         .unwrap();
         let event = include_str!("../../../tests/fixtures/apigw/http-post-login.json")
@@ -278,7 +431,7 @@ mod tests {
                 &base64::engine::general_purpose::STANDARD.encode(body),
             );
         let req = lambda_http::request::from_str(&event).unwrap();
-        let response = handle(&app, req);
+        let response = handle(&app, req).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert!(session_cookie(&response).is_some());
     }

@@ -7,7 +7,7 @@ use shared::App;
 async fn main() -> Result<(), Error> {
     let app = App::start();
     lambda_http::run(service_fn(|req| async {
-        Ok::<_, Error>(handler::handle(&app, req))
+        Ok::<_, Error>(handler::handle(&app, req).await)
     }))
     .await
 }

@@ -4,7 +4,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::session::Flash;
-use shared::{App, AppError, Reply, Visit, form};
+use shared::{App, AppError, Reply, Visit, form, serve};
 
 #[derive(Deserialize)]
 struct LogoutForm {
@@ -12,23 +12,21 @@ struct LogoutForm {
     csrf_token: String,
 }
 
-pub fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut visit = Visit::start(app, &req);
-    let outcome = route(&mut visit, &req);
-    visit.finish(outcome)
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    serve(app, req, route).await
 }
 
-fn route(visit: &mut Visit, req: &Request) -> Result<Reply, AppError> {
+async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     if req.method() != Method::POST {
         return Err(AppError::MethodNotAllowed { allow: "POST" });
     }
     let form: LogoutForm = form::parse(req)?;
     visit.check_csrf(&form.csrf_token)?;
     if let Some(user) = visit.user() {
-        tracing::info!(user = user.id.as_str(), "signed out");
+        tracing::info!(user = user.username.as_str(), "signed out");
     }
     visit.sign_out();
-    visit.flash(Flash::SignedOut);
+    visit.flash(Flash::signed_out());
     Ok(Reply::Redirect("/login"))
 }
 
@@ -36,45 +34,36 @@ fn route(visit: &mut Visit, req: &Request) -> Result<Reply, AppError> {
 mod tests {
     use lambda_http::http::StatusCode;
     use lambda_http::http::header::{ALLOW, LOCATION};
-    use shared::testing::{
-        self, body_text, csrf_token, form_post, request, session_cookie, with_cookie,
-    };
+    use shared::accounts::Role;
+    use shared::testing::{self, body_text, form_post, request, session_cookie, with_cookie};
 
     use super::*;
 
-    /// A signed-in session cookie and its CSRF token, read off the home page's sign-out form.
-    fn signed_in(app: &App) -> (String, String) {
-        let mut visit = Visit::start(app, &request(Method::GET, "/login"));
-        visit.sign_in(app.config.users.find("alice").unwrap());
-        let response = visit.finish(Ok(Reply::page("home.html", minijinja::context! {})));
-        (
-            session_cookie(&response).unwrap(),
-            csrf_token(&body_text(&response)),
-        )
-    }
-
-    #[test]
-    fn signs_out_and_says_so_once() {
+    #[tokio::test]
+    async fn signs_out_and_says_so_once() {
         let app = testing::app();
-        let (cookie, token) = signed_in(&app);
+        let ann = testing::create_account(&app, "ann", Role::User, "pw").await;
+        let (cookie, token) = testing::sign_in(&app, &ann).await;
         let response = handle(
             &app,
             with_cookie(form_post("/logout", &[("csrf_token", &token)]), &cookie),
-        );
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()[LOCATION], "/login");
         let signed_out = session_cookie(&response).unwrap();
 
-        let mut visit = Visit::start(
+        let visit = Visit::start(
             &app,
             &with_cookie(request(Method::GET, "/login"), &signed_out),
-        );
+        )
+        .await;
         assert!(visit.user().is_none());
-        visit.flash(Flash::SignedOut);
         let page = visit.finish(Ok(Reply::page("login.html", minijinja::context! {})));
         assert!(body_text(&page).contains("You have been signed out."));
         let after = session_cookie(&page).unwrap();
         let again = Visit::start(&app, &with_cookie(request(Method::GET, "/login"), &after))
+            .await
             .finish(Ok(Reply::page("login.html", minijinja::context! {})));
         assert!(
             !body_text(&again).contains("signed out"),
@@ -82,26 +71,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_bad_token_is_refused_and_the_session_stays() {
+    #[tokio::test]
+    async fn a_bad_token_is_refused_and_the_session_stays() {
         let app = testing::app();
-        let (cookie, _) = signed_in(&app);
+        let ann = testing::create_account(&app, "ann", Role::User, "pw").await;
+        let (cookie, _) = testing::sign_in(&app, &ann).await;
         for fields in [vec![], vec![("csrf_token", "forged")]] {
-            let response = handle(&app, with_cookie(form_post("/logout", &fields), &cookie));
+            let response = handle(&app, with_cookie(form_post("/logout", &fields), &cookie)).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
             assert!(
                 session_cookie(&response).is_none(),
                 "the session is untouched"
             );
-            let still = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &cookie));
+            let still = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &cookie)).await;
             assert!(still.user().is_some());
         }
     }
 
-    #[test]
-    fn get_is_not_allowed() {
+    #[tokio::test]
+    async fn get_is_not_allowed() {
         let app = testing::app();
-        let response = handle(&app, request(Method::GET, "/logout"));
+        let response = handle(&app, request(Method::GET, "/logout")).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "POST");
     }

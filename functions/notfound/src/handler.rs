@@ -1,11 +1,14 @@
 //! Every path no other function serves: the 404 page.
 
 use lambda_http::{Body, Request, Response};
-use shared::{App, AppError, Visit};
+use shared::{App, AppError, Reply, Visit, serve};
 
-pub fn handle(app: &App, req: Request) -> Response<Body> {
-    let visit = Visit::start(app, &req);
-    visit.finish(Err(AppError::NotFound))
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    serve(app, req, route).await
+}
+
+async fn route(_: &mut Visit<'_>, _: &Request) -> Result<Reply, AppError> {
+    Err(AppError::NotFound)
 }
 
 #[cfg(test)]
@@ -15,11 +18,11 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn answers_404_with_a_page_for_any_method() {
+    #[tokio::test]
+    async fn answers_404_with_a_page_for_any_method() {
         let app = testing::app();
         for method in [Method::GET, Method::POST, Method::DELETE] {
-            let response = handle(&app, request(method, "/no/such/page"));
+            let response = handle(&app, request(method, "/no/such/page")).await;
             assert_eq!(response.status(), StatusCode::NOT_FOUND);
             let html = body_text(&response);
             assert!(html.contains("Page not found"));

@@ -1,0 +1,37 @@
+//! Invite links: a random token in the link, only its SHA-256 in the store, so a copy of the
+//! table gives nobody a usable link.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// A new token for a link, and the hash to store.
+pub fn generate() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash(&token);
+    (token, hash)
+}
+
+pub fn hash(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashes_stable() {
+        let (a, hash_a) = generate();
+        let (b, _) = generate();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(hash(&a), hash_a);
+        assert_eq!(hash_a.len(), 64);
+        assert_ne!(hash(&format!("{a}x")), hash_a);
+    }
+}

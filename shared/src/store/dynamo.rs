@@ -1,0 +1,518 @@
+//! The DynamoDB store: one table, keys that keep each user's data in that user's partition,
+//! gets and queries only, conditional writes where requests could race. See
+//! docs/data-model.md for the item types and which request does what.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, WriteRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AccountRecord, AccountStore, Invite, InviteStore, Page, StoreError, StoreResult, ThrottleKey,
+    ThrottleStore,
+};
+use crate::accounts::{Account, AccountChange};
+use crate::users::Username;
+
+/// The table's shape. `infra/template.yaml` declares the same; a test checks they agree.
+pub mod table {
+    pub const PARTITION_KEY: &str = "PK";
+    pub const SORT_KEY: &str = "SK";
+    /// Lists every account in username order, for the admin page.
+    pub const ACCOUNTS_INDEX: &str = "GSI1";
+    pub const ACCOUNTS_INDEX_PARTITION_KEY: &str = "GSI1PK";
+    pub const ACCOUNTS_INDEX_SORT_KEY: &str = "GSI1SK";
+    /// Epoch seconds after which DynamoDB may delete the item (invites, throttle counters).
+    pub const TTL_ATTRIBUTE: &str = "expires_at";
+}
+
+const ACCOUNT_SK: &str = "ACCOUNT";
+const ACCOUNTS_PARTITION: &str = "ACCOUNTS";
+const INVITE_SK: &str = "INVITE";
+
+fn user_pk(username: &str) -> String {
+    format!("USER#{username}")
+}
+
+fn invite_pk(token_hash: &str) -> String {
+    format!("INVITE#{token_hash}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: String, sk: impl Into<String>) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (table::PARTITION_KEY.to_string(), s(pk)),
+        (table::SORT_KEY.to_string(), s(sk)),
+    ])
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccountItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(flatten)]
+    record: AccountRecord,
+}
+
+impl AccountItem {
+    fn new(account: &Account) -> Self {
+        let username = account.username.as_str();
+        Self {
+            pk: user_pk(username),
+            sk: ACCOUNT_SK.into(),
+            gsi1pk: ACCOUNTS_PARTITION.into(),
+            gsi1sk: username.into(),
+            record: AccountRecord::from_account(account),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct InviteItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    created_by: String,
+    created_at: u64,
+    expires_at: u64,
+}
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn backend<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::backend(err)
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn to_item<T: Serialize>(value: &T) -> StoreResult<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(value).map_err(StoreError::backend)
+}
+
+fn account_from_item(item: HashMap<String, AttributeValue>) -> StoreResult<Account> {
+    let item: AccountItem =
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.record.into_account()
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as `infra/template.yaml` declares it, for local runs and tests.
+    pub async fn create_table(&self) -> StoreResult<()> {
+        let string_attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set")
+        };
+        let key_element = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("name and type are set")
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(string_attr(table::PARTITION_KEY))
+            .attribute_definitions(string_attr(table::SORT_KEY))
+            .attribute_definitions(string_attr(table::ACCOUNTS_INDEX_PARTITION_KEY))
+            .attribute_definitions(string_attr(table::ACCOUNTS_INDEX_SORT_KEY))
+            .key_schema(key_element(table::PARTITION_KEY, KeyType::Hash))
+            .key_schema(key_element(table::SORT_KEY, KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(table::ACCOUNTS_INDEX)
+                    .key_schema(key_element(
+                        table::ACCOUNTS_INDEX_PARTITION_KEY,
+                        KeyType::Hash,
+                    ))
+                    .key_schema(key_element(table::ACCOUNTS_INDEX_SORT_KEY, KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .expect("name and keys are set"),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(err)
+                if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("ResourceInUseException") => {}
+            Err(err) => return Err(backend(err)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(table::TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .expect("name and flag are set"),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|err| {
+                // Already enabled (a second run against the same table) is fine.
+                if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("ValidationException")
+                {
+                    Ok(())
+                } else {
+                    Err(backend(err))
+                }
+            })
+    }
+}
+
+impl AccountStore for DynamoStore {
+    async fn create_account(&self, account: &Account) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&AccountItem::new(account))?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn create_account_with_invite(
+        &self,
+        account: &Account,
+        invite_hash: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        let use_invite = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(invite_pk(invite_hash), INVITE_SK)))
+            .condition_expression("attribute_exists(PK) AND expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .expect("table and key are set");
+        let put_account = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&AccountItem::new(account))?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(use_invite).build())
+            .transact_items(TransactWriteItem::builder().put(put_account).build())
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        let reasons = err
+            .as_service_error()
+            .and_then(|e| match e {
+                TransactWriteItemsError::TransactionCanceledException(e) => {
+                    Some(e.cancellation_reasons().to_vec())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        let failed = |i: usize| {
+            reasons
+                .get(i)
+                .and_then(|r| r.code())
+                .is_some_and(|c| c == "ConditionalCheckFailed")
+        };
+        if failed(0) {
+            Err(StoreError::InviteUnusable)
+        } else if failed(1) {
+            Err(StoreError::Conflict)
+        } else {
+            Err(backend(err))
+        }
+    }
+
+    async fn account(&self, username: &Username) -> StoreResult<Option<Account>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(username.as_str()), ACCOUNT_SK)))
+            // A disabled account or a "sign out everywhere" must take effect at once.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        output.item.map(account_from_item).transpose()
+    }
+
+    async fn list_accounts(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Account>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::ACCOUNTS_INDEX)
+            .key_condition_expression("GSI1PK = :accounts AND GSI1SK > :after")
+            .expression_attribute_values(":accounts", s(ACCOUNTS_PARTITION))
+            .expression_attribute_values(":after", s(after.unwrap_or("")))
+            .limit((limit + 1) as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(account_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|a| a.username.as_str().to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn change_account(
+        &self,
+        username: &Username,
+        change: &AccountChange,
+    ) -> StoreResult<Account> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(username.as_str()), ACCOUNT_SK)))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllNew);
+        let update = match change {
+            AccountChange::Password(digest) => update
+                .update_expression("SET password = :password ADD session_epoch :one")
+                .expression_attribute_values(":password", s(digest.as_str()))
+                .expression_attribute_values(":one", n(1)),
+            AccountChange::Role(role) => update
+                .update_expression("SET #role = :role")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", s(role.as_str())),
+            AccountChange::Disabled(true) => update
+                .update_expression("SET disabled = :true ADD session_epoch :one")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":one", n(1)),
+            AccountChange::Disabled(false) => update
+                .update_expression("SET disabled = :false")
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+            AccountChange::SignOutEverywhere => update
+                .update_expression("ADD session_epoch :one")
+                .expression_attribute_values(":one", n(1)),
+        };
+        match update.send().await {
+            Ok(output) => account_from_item(output.attributes.unwrap_or_default()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn delete_account(&self, username: &Username) -> StoreResult<()> {
+        // Everything a user owns lives in their partition: query its keys, delete in batches.
+        let pk = user_pk(username.as_str());
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            let keys: Vec<_> = output.items.unwrap_or_default();
+            for chunk in keys.chunks(25) {
+                let mut requests: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|k| {
+                        WriteRequest::builder()
+                            .delete_request(
+                                DeleteRequest::builder()
+                                    .set_key(Some(k.clone()))
+                                    .build()
+                                    .expect("key is set"),
+                            )
+                            .build()
+                    })
+                    .collect();
+                while !requests.is_empty() {
+                    let output = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send()
+                        .await
+                        .map_err(backend)?;
+                    requests = output
+                        .unprocessed_items
+                        .and_then(|mut m| m.remove(&self.table))
+                        .unwrap_or_default();
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl InviteStore for DynamoStore {
+    async fn create_invite(&self, invite: &Invite) -> StoreResult<()> {
+        let item = InviteItem {
+            pk: invite_pk(&invite.token_hash),
+            sk: INVITE_SK.into(),
+            created_by: invite.created_by.as_str().into(),
+            created_at: invite.created_at,
+            expires_at: invite.expires_at,
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(invite_pk(token_hash), INVITE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let item: InviteItem =
+            serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // TTL deletion lags by up to days: expiry is checked here too.
+        if item.expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(Invite {
+            token_hash: token_hash.to_string(),
+            created_by: Username::parse(&item.created_by)
+                .map_err(|e| StoreError::Corrupt(e.into()))?,
+            created_at: item.created_at,
+            expires_at: item.expires_at,
+        }))
+    }
+}
+
+fn throttle_key(key: &ThrottleKey, window_start: u64) -> HashMap<String, AttributeValue> {
+    self::key(
+        format!("THROTTLE#{}", key.storage_key()),
+        format!("W#{window_start}"),
+    )
+}
+
+impl ThrottleStore for DynamoStore {
+    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(throttle_key(key, window_start)))
+            .projection_expression("failures")
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        window_start: u64,
+        expires_at: u64,
+    ) -> StoreResult<u32> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(throttle_key(key, window_start)))
+            .update_expression("ADD failures :one SET expires_at = :expires")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires", n(expires_at))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(backend)?;
+        output
+            .attributes
+            .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("throttle counter without a count".into()))
+    }
+}

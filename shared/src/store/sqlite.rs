@@ -1,0 +1,350 @@
+//! The embedded store: one SQLite file in WAL mode, shared by every local function process.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+
+use super::{
+    AccountRecord, AccountStore, Invite, InviteStore, Page, StoreError, StoreResult, ThrottleKey,
+    ThrottleStore,
+};
+use crate::accounts::{Account, AccountChange, Email};
+use crate::users::Username;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    username      TEXT PRIMARY KEY,
+    email         TEXT,
+    password      TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    disabled      INTEGER NOT NULL,
+    session_epoch INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invites (
+    token_hash TEXT PRIMARY KEY,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS throttle (
+    key          TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    failures     INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+) WITHOUT ROWID;
+";
+
+const ACCOUNT_COLUMNS: &str =
+    "username, email, password, role, disabled, session_epoch, created_at";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+        }
+        let conn = Connection::open(path).map_err(StoreError::backend)?;
+        // Other processes may hold the write lock for a moment: wait rather than fail.
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(StoreError::backend)?;
+        // Switching to WAL can report "busy" without waiting while another process opens the
+        // same new file; it is a one-time step per file, so retry it briefly.
+        let mut attempts = 0;
+        loop {
+            let setup = conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|()| conn.execute_batch(SCHEMA));
+            match setup {
+                Ok(()) => break,
+                Err(err)
+                    if err.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && attempts < 50 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(err) => return Err(StoreError::backend(err)),
+            }
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+}
+
+fn backend(err: rusqlite::Error) -> StoreError {
+    match err.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
+        _ => StoreError::backend(err),
+    }
+}
+
+fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
+    Ok(AccountRecord {
+        username: row.get(0)?,
+        email: row.get(1)?,
+        password: row.get(2)?,
+        role: row.get(3)?,
+        disabled: row.get(4)?,
+        session_epoch: row.get(5)?,
+        created_at: row.get::<_, i64>(6)? as u64,
+    })
+}
+
+fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
+    conn.execute(
+        &format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        params![
+            a.username.as_str(),
+            a.email.as_ref().map(Email::as_str),
+            a.password.as_str(),
+            a.role.as_str(),
+            a.disabled,
+            a.session_epoch,
+            a.created_at as i64,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+impl AccountStore for SqliteStore {
+    async fn create_account(&self, account: &Account) -> StoreResult<()> {
+        self.with(|conn| insert_account(conn, account))
+    }
+
+    async fn create_account_with_invite(
+        &self,
+        account: &Account,
+        invite_hash: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let used = tx
+                .execute(
+                    "DELETE FROM invites WHERE token_hash = ?1 AND expires_at > ?2",
+                    params![invite_hash, now as i64],
+                )
+                .map_err(backend)?;
+            if used == 0 {
+                return Err(StoreError::InviteUnusable);
+            }
+            insert_account(&tx, account)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn account(&self, username: &Username) -> StoreResult<Option<Account>> {
+        self.with(|conn| {
+            conn.query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
+                [username.as_str()],
+                account_from_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .map(AccountRecord::into_account)
+            .transpose()
+        })
+    }
+
+    async fn list_accounts(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Account>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username > ?1 \
+                     ORDER BY username LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![after.unwrap_or(""), (limit + 1) as i64],
+                    account_from_row,
+                )
+                .map_err(backend)?;
+            let mut items = Vec::new();
+            for row in rows {
+                items.push(row.map_err(backend)?.into_account()?);
+            }
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|a| a.username.as_str().to_string())
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+    }
+
+    async fn change_account(
+        &self,
+        username: &Username,
+        change: &AccountChange,
+    ) -> StoreResult<Account> {
+        let (assignments, value): (&str, Option<String>) = match change {
+            AccountChange::Password(digest) => (
+                "password = ?2, session_epoch = session_epoch + 1",
+                Some(digest.as_str().to_string()),
+            ),
+            AccountChange::Role(role) => ("role = ?2", Some(role.as_str().to_string())),
+            AccountChange::Disabled(true) => {
+                ("disabled = 1, session_epoch = session_epoch + 1", None)
+            }
+            AccountChange::Disabled(false) => ("disabled = 0", None),
+            AccountChange::SignOutEverywhere => ("session_epoch = session_epoch + 1", None),
+        };
+        self.with(|conn| {
+            let sql = format!(
+                "UPDATE accounts SET {assignments} WHERE username = ?1 RETURNING {ACCOUNT_COLUMNS}"
+            );
+            let result = match &value {
+                Some(v) => conn.query_row(&sql, params![username.as_str(), v], account_from_row),
+                None => conn.query_row(&sql, params![username.as_str()], account_from_row),
+            };
+            result
+                .optional()
+                .map_err(backend)?
+                .ok_or(StoreError::NotFound)?
+                .into_account()
+        })
+    }
+
+    async fn delete_account(&self, username: &Username) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "DELETE FROM accounts WHERE username = ?1",
+                [username.as_str()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+}
+
+impl InviteStore for SqliteStore {
+    async fn create_invite(&self, invite: &Invite) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO invites (token_hash, created_by, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    invite.token_hash,
+                    invite.created_by.as_str(),
+                    invite.created_at as i64,
+                    invite.expires_at as i64
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    async fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
+        self.with(|conn| {
+            let row = conn
+                .query_row(
+                    "SELECT token_hash, created_by, created_at, expires_at FROM invites \
+                     WHERE token_hash = ?1 AND expires_at > ?2",
+                    params![token_hash, now as i64],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(backend)?;
+            row.map(|(token_hash, created_by, created_at, expires_at)| {
+                Ok(Invite {
+                    token_hash,
+                    created_by: Username::parse(&created_by)
+                        .map_err(|e| StoreError::Corrupt(e.into()))?,
+                    created_at: created_at as u64,
+                    expires_at: expires_at as u64,
+                })
+            })
+            .transpose()
+        })
+    }
+}
+
+impl ThrottleStore for SqliteStore {
+    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT failures FROM throttle WHERE key = ?1 AND window_start = ?2",
+                params![key.storage_key(), window_start as i64],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(backend)
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        window_start: u64,
+        expires_at: u64,
+    ) -> StoreResult<u32> {
+        self.with(|conn| {
+            // Expired counters go as new ones come, as DynamoDB's TTL does for the other store.
+            conn.execute(
+                "DELETE FROM throttle WHERE expires_at < ?1",
+                [window_start as i64],
+            )
+            .map_err(backend)?;
+            conn.query_row(
+                "INSERT INTO throttle (key, window_start, failures, expires_at) VALUES (?1, ?2, 1, ?3) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET failures = failures + 1 \
+                 RETURNING failures",
+                params![key.storage_key(), window_start as i64, expires_at as i64],
+                |row| row.get(0),
+            )
+            .map_err(backend)
+        })
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    use std::path::PathBuf;
+
+    use super::SqliteStore;
+
+    /// One database file for the whole test binary, opened anew by each store handle, as
+    /// several function processes would.
+    fn path() -> PathBuf {
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir =
+                std::env::temp_dir().join(format!("switchboard-contract-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            dir
+        })
+        .join("store.sqlite3")
+    }
+
+    crate::contract_tests!(async { SqliteStore::open(&path()).unwrap() });
+}
