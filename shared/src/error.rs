@@ -20,8 +20,7 @@ pub enum AppError {
     /// A sign-up route taken with an invite that does not exist, expired or was used.
     #[error("invite link not usable")]
     InviteUnusable,
-    #[error("too many attempts")]
-    Throttled { retry_after_secs: u64 },
+
     #[error("request body over the size limit")]
     PayloadTooLarge,
     #[error("internal error: {0}")]
@@ -42,7 +41,6 @@ impl AppError {
             Self::SignInRequired => StatusCode::SEE_OTHER,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::InviteUnusable => StatusCode::GONE,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -58,7 +56,6 @@ impl AppError {
             Self::SignInRequired => "Sign in required",
             Self::Forbidden => "Not allowed",
             Self::InviteUnusable => "Invite link not valid",
-            Self::Throttled { .. } => "Too many attempts",
             Self::PayloadTooLarge => "Request too large",
             Self::Internal(_) => "Something went wrong",
         }
@@ -79,9 +76,6 @@ impl AppError {
             Self::InviteUnusable => {
                 "This invite link has expired, has already been used, or is not a link we \
                  issued. Ask whoever invited you for a new one."
-            }
-            Self::Throttled { .. } => {
-                "Too many attempts in a short time. Wait a while, then try again."
             }
             Self::PayloadTooLarge => "What you sent is larger than the 64 KiB limit.",
             Self::Internal(_) => {

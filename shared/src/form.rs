@@ -8,6 +8,40 @@ use crate::AppError;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Messages for the fields of a form that were not accepted, shown beside each field.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// Records the error of `result` against `field`, and gives back its value if it was fine.
+    pub fn check<T, E: Into<String>>(
+        &mut self,
+        field: &'static str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        result.map_err(|e| self.add(field, e)).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+}
+
+impl From<FieldErrors> for minijinja::Value {
+    fn from(errors: FieldErrors) -> Self {
+        minijinja::Value::from_pairs(errors.0)
+    }
+}
+
 /// Decodes an `application/x-www-form-urlencoded` body into `T`.
 pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     let body: &[u8] = req.body().as_ref();

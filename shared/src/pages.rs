@@ -55,20 +55,43 @@ mod tests {
     fn every_page_renders_and_escapes_what_it_is_given() {
         let pages = Pages::new();
         let hostile = "<script>alert(1)</script>";
-        for name in ["home.html", "login.html", "error.html"] {
+        for name in [
+            "home.html",
+            "login.html",
+            "error.html",
+            "signup.html",
+            "settings.html",
+        ] {
             let html = pages
                 .render(
                     name,
                     context! {
                         user => hostile, csrf_token => "tok", flash => hostile, username => hostile,
                         error => hostile, title => hostile, message => hostile, request_id => hostile,
-                        status => 500,
+                        status => 500, email => hostile, invite => hostile,
+                        errors => context! { username => hostile, email => hostile },
                     },
                 )
                 .unwrap();
             assert!(html.starts_with("<!doctype html>"), "{name}");
             assert!(!html.contains(hostile), "{name} must escape its input");
             assert!(html.contains("&lt;script&gt;"), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_page_renders_with_only_the_common_context() {
+        let pages = Pages::new();
+        for name in [
+            "home.html",
+            "login.html",
+            "error.html",
+            "signup.html",
+            "settings.html",
+            "admin.html",
+        ] {
+            let rendered = pages.render(name, context! { csrf_token => "tok", user => "ann" });
+            assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());
         }
     }
 

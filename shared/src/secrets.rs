@@ -37,10 +37,10 @@ impl SecretCache {
 
     /// The secret's current string value, from the cache while it is fresh.
     pub async fn get(&self, id: &str) -> Result<SecretString, SecretError> {
-        if let Some((fetched, value)) = self.entries.lock().unwrap().get(id) {
-            if fetched.elapsed() < self.ttl {
-                return Ok(value.clone());
-            }
+        if let Some((fetched, value)) = self.entries.lock().unwrap().get(id)
+            && fetched.elapsed() < self.ttl
+        {
+            return Ok(value.clone());
         }
         let output = self
             .client

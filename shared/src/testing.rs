@@ -107,7 +107,13 @@ pub fn request(method: Method, path: &str) -> Request {
     *req.uri_mut() = format!("https://abc123.execute-api.eu-west-1.amazonaws.com{path}")
         .parse()
         .unwrap();
-    req
+    // API Gateway hands the function the query already parsed; so does this.
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let mut params: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (name, value) in serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap() {
+        params.entry(name).or_default().push(value);
+    }
+    req.with_query_string_parameters(params)
 }
 
 /// The invocation context Lambda would attach, with a known request id.

@@ -338,11 +338,6 @@ impl<'a> Visit<'a> {
                 .headers_mut()
                 .insert("allow", HeaderValue::from_static(allow));
         }
-        if let AppError::Throttled { retry_after_secs } = err {
-            if let Ok(value) = HeaderValue::try_from(retry_after_secs.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-        }
         response
     }
 }

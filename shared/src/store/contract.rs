@@ -17,9 +17,9 @@ pub fn unique_name(prefix: &str) -> Username {
 
 fn digest(n: u8) -> PasswordDigest {
     // Valid argon2id PHC strings; the contract never verifies them.
+    let hash = format!("{n}{}", "A".repeat(42));
     PasswordDigest::parse(&format!(
-        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA${}",
-        format!("{n}{}", "A".repeat(42))
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA${hash}"
     ))
     .unwrap()
 }

@@ -1,0 +1,584 @@
+//! `GET /admin` lists accounts (paginated) for administrators; `POST /admin` creates accounts
+//! and invite links, disables and enables, promotes and demotes, and resets passwords.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use minijinja::{Value, context};
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::accounts::{Account, AccountChange, Email, Role};
+use shared::form::FieldErrors;
+use shared::session::Flash;
+use shared::signup::SignupPolicy;
+use shared::store::{AccountStore, Invite, InviteStore, StoreError};
+use shared::users::Username;
+use shared::{App, AppError, Reply, Visit, form, invites, password, serve};
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Deserialize)]
+struct AdminForm {
+    #[serde(default)]
+    csrf_token: String,
+    action: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    serve(app, req, route).await
+}
+
+async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
+    match *req.method() {
+        Method::GET => {
+            visit.require_admin()?;
+            let query = req.query_string_parameters();
+            let after = query.first("after");
+            render(visit, StatusCode::OK, after, Problems::default()).await
+        }
+        Method::POST => submit(visit, req).await,
+        _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+    }
+}
+
+/// What to show again when a form was not accepted.
+#[derive(Default)]
+struct Problems {
+    errors: FieldErrors,
+    error: Option<String>,
+    form: Option<Value>,
+}
+
+async fn render(
+    visit: &Visit<'_>,
+    status: StatusCode,
+    after: Option<&str>,
+    problems: Problems,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let page = app
+        .store()
+        .await?
+        .list_accounts(after, PAGE_SIZE)
+        .await
+        .map_err(AppError::internal)?;
+    let accounts: Vec<Value> = page
+        .items
+        .iter()
+        .map(|a| {
+            context! {
+                username => a.username.as_str(),
+                email => a.email.as_ref().map(Email::as_str),
+                role => a.role.as_str(),
+                disabled => a.disabled,
+            }
+        })
+        .collect();
+    Ok(Reply::page_with_status(
+        status,
+        "admin.html",
+        context! {
+            accounts,
+            next => page.next,
+            errors => problems.errors,
+            error => problems.error,
+            form => problems.form,
+            invite_days => app.config.invite_lifetime.as_secs() / 86_400,
+        },
+    ))
+}
+
+async fn refuse(visit: &Visit<'_>, problems: Problems) -> Result<Reply, AppError> {
+    render(visit, StatusCode::BAD_REQUEST, None, problems).await
+}
+
+async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
+    let form: AdminForm = form::parse(req)?;
+    visit.check_csrf(&form.csrf_token)?;
+    let admin = visit.require_admin()?.clone();
+    let app = visit.app();
+    let store = app.store().await?;
+    let now = visit.now();
+
+    match form.action.as_str() {
+        "create" => {
+            let mut errors = FieldErrors::default();
+            let username = errors.check("username", Username::parse(&form.username));
+            let email = match form.email.trim() {
+                "" => Some(None),
+                email => errors.check("email", Email::parse(email).map(Some)),
+            };
+            errors.check(
+                "password",
+                password::check_new(&form.password, form.username.trim()),
+            );
+            let role = match form.role.as_str() {
+                "admin" => Role::Admin,
+                "user" | "" => Role::User,
+                _ => return Err(AppError::BadRequest("The role must be user or admin.")),
+            };
+            let values = context! { username => form.username.trim(), email => form.email.trim(), role => role.as_str() };
+            let (Some(username), Some(email), true) = (username, email, errors.is_empty()) else {
+                return refuse(
+                    visit,
+                    Problems {
+                        errors,
+                        form: Some(values),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            };
+            let digest = password::hash(&SecretString::from(form.password.clone()));
+            let account = Account::new(username, email, digest, role, now);
+            match store.create_account(&account).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => {
+                    errors.add("username", "That username is taken.");
+                    return refuse(
+                        visit,
+                        Problems {
+                            errors,
+                            form: Some(values),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+                }
+                Err(err) => return Err(AppError::internal(err)),
+            }
+            tracing::info!(
+                admin = admin.username.as_str(),
+                user = account.username.as_str(),
+                "account created"
+            );
+            visit.flash(Flash::new(format!(
+                "Created the account {} ({}).",
+                account.username.as_str(),
+                role.as_str()
+            )));
+        }
+        "invite" => {
+            if app.config.signup != SignupPolicy::Invite {
+                let error = "Invite links are for invite-only sign-up, and sign-up here is not \
+                             invite-only (see SWITCHBOARD_SIGNUP).";
+                return refuse(
+                    visit,
+                    Problems {
+                        error: Some(error.into()),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            let (token, hash) = invites::generate();
+            let invite = Invite {
+                token_hash: hash,
+                created_by: admin.username.clone(),
+                created_at: now,
+                expires_at: now + app.config.invite_lifetime.as_secs(),
+            };
+            store
+                .create_invite(&invite)
+                .await
+                .map_err(AppError::internal)?;
+            tracing::info!(admin = admin.username.as_str(), "invite created");
+            let link = visit.absolute_url(&format!("/signup?invite={token}"));
+            visit.flash(Flash::new(format!(
+                "New invite link, for one sign-up within {} days. Copy it now: it is not shown again. {link}",
+                app.config.invite_lifetime.as_secs() / 86_400
+            )));
+        }
+        "reset" => {
+            let mut errors = FieldErrors::default();
+            let username = errors.check("reset_username", Username::parse(&form.username));
+            errors.check(
+                "reset_password",
+                password::check_new(&form.password, form.username.trim()),
+            );
+            let values = context! { reset_username => form.username.trim() };
+            let (Some(username), true) = (username, errors.is_empty()) else {
+                return refuse(
+                    visit,
+                    Problems {
+                        errors,
+                        form: Some(values),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            };
+            let digest = password::hash(&SecretString::from(form.password.clone()));
+            match store
+                .change_account(&username, &AccountChange::Password(digest))
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    errors.add("reset_username", "No account has this username.");
+                    return refuse(
+                        visit,
+                        Problems {
+                            errors,
+                            form: Some(values),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+                }
+                Err(err) => return Err(AppError::internal(err)),
+            }
+            tracing::info!(
+                admin = admin.username.as_str(),
+                user = username.as_str(),
+                "password reset"
+            );
+            visit.flash(Flash::new(format!(
+                "The password of {} has been reset, and their sessions signed out.",
+                username.as_str()
+            )));
+        }
+        action @ ("disable" | "enable" | "promote" | "demote") => {
+            let username = Username::parse(&form.username)
+                .map_err(|_| AppError::BadRequest("That is not a valid username."))?;
+            if username == admin.username && matches!(action, "disable" | "demote") {
+                let error =
+                    "You cannot disable or demote your own account: ask another administrator.";
+                return refuse(
+                    visit,
+                    Problems {
+                        error: Some(error.into()),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            }
+            let (change, done) = match action {
+                "disable" => (
+                    AccountChange::Disabled(true),
+                    "has been disabled and signed out",
+                ),
+                "enable" => (AccountChange::Disabled(false), "has been enabled"),
+                "promote" => (AccountChange::Role(Role::Admin), "is now an admin"),
+                _ => (AccountChange::Role(Role::User), "is now a user"),
+            };
+            match store.change_account(&username, &change).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => return Err(AppError::NotFound),
+                Err(err) => return Err(AppError::internal(err)),
+            }
+            tracing::info!(
+                admin = admin.username.as_str(),
+                user = username.as_str(),
+                action,
+                "account changed"
+            );
+            visit.flash(Flash::new(format!("{} {done}.", username.as_str())));
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "The form asked for an unknown action.",
+            ));
+        }
+    }
+    Ok(Reply::Redirect("/admin"))
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::header::LOCATION;
+    use shared::store::contract::unique_name;
+    use shared::testing::{self, body_text, form_post, request, session_cookie, with_cookie};
+
+    use super::*;
+
+    const PASSWORD: &str = "violet kettle marching owl";
+
+    struct Admin {
+        account: Account,
+        cookie: String,
+        token: String,
+    }
+
+    async fn admin(app: &App) -> Admin {
+        let account = testing::create_account(app, "boss", Role::Admin, PASSWORD).await;
+        let (cookie, token) = testing::sign_in(app, &account).await;
+        Admin {
+            account,
+            cookie,
+            token,
+        }
+    }
+
+    async fn post(app: &App, who: &Admin, fields: &[(&str, &str)]) -> Response<Body> {
+        let mut all = vec![("csrf_token", who.token.as_str())];
+        all.extend_from_slice(fields);
+        handle(app, with_cookie(form_post("/admin", &all), &who.cookie)).await
+    }
+
+    /// The page after a redirect, with its one-time message.
+    async fn follow(app: &App, who: &Admin, response: &Response<Body>) -> String {
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            body_text(response)
+        );
+        assert_eq!(response.headers()[LOCATION], "/admin");
+        let cookie = session_cookie(response).unwrap_or_else(|| who.cookie.clone());
+        body_text(&handle(app, with_cookie(request(Method::GET, "/admin"), &cookie)).await)
+    }
+
+    async fn stored(app: &App, name: &Username) -> Option<Account> {
+        app.store().await.unwrap().account(name).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_admins_get_in() {
+        let app = testing::app();
+        let anonymous = handle(&app, request(Method::GET, "/admin")).await;
+        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+        let user = testing::create_account(&app, "pleb", Role::User, PASSWORD).await;
+        let (cookie, token) = testing::sign_in(&app, &user).await;
+        let page = handle(&app, with_cookie(request(Method::GET, "/admin"), &cookie)).await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("action", "promote"),
+            ("username", user.username.as_str()),
+        ];
+        let post = handle(&app, with_cookie(form_post("/admin", &fields), &cookie)).await;
+        assert_eq!(post.status(), StatusCode::FORBIDDEN);
+        assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
+    }
+
+    #[tokio::test]
+    async fn lists_accounts_in_pages() {
+        let path = std::env::temp_dir().join(format!(
+            "switchboard-admin-list-{}.sqlite3",
+            unique_name("db").as_str()
+        ));
+        let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+        let boss = admin(&app).await;
+        let row = |name: &str| format!("<th scope=\"row\">{name}</th>");
+        let page = handle(
+            &app,
+            with_cookie(request(Method::GET, "/admin"), &boss.cookie),
+        )
+        .await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = body_text(&page);
+        assert!(
+            html.contains(&row(boss.account.username.as_str())),
+            "{html}"
+        );
+        assert!(!html.contains("Next page"), "one page is enough");
+
+        let first = format!("/admin?after={}", boss.account.username.as_str());
+        let after = handle(
+            &app,
+            with_cookie(request(Method::GET, &first), &boss.cookie),
+        )
+        .await;
+        assert!(
+            !body_text(&after).contains(&row(boss.account.username.as_str())),
+            "starts after the name"
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn creates_accounts_and_reports_bad_fields() {
+        let app = testing::app();
+        let boss = admin(&app).await;
+        let name = unique_name("made");
+        let response = post(
+            &app,
+            &boss,
+            &[
+                ("action", "create"),
+                ("username", name.as_str()),
+                ("email", ""),
+                ("password", PASSWORD),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+        assert!(
+            follow(&app, &boss, &response)
+                .await
+                .contains(&format!("Created the account {} (admin).", name.as_str()))
+        );
+        assert_eq!(stored(&app, &name).await.unwrap().role, Role::Admin);
+
+        let again = post(
+            &app,
+            &boss,
+            &[
+                ("action", "create"),
+                ("username", name.as_str()),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&again).contains("That username is taken."));
+        let bad = post(
+            &app,
+            &boss,
+            &[
+                ("action", "create"),
+                ("username", "no spaces"),
+                ("email", "x@"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+        let html = body_text(&bad);
+        assert!(html.contains("A username may use only"));
+        assert!(html.contains("Enter a valid email address"));
+        assert!(html.contains("Use at least 10 characters."));
+    }
+
+    #[tokio::test]
+    async fn disabling_signs_the_user_out_and_enabling_lets_them_back() {
+        let app = testing::app();
+        let boss = admin(&app).await;
+        let user = testing::create_account(&app, "target", Role::User, PASSWORD).await;
+        let (their_cookie, _) = testing::sign_in(&app, &user).await;
+        let name = user.username.as_str();
+
+        let response = post(&app, &boss, &[("action", "disable"), ("username", name)]).await;
+        assert!(
+            follow(&app, &boss, &response)
+                .await
+                .contains("has been disabled")
+        );
+        let visit =
+            Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
+        assert!(visit.user().is_none(), "signed out on their next request");
+
+        let response = post(&app, &boss, &[("action", "enable"), ("username", name)]).await;
+        follow(&app, &boss, &response).await;
+        assert!(!stored(&app, &user.username).await.unwrap().disabled);
+        let response = post(&app, &boss, &[("action", "promote"), ("username", name)]).await;
+        follow(&app, &boss, &response).await;
+        assert_eq!(
+            stored(&app, &user.username).await.unwrap().role,
+            Role::Admin
+        );
+        let response = post(&app, &boss, &[("action", "demote"), ("username", name)]).await;
+        follow(&app, &boss, &response).await;
+        assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
+
+        let missing = post(
+            &app,
+            &boss,
+            &[
+                ("action", "disable"),
+                ("username", unique_name("ghost").as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn admins_cannot_lock_themselves_out() {
+        let app = testing::app();
+        let boss = admin(&app).await;
+        for action in ["disable", "demote"] {
+            let response = post(
+                &app,
+                &boss,
+                &[
+                    ("action", action),
+                    ("username", boss.account.username.as_str()),
+                ],
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            assert!(body_text(&response).contains("cannot disable or demote your own account"));
+        }
+        let me = stored(&app, &boss.account.username).await.unwrap();
+        assert!(me.is_admin() && !me.disabled);
+    }
+
+    #[tokio::test]
+    async fn resets_a_password_and_ends_the_users_sessions() {
+        let app = testing::app();
+        let boss = admin(&app).await;
+        let user = testing::create_account(&app, "forgot", Role::User, PASSWORD).await;
+        let (their_cookie, _) = testing::sign_in(&app, &user).await;
+        let new = "copper lantern drifting fox";
+        let response = post(
+            &app,
+            &boss,
+            &[
+                ("action", "reset"),
+                ("username", user.username.as_str()),
+                ("password", new),
+            ],
+        )
+        .await;
+        assert!(
+            follow(&app, &boss, &response)
+                .await
+                .contains("has been reset")
+        );
+        let account = stored(&app, &user.username).await.unwrap();
+        assert!(password::verify(
+            &SecretString::from(new.to_string()),
+            Some(&account.password)
+        ));
+        let visit =
+            Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
+        assert!(visit.user().is_none());
+
+        let unknown = post(
+            &app,
+            &boss,
+            &[
+                ("action", "reset"),
+                ("username", unique_name("nobody").as_str()),
+                ("password", new),
+            ],
+        )
+        .await;
+        assert!(body_text(&unknown).contains("No account has this username."));
+    }
+
+    #[tokio::test]
+    async fn invite_links_are_shown_once_and_only_for_invite_only_sign_up() {
+        let app = testing::app_with(&[("SWITCHBOARD_SIGNUP", "invite")]);
+        let boss = admin(&app).await;
+        let response = post(&app, &boss, &[("action", "invite")]).await;
+        // minijinja escapes `/` as `&#x2f;`.
+        let html = follow(&app, &boss, &response).await.replace("&#x2f;", "/");
+        let link = html
+            .split_whitespace()
+            .find(|w| w.contains("/signup?invite="))
+            .expect("the link is on the page")
+            .trim_end_matches("</p>");
+        let token = link.rsplit('=').next().unwrap();
+        let store = app.store().await.unwrap();
+        let invite = store
+            .invite(&invites::hash(token), shared::session::now())
+            .await
+            .unwrap();
+        assert_eq!(invite.unwrap().created_by, boss.account.username);
+
+        let open = testing::app();
+        let boss = admin(&open).await;
+        let refused = post(&open, &boss, &[("action", "invite")]).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&refused).contains("invite-only"));
+    }
+}
