@@ -64,3 +64,61 @@ ensure_browser_packages() {
 
 # A base64 key of 64 random bytes, for the session cookie.
 random_key() { head -c 64 /dev/urandom | base64 | tr -d '\n'; }
+
+ensure_java() {
+  if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then return; fi
+  apt_install openjdk-17-jre-headless
+}
+
+# DynamoDB Local, AWS's own implementation, as shipped inside the npm package
+# amplify-dynamodb-simulator (only the package itself is fetched, not its dependencies).
+DYNAMODB_LOCAL="$TOOLS/dynamodb-local/package/emulator"
+ensure_dynamodb_local() {
+  ensure_java
+  if [ -f "$DYNAMODB_LOCAL/DynamoDBLocal.jar" ]; then return; fi
+  ensure_node
+  say "Fetching DynamoDB Local (npm package amplify-dynamodb-simulator) into .tools/dynamodb-local"
+  mkdir -p "$TOOLS/dynamodb-local"
+  (cd "$TOOLS/dynamodb-local" && npm pack amplify-dynamodb-simulator@2.9.30 --silent >/dev/null \
+    && tar xzf amplify-dynamodb-simulator-2.9.30.tgz && rm amplify-dynamodb-simulator-2.9.30.tgz)
+  [ -f "$DYNAMODB_LOCAL/DynamoDBLocal.jar" ] || die "DynamoDB Local did not unpack"
+}
+
+# moto's Secrets Manager server, from PyPI, in the project's virtualenv unless already on PATH.
+ensure_moto() {
+  if [ -x "$TOOLS/venv/bin/moto_server" ]; then export PATH="$TOOLS/venv/bin:$PATH"; fi
+  if command -v moto_server >/dev/null && moto_server --help >/dev/null 2>&1; then return; fi
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  say "Installing moto[server] from PyPI into .tools/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]"
+  export PATH="$TOOLS/venv/bin:$PATH"
+}
+
+# Waits until `curl` gets any HTTP answer from $1, or gives up after $2 seconds.
+wait_for_http() {
+  local deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null "$1"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.5
+  done
+}
+
+# Starts a command in its own process group, logging to $2/log and recording its pid.
+start_service() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  setsid "$@" > "$dir/log" 2>&1 &
+  echo $! > "$dir/pid"
+}
+
+stop_service() {
+  local dir=$1
+  [ -f "$dir/pid" ] || return 0
+  local pid; pid=$(cat "$dir/pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/pid"
+}

@@ -31,6 +31,45 @@ pub mod table {
     pub const ACCOUNTS_INDEX_SORT_KEY: &str = "GSI1SK";
     /// Epoch seconds after which DynamoDB may delete the item (invites, throttle counters).
     pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+    /// Everything about the table that the code depends on, in one comparable value.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Definition {
+        pub billing_mode: &'static str,
+        /// (name, type), all strings.
+        pub attributes: Vec<(String, String)>,
+        /// (name, HASH or RANGE)
+        pub key: Vec<(String, String)>,
+        /// (index name, its key, its projection)
+        pub indexes: Vec<(String, Vec<(String, String)>, String)>,
+        pub ttl_attribute: String,
+    }
+
+    pub fn definition() -> Definition {
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        Definition {
+            billing_mode: "PAY_PER_REQUEST",
+            attributes: [
+                PARTITION_KEY,
+                SORT_KEY,
+                ACCOUNTS_INDEX_PARTITION_KEY,
+                ACCOUNTS_INDEX_SORT_KEY,
+            ]
+            .iter()
+            .map(|name| pair(name, "S"))
+            .collect(),
+            key: vec![pair(PARTITION_KEY, "HASH"), pair(SORT_KEY, "RANGE")],
+            indexes: vec![(
+                ACCOUNTS_INDEX.to_string(),
+                vec![
+                    pair(ACCOUNTS_INDEX_PARTITION_KEY, "HASH"),
+                    pair(ACCOUNTS_INDEX_SORT_KEY, "RANGE"),
+                ],
+                "ALL".to_string(),
+            )],
+            ttl_attribute: TTL_ATTRIBUTE.to_string(),
+        }
+    }
 }
 
 const ACCOUNT_SK: &str = "ACCOUNT";
@@ -135,56 +174,54 @@ impl DynamoStore {
         }
     }
 
-    /// Creates the table as `infra/template.yaml` declares it, for local runs and tests.
+    /// Creates the table from `table::definition()` (what `infra/template.yaml` declares), for
+    /// local runs and tests. An existing table is left as it is.
     pub async fn create_table(&self) -> StoreResult<()> {
-        let string_attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("name and type are set")
-        };
-        let key_element = |name: &str, kind: KeyType| {
+        let definition = table::definition();
+        let key_element = |(name, kind): &(String, String)| {
             KeySchemaElement::builder()
                 .attribute_name(name)
-                .key_type(kind)
+                .key_type(KeyType::from(kind.as_str()))
                 .build()
                 .expect("name and type are set")
         };
-        let created = self
+        let mut create = self
             .client
             .create_table()
             .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(string_attr(table::PARTITION_KEY))
-            .attribute_definitions(string_attr(table::SORT_KEY))
-            .attribute_definitions(string_attr(table::ACCOUNTS_INDEX_PARTITION_KEY))
-            .attribute_definitions(string_attr(table::ACCOUNTS_INDEX_SORT_KEY))
-            .key_schema(key_element(table::PARTITION_KEY, KeyType::Hash))
-            .key_schema(key_element(table::SORT_KEY, KeyType::Range))
-            .global_secondary_indexes(
+            .billing_mode(BillingMode::from(definition.billing_mode))
+            .set_key_schema(Some(definition.key.iter().map(key_element).collect()));
+        for (name, kind) in &definition.attributes {
+            create = create.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                    .build()
+                    .expect("name and type are set"),
+            );
+        }
+        for (name, key, projection) in &definition.indexes {
+            create = create.global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
-                    .index_name(table::ACCOUNTS_INDEX)
-                    .key_schema(key_element(
-                        table::ACCOUNTS_INDEX_PARTITION_KEY,
-                        KeyType::Hash,
-                    ))
-                    .key_schema(key_element(table::ACCOUNTS_INDEX_SORT_KEY, KeyType::Range))
+                    .index_name(name)
+                    .set_key_schema(Some(key.iter().map(key_element).collect()))
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::All)
+                            .projection_type(ProjectionType::from(projection.as_str()))
                             .build(),
                     )
                     .build()
                     .expect("name and keys are set"),
-            )
-            .send()
-            .await;
-        match created {
+            );
+        }
+        match create.send().await {
             Ok(_) => {}
             Err(err)
                 if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("ResourceInUseException") => {}
+                    == Some("ResourceInUseException") =>
+            {
+                return Ok(());
+            }
             Err(err) => return Err(backend(err)),
         }
         self.client
@@ -192,7 +229,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
-                    .attribute_name(table::TTL_ATTRIBUTE)
+                    .attribute_name(&definition.ttl_attribute)
                     .enabled(true)
                     .build()
                     .expect("name and flag are set"),
@@ -200,16 +237,7 @@ impl DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .or_else(|err| {
-                // Already enabled (a second run against the same table) is fine.
-                if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("ValidationException")
-                {
-                    Ok(())
-                } else {
-                    Err(backend(err))
-                }
-            })
+            .map_err(backend)
     }
 }
 
@@ -296,18 +324,21 @@ impl AccountStore for DynamoStore {
     }
 
     async fn list_accounts(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Account>> {
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(table::ACCOUNTS_INDEX)
-            .key_condition_expression("GSI1PK = :accounts AND GSI1SK > :after")
             .expression_attribute_values(":accounts", s(ACCOUNTS_PARTITION))
-            .expression_attribute_values(":after", s(after.unwrap_or("")))
-            .limit((limit + 1) as i32)
-            .send()
-            .await
-            .map_err(backend)?;
+            .limit((limit + 1) as i32);
+        // DynamoDB refuses an empty string in a key condition: no "after" means no bound.
+        let query = match after.filter(|a| !a.is_empty()) {
+            Some(after) => query
+                .key_condition_expression("GSI1PK = :accounts AND GSI1SK > :after")
+                .expression_attribute_values(":after", s(after)),
+            None => query.key_condition_expression("GSI1PK = :accounts"),
+        };
+        let output = query.send().await.map_err(backend)?;
         let mut items = output
             .items
             .unwrap_or_default()
@@ -514,5 +545,80 @@ impl ThrottleStore for DynamoStore {
             .attributes
             .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
             .ok_or_else(|| StoreError::Corrupt("throttle counter without a count".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yaml_rust2::{Yaml, YamlLoader};
+
+    use super::table;
+
+    fn pairs(list: &Yaml, a: &str, b: &str) -> Vec<(String, String)> {
+        list.as_vec()
+            .expect("a list")
+            .iter()
+            .map(|item| {
+                let field = |k: &str| {
+                    item[k]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{k}"))
+                        .to_string()
+                };
+                (field(a), field(b))
+            })
+            .collect()
+    }
+
+    /// The table the code creates locally is the table the SAM template deploys.
+    #[test]
+    fn the_sam_template_declares_the_table_the_code_uses() {
+        let source = include_str!("../../../infra/template.yaml");
+        let docs = YamlLoader::load_from_str(source).expect("the template is YAML");
+        let table = &docs[0]["Resources"]["Table"];
+        assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+        let props = &table["Properties"];
+        let mut attributes = pairs(
+            &props["AttributeDefinitions"],
+            "AttributeName",
+            "AttributeType",
+        );
+        attributes.sort();
+        let indexes = props["GlobalSecondaryIndexes"]
+            .as_vec()
+            .expect("indexes")
+            .iter()
+            .map(|index| {
+                (
+                    index["IndexName"].as_str().unwrap().to_string(),
+                    pairs(&index["KeySchema"], "AttributeName", "KeyType"),
+                    index["Projection"]["ProjectionType"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let declared = table::Definition {
+            billing_mode: if props["BillingMode"].as_str() == Some("PAY_PER_REQUEST") {
+                "PAY_PER_REQUEST"
+            } else {
+                "something else"
+            },
+            attributes,
+            key: pairs(&props["KeySchema"], "AttributeName", "KeyType"),
+            indexes,
+            ttl_attribute: props["TimeToLiveSpecification"]["AttributeName"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        };
+        let mut expected = table::definition();
+        expected.attributes.sort();
+        assert_eq!(declared, expected);
+        assert_eq!(
+            props["TimeToLiveSpecification"]["Enabled"].as_bool(),
+            Some(true)
+        );
     }
 }

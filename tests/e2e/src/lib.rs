@@ -1,5 +1,6 @@
-//! A harness for end-to-end tests: a cookie-keeping HTTP client pointed at a portal that is
-//! already running (`tests/services/portal.sh start`, which `scripts/test` calls).
+//! A harness for tests that need running services, all started by `scripts/test`: a
+//! cookie-keeping HTTP client pointed at a running portal, and SDK clients for DynamoDB Local
+//! and the Secrets Manager server.
 
 use reqwest::header::SET_COOKIE;
 use reqwest::{Client, Response, StatusCode, redirect};
@@ -94,4 +95,34 @@ pub async fn expect_page(response: Response, status: StatusCode, text: &str) -> 
     let html = response.text().await.expect("a body");
     assert!(html.contains(text), "expected {text:?} in:\n{html}");
     html
+}
+
+fn service_url(variable: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: these tests need the services `scripts/test` starts")
+    })
+}
+
+/// A DynamoDB client for DynamoDB Local, with the static credentials it accepts.
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(service_url("SWITCHBOARD_TEST_DYNAMODB_URL"))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A Secrets Manager client for the local server.
+pub fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(service_url("SWITCHBOARD_TEST_SECRETS_URL"))
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
 }

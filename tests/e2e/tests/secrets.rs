@@ -1,0 +1,107 @@
+//! Secrets from a real Secrets Manager API (moto's server): fetched on demand, cached for the
+//! TTL, and session keys read from them.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use shared::secrets::SecretCache;
+use shared::session::SessionKeys;
+use shared::store::contract::unique_name;
+
+async fn create(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let name = format!("switchboard/{}", unique_name("secret").as_str());
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("created");
+    name
+}
+
+async fn update(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("updated");
+}
+
+#[tokio::test]
+async fn a_secret_is_fetched_once_and_cached_for_the_ttl() {
+    let client = e2e::secrets_manager();
+    let name = create(&client, "first").await;
+    let cache = SecretCache::new(client.clone(), Duration::from_secs(3600));
+    assert_eq!(cache.get(&name).await.unwrap().expose_secret(), "first");
+    update(&client, &name, "second").await;
+    assert_eq!(
+        cache.get(&name).await.unwrap().expose_secret(),
+        "first",
+        "cached"
+    );
+
+    let fresh = SecretCache::new(client.clone(), Duration::ZERO);
+    assert_eq!(fresh.get(&name).await.unwrap().expose_secret(), "second");
+    update(&client, &name, "third").await;
+    assert_eq!(
+        fresh.get(&name).await.unwrap().expose_secret(),
+        "third",
+        "a zero TTL refetches"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_an_error_that_names_it() {
+    let cache = SecretCache::new(e2e::secrets_manager(), Duration::from_secs(60));
+    let err = cache.get("switchboard/no-such-secret").await.unwrap_err();
+    assert!(
+        err.to_string().contains("switchboard/no-such-secret"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn session_keys_rotate_through_the_secret() {
+    let client = e2e::secrets_manager();
+    let key = |byte: u8| {
+        use std::fmt::Write;
+        // 66 bytes of base64 text, as a generated 88-character alphanumeric secret decodes.
+        let mut s = String::new();
+        for _ in 0..88 {
+            let _ = write!(s, "{}", (b'A' + byte) as char);
+        }
+        s
+    };
+    let (old, new) = (key(0), key(1));
+    let name = create(&client, &format!(r#"{{"current":"{old}","previous":""}}"#)).await;
+    let cache = SecretCache::new(client.clone(), Duration::ZERO);
+    let keys = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
+    let session =
+        shared::session::Session::new(Some(("ann".into(), 0)), Duration::from_secs(60), 1_000);
+    let sealed = keys.seal(&session, true, 1_000);
+    let pair = sealed.split(';').next().unwrap();
+
+    update(
+        &client,
+        &name,
+        &format!(r#"{{"current":"{new}","previous":"{old}"}}"#),
+    )
+    .await;
+    let rotated = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
+    assert_eq!(
+        rotated.open(pair),
+        Some(session),
+        "a rotation signs nobody out"
+    );
+
+    update(&client, &name, &format!(r#"{{"current":"{new}"}}"#)).await;
+    let retired = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
+    assert_eq!(
+        retired.open(pair),
+        None,
+        "once the old key is dropped, its cookies stop working"
+    );
+}
