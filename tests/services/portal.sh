@@ -1,57 +1,92 @@
 #!/usr/bin/env bash
 # Starts or stops the whole portal under `cargo lambda watch` for the end-to-end and browser
-# tests, on 127.0.0.1:$SWITCHBOARD_TEST_PORT (default 9300), with a fresh session key and one
-# test user: tester / tester-password-123.
-#   tests/services/portal.sh start | stop
+# tests, in one of two flavours:
+#   embedded  the SQLite store, session key from the environment   127.0.0.1:9300
+#   dynamodb  DynamoDB Local, session keys from the Secrets Manager server (both must be
+#             running: tests/services/dynamodb.sh and secrets.sh)   127.0.0.1:9301
+# Both have one bootstrap admin, tester / tester-password-123, and open sign-up.
+#   tests/services/portal.sh start|stop embedded|dynamodb
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 
-PORT=${SWITCHBOARD_TEST_PORT:-9300}
-STATE="$ROOT/target/test-services/portal"
+FLAVOUR=${2:-embedded}
+case "$FLAVOUR" in
+  embedded) PORT=${SWITCHBOARD_TEST_PORT:-9300} ;;
+  dynamodb) PORT=${SWITCHBOARD_TEST_DYNAMODB_PORTAL_PORT:-9301} ;;
+  *) die "unknown flavour $FLAVOUR (embedded or dynamodb)" ;;
+esac
+STATE="$ROOT/target/test-services/portal-$FLAVOUR"
 URL="http://127.0.0.1:$PORT"
+DYNAMODB_URL="http://127.0.0.1:${SWITCHBOARD_TEST_DYNAMODB_PORT:-8300}"
+SECRETS_URL="http://127.0.0.1:${SWITCHBOARD_TEST_SECRETS_PORT:-8301}"
+
+# Creates a secret in the local Secrets Manager server (it does not check signatures).
+create_secret() {
+  curl -fsS -o /dev/null -X POST "$SECRETS_URL/" \
+    -H 'Content-Type: application/x-amz-json-1.1' \
+    -H "X-Amz-Target: secretsmanager.$1" \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0' \
+    -d "$2"
+}
+
+write_env() {
+  cat <<ENV
+SWITCHBOARD_BOOTSTRAP_ADMINS='tester=\$argon2id\$v=19\$m=19456,t=2,p=1\$sBxaoZ7eXyiKjA2CbTevcA\$amXWImyMsCwOAefSOy58WR7OQMkRdbLdzI2IG/7gI0E'
+SWITCHBOARD_SIGNUP='open'
+SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS='100000'
+ENV
+  case "$FLAVOUR" in
+    embedded) cat <<ENV
+SWITCHBOARD_SESSION_KEY='$(random_key)'
+SWITCHBOARD_SQLITE_PATH='$STATE/store.sqlite3'
+ENV
+    ;;
+    dynamodb)
+      local secret="switchboard/e2e-session-keys-$(date +%s%N)"
+      create_secret CreateSecret "{\"Name\":\"$secret\",\"SecretString\":\"{\\\"current\\\":\\\"$(random_key)\\\",\\\"previous\\\":\\\"\\\"}\"}"
+      cat <<ENV
+SWITCHBOARD_STORE='dynamodb'
+SWITCHBOARD_TABLE='switchboard-e2e'
+SWITCHBOARD_DYNAMODB_CREATE_TABLE='true'
+SWITCHBOARD_SESSION_KEYS_SECRET='$secret'
+AWS_ENDPOINT_URL_DYNAMODB='$DYNAMODB_URL'
+AWS_ENDPOINT_URL_SECRETS_MANAGER='$SECRETS_URL'
+AWS_ACCESS_KEY_ID='test'
+AWS_SECRET_ACCESS_KEY='test'
+AWS_REGION='us-east-1'
+AWS_EC2_METADATA_DISABLED='true'
+ENV
+    ;;
+  esac
+}
 
 start() {
+  rm -rf "$STATE"
   mkdir -p "$STATE"
-  cat > "$STATE/env" <<ENV
-SWITCHBOARD_SESSION_KEY='$(random_key)'
-SWITCHBOARD_USERS='tester=\$argon2id\$v=19\$m=19456,t=2,p=1\$sBxaoZ7eXyiKjA2CbTevcA\$amXWImyMsCwOAefSOy58WR7OQMkRdbLdzI2IG/7gI0E'
-ENV
+  write_env > "$STATE/env"
   say "Building the function binaries (cargo lambda watch runs these)"
   cargo build --bins --quiet
 
-  say "Starting cargo lambda watch on $URL (log: target/test-services/portal/watch.log)"
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --env-file "$STATE/env" --ignore-changes > "$STATE/watch.log" 2>&1 &
-  echo $! > "$STATE/pid"
+  say "Starting cargo lambda watch ($FLAVOUR store) on $URL (log: ${STATE#$ROOT/}/log)"
+  start_service "$STATE" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
+    --env-file "$STATE/env" --ignore-changes
 
   local deadline=$((SECONDS + 300))
   until curl -fsS -o /dev/null "$URL/login" 2>/dev/null; do
     if ! kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
-      cat "$STATE/watch.log" >&2; die "cargo lambda watch exited"
+      cat "$STATE/log" >&2; die "cargo lambda watch exited"
     fi
-    [ $SECONDS -lt $deadline ] || { cat "$STATE/watch.log" >&2; die "the portal did not answer within 300 s"; }
+    [ $SECONDS -lt $deadline ] || { cat "$STATE/log" >&2; die "the portal did not answer within 300 s"; }
     sleep 1
   done
   # Each function starts on its first request; start them all now so tests see warm ones.
-  for path in / /logout /no-such-page; do curl -sS -o /dev/null "$URL$path"; done
-  say "The portal is up at $URL"
-}
-
-stop() {
-  [ -f "$STATE/pid" ] || return 0
-  local pid; pid=$(cat "$STATE/pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    say "Stopping cargo lambda watch"
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$STATE/pid"
+  for path in / /logout /signup /settings /admin /no-such-page; do curl -sS -o /dev/null "$URL$path"; done
+  say "The portal ($FLAVOUR store) is up at $URL"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  *) die "usage: $0 start|stop" ;;
+  stop) stop_service "$STATE" ;;
+  *) die "usage: $0 start|stop embedded|dynamodb" ;;
 esac
