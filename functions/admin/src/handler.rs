@@ -95,6 +95,23 @@ async fn render(
     ))
 }
 
+impl Problems {
+    fn fields(errors: FieldErrors, form: Value) -> Self {
+        Self {
+            errors,
+            error: None,
+            form: Some(form),
+        }
+    }
+
+    fn message(error: &str) -> Self {
+        Self {
+            error: Some(error.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
 async fn refuse(visit: &Visit<'_>, problems: Problems) -> Result<Reply, AppError> {
     render(visit, StatusCode::BAD_REQUEST, None, problems).await
 }
@@ -126,15 +143,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             };
             let values = context! { username => form.username.trim(), email => form.email.trim(), role => role.as_str() };
             let (Some(username), Some(email), true) = (username, email, errors.is_empty()) else {
-                return refuse(
-                    visit,
-                    Problems {
-                        errors,
-                        form: Some(values),
-                        ..Default::default()
-                    },
-                )
-                .await;
+                return refuse(visit, Problems::fields(errors, values)).await;
             };
             let digest = password::hash(&SecretString::from(form.password.clone()));
             let account = Account::new(username, email, digest, role, now);
@@ -142,15 +151,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
                 Ok(()) => {}
                 Err(StoreError::Conflict) => {
                     errors.add("username", "That username is taken.");
-                    return refuse(
-                        visit,
-                        Problems {
-                            errors,
-                            form: Some(values),
-                            ..Default::default()
-                        },
-                    )
-                    .await;
+                    return refuse(visit, Problems::fields(errors, values)).await;
                 }
                 Err(err) => return Err(AppError::internal(err)),
             }
@@ -169,14 +170,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             if app.config.signup != SignupPolicy::Invite {
                 let error = "Invite links are for invite-only sign-up, and sign-up here is not \
                              invite-only (see SWITCHBOARD_SIGNUP).";
-                return refuse(
-                    visit,
-                    Problems {
-                        error: Some(error.into()),
-                        ..Default::default()
-                    },
-                )
-                .await;
+                return refuse(visit, Problems::message(error)).await;
             }
             let (token, hash) = invites::generate();
             let invite = Invite {
@@ -205,15 +199,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             );
             let values = context! { reset_username => form.username.trim() };
             let (Some(username), true) = (username, errors.is_empty()) else {
-                return refuse(
-                    visit,
-                    Problems {
-                        errors,
-                        form: Some(values),
-                        ..Default::default()
-                    },
-                )
-                .await;
+                return refuse(visit, Problems::fields(errors, values)).await;
             };
             let digest = password::hash(&SecretString::from(form.password.clone()));
             match store
@@ -223,15 +209,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
                 Ok(_) => {}
                 Err(StoreError::NotFound) => {
                     errors.add("reset_username", "No account has this username.");
-                    return refuse(
-                        visit,
-                        Problems {
-                            errors,
-                            form: Some(values),
-                            ..Default::default()
-                        },
-                    )
-                    .await;
+                    return refuse(visit, Problems::fields(errors, values)).await;
                 }
                 Err(err) => return Err(AppError::internal(err)),
             }
@@ -251,14 +229,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             if username == admin.username && matches!(action, "disable" | "demote") {
                 let error =
                     "You cannot disable or demote your own account: ask another administrator.";
-                return refuse(
-                    visit,
-                    Problems {
-                        error: Some(error.into()),
-                        ..Default::default()
-                    },
-                )
-                .await;
+                return refuse(visit, Problems::message(error)).await;
             }
             let (change, done) = match action {
                 "disable" => (

@@ -32,16 +32,18 @@ pub mod table {
     /// Epoch seconds after which DynamoDB may delete the item (invites, throttle counters).
     pub const TTL_ATTRIBUTE: &str = "expires_at";
 
+    /// A key schema: (attribute name, HASH or RANGE).
+    pub type KeySchema = Vec<(String, String)>;
+
     /// Everything about the table that the code depends on, in one comparable value.
     #[derive(Debug, PartialEq, Eq)]
     pub struct Definition {
         pub billing_mode: &'static str,
         /// (name, type), all strings.
         pub attributes: Vec<(String, String)>,
-        /// (name, HASH or RANGE)
-        pub key: Vec<(String, String)>,
+        pub key: KeySchema,
         /// (index name, its key, its projection)
-        pub indexes: Vec<(String, Vec<(String, String)>, String)>,
+        pub indexes: Vec<(String, KeySchema, String)>,
         pub ttl_attribute: String,
     }
 
@@ -339,19 +341,13 @@ impl AccountStore for DynamoStore {
             None => query.key_condition_expression("GSI1PK = :accounts"),
         };
         let output = query.send().await.map_err(backend)?;
-        let mut items = output
+        let items = output
             .items
             .unwrap_or_default()
             .into_iter()
             .map(account_from_item)
             .collect::<StoreResult<Vec<_>>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|a| a.username.as_str().to_string())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::of_accounts(items, limit))
     }
 
     async fn change_account(

@@ -94,6 +94,20 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl Page<Account> {
+    /// A page from a query that asked for one item more than `limit`: the extra one only
+    /// tells that there is a next page, which starts after the last item kept.
+    pub(crate) fn of_accounts(mut items: Vec<Account>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|a| a.username.as_str().to_string())
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
 /// A single-use invitation to sign up. Only a hash of its token is stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invite {

@@ -183,13 +183,7 @@ impl AccountStore for SqliteStore {
             for row in rows {
                 items.push(row.map_err(backend)?.into_account()?);
             }
-            let next = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|a| a.username.as_str().to_string())
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            Ok(Page::of_accounts(items, limit))
         })
     }
 

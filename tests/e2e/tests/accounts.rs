@@ -24,7 +24,12 @@ async fn sign_up_then_sign_in_again() {
     let visitor = Visitor::new();
     let created = sign_up(&visitor, name.as_str()).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
-    let home = expect_page(visitor.get("/").await, StatusCode::OK, "Welcome to Switchboard").await;
+    let home = expect_page(
+        visitor.get("/").await,
+        StatusCode::OK,
+        "Welcome to Switchboard",
+    )
+    .await;
     assert!(home.contains(&format!("Hello, {}!", name.as_str())));
 
     let again = Visitor::new();
@@ -45,10 +50,22 @@ async fn an_admin_disables_a_user_who_is_then_signed_out() {
     admin.sign_in(USER, PASSWORD).await;
     let token = admin.csrf_token("/admin").await;
     let disabled = admin
-        .post_form("/admin", &[("csrf_token", &token), ("action", "disable"), ("username", name.as_str())])
+        .post_form(
+            "/admin",
+            &[
+                ("csrf_token", &token),
+                ("action", "disable"),
+                ("username", name.as_str()),
+            ],
+        )
         .await;
     assert_eq!(disabled.status(), StatusCode::SEE_OTHER);
-    expect_page(admin.get("/admin").await, StatusCode::OK, "has been disabled").await;
+    expect_page(
+        admin.get("/admin").await,
+        StatusCode::OK,
+        "has been disabled",
+    )
+    .await;
 
     let next = user.get("/").await;
     assert_eq!(next.status(), StatusCode::SEE_OTHER);
@@ -68,7 +85,10 @@ async fn sign_out_everywhere_ends_other_sessions_and_a_password_change_sticks() 
     let laptop = Visitor::new();
     sign_up(&laptop, name.as_str()).await;
     let phone = Visitor::new();
-    assert_eq!(phone.sign_in(name.as_str(), NEW_PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        phone.sign_in(name.as_str(), NEW_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let changed = "copper lantern drifting fox";
     let token = laptop.csrf_token("/settings").await;
@@ -79,14 +99,32 @@ async fn sign_out_everywhere_ends_other_sessions_and_a_password_change_sticks() 
         ("new_password", changed),
         ("confirm", changed),
     ];
-    assert_eq!(laptop.post_form("/settings", &fields).await.status(), StatusCode::SEE_OTHER);
-    expect_page(laptop.get("/settings").await, StatusCode::OK, "Your password has been changed").await;
-    assert_eq!(phone.get("/").await.status(), StatusCode::SEE_OTHER, "the phone was signed out");
-    assert_eq!(phone.sign_in(name.as_str(), changed).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        laptop.post_form("/settings", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    expect_page(
+        laptop.get("/settings").await,
+        StatusCode::OK,
+        "Your password has been changed",
+    )
+    .await;
+    assert_eq!(
+        phone.get("/").await.status(),
+        StatusCode::SEE_OTHER,
+        "the phone was signed out"
+    );
+    assert_eq!(
+        phone.sign_in(name.as_str(), changed).await.status(),
+        StatusCode::SEE_OTHER
+    );
 
     let token = laptop.csrf_token("/settings").await;
     let everywhere = laptop
-        .post_form("/settings", &[("csrf_token", &token), ("action", "sign-out-everywhere")])
+        .post_form(
+            "/settings",
+            &[("csrf_token", &token), ("action", "sign-out-everywhere")],
+        )
         .await;
     assert_eq!(location(&everywhere), Some("/login"));
     assert_eq!(laptop.get("/").await.status(), StatusCode::SEE_OTHER);
