@@ -1,0 +1,91 @@
+//! The three places that name the functions agree: the workspace's `functions/` folder, the
+//! local router in `Cargo.toml`, and the SAM template. No services needed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use yaml_rust2::YamlLoader;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Package names under functions/.
+fn workspace_functions() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let manifest = std::fs::read_to_string(path.join("Cargo.toml")).ok()?;
+            let manifest: toml::Table = manifest.parse().ok()?;
+            Some(manifest["package"]["name"].as_str()?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// path -> function, from `[workspace.metadata.lambda.watch.router]`. Every entry must route
+/// all methods to one function: the functions answer 405 themselves.
+fn router() -> BTreeMap<String, String> {
+    let manifest: toml::Table = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("a router table")
+        .iter()
+        .map(|(path, target)| {
+            let function = target
+                .as_str()
+                .unwrap_or_else(|| panic!("{path}: route every method to one function"));
+            (path.clone(), function.to_string())
+        })
+        .collect()
+}
+
+/// path -> function, from the template's Api events (with `{proxy+}` written as the
+/// router writes a catch-all), and function -> Binary.
+fn template() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let source = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&source).unwrap();
+    let mut routes = BTreeMap::new();
+    let mut binaries = BTreeMap::new();
+    for (name, resource) in docs[0]["Resources"].as_hash().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let name = name.as_str().unwrap().to_string();
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        binaries.insert(name.clone(), binary.to_string());
+        for (_, event) in resource["Properties"]["Events"].as_hash().unwrap() {
+            assert_eq!(event["Type"].as_str(), Some("Api"), "{name}");
+            let props = &event["Properties"];
+            assert_eq!(props["Method"].as_str(), Some("ANY"), "{name}: every method reaches the function");
+            let path = props["Path"].as_str().unwrap().replace("{proxy+}", "{*path}");
+            assert!(routes.insert(path.clone(), name.clone()).is_none(), "{path} routed twice");
+        }
+    }
+    (routes, binaries)
+}
+
+#[test]
+fn every_function_is_routed_the_same_way_locally_and_in_aws() {
+    let functions = workspace_functions();
+    let router = router();
+    let (routes, binaries) = template();
+
+    let mut in_template: Vec<String> = binaries.keys().cloned().collect();
+    in_template.sort();
+    assert_eq!(in_template, functions, "every function has a template resource, and no other");
+    for (resource, binary) in &binaries {
+        assert_eq!(resource, binary, "the resource, its Binary and the package share a name");
+    }
+    assert_eq!(routes, router, "the template's API routes equal the watch router's");
+    let mut routed: Vec<String> = router.values().cloned().collect();
+    routed.sort();
+    routed.dedup();
+    assert_eq!(routed, functions, "every function is reachable, and only functions are routed");
+}
