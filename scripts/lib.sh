@@ -122,3 +122,19 @@ stop_service() {
   fi
   rm -f "$dir/pid"
 }
+
+# The AWS SAM CLI and cfn-lint from PyPI, in the project's virtualenv unless already on PATH.
+ensure_sam() {
+  if [ -x "$TOOLS/venv/bin/sam" ]; then export PATH="$TOOLS/venv/bin:$PATH"; fi
+  if command -v sam >/dev/null && command -v cfn-lint >/dev/null; then return; fi
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  say "Installing aws-sam-cli and cfn-lint from PyPI into .tools/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check aws-sam-cli cfn-lint
+  export PATH="$TOOLS/venv/bin:$PATH"
+}
+
+# Runs the SAM CLI offline: no telemetry, fake credentials, and an endpoint that goes nowhere.
+sam_offline() {
+  SAM_CLI_TELEMETRY=0 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+    AWS_DEFAULT_REGION=eu-west-1 AWS_ENDPOINT_URL=http://127.0.0.1:1 sam "$@"
+}

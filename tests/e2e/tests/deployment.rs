@@ -57,15 +57,31 @@ fn template() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
             continue;
         }
         let name = name.as_str().unwrap().to_string();
-        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name}");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{name}"
+        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
         binaries.insert(name.clone(), binary.to_string());
         for (_, event) in resource["Properties"]["Events"].as_hash().unwrap() {
             assert_eq!(event["Type"].as_str(), Some("Api"), "{name}");
             let props = &event["Properties"];
-            assert_eq!(props["Method"].as_str(), Some("ANY"), "{name}: every method reaches the function");
-            let path = props["Path"].as_str().unwrap().replace("{proxy+}", "{*path}");
-            assert!(routes.insert(path.clone(), name.clone()).is_none(), "{path} routed twice");
+            assert_eq!(
+                props["Method"].as_str(),
+                Some("ANY"),
+                "{name}: every method reaches the function"
+            );
+            let path = props["Path"]
+                .as_str()
+                .unwrap()
+                .replace("{proxy+}", "{*path}");
+            assert!(
+                routes.insert(path.clone(), name.clone()).is_none(),
+                "{path} routed twice"
+            );
         }
     }
     (routes, binaries)
@@ -79,13 +95,25 @@ fn every_function_is_routed_the_same_way_locally_and_in_aws() {
 
     let mut in_template: Vec<String> = binaries.keys().cloned().collect();
     in_template.sort();
-    assert_eq!(in_template, functions, "every function has a template resource, and no other");
+    assert_eq!(
+        in_template, functions,
+        "every function has a template resource, and no other"
+    );
     for (resource, binary) in &binaries {
-        assert_eq!(resource, binary, "the resource, its Binary and the package share a name");
+        assert_eq!(
+            resource, binary,
+            "the resource, its Binary and the package share a name"
+        );
     }
-    assert_eq!(routes, router, "the template's API routes equal the watch router's");
+    assert_eq!(
+        routes, router,
+        "the template's API routes equal the watch router's"
+    );
     let mut routed: Vec<String> = router.values().cloned().collect();
     routed.sort();
     routed.dedup();
-    assert_eq!(routed, functions, "every function is reachable, and only functions are routed");
+    assert_eq!(
+        routed, functions,
+        "every function is reachable, and only functions are routed"
+    );
 }

@@ -1,0 +1,142 @@
+//! What the bench feeds the functions: API Gateway events from the project's fixture, an
+//! account to be signed in as, and the environment that points the functions at the store.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::accounts::{Account, Role};
+use shared::password::PasswordDigest;
+use shared::session::{Session, SessionKeys};
+use shared::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
+use shared::users::Username;
+
+use crate::proxy::CountingProxy;
+
+const FIXTURE: &str = include_str!("../../tests/fixtures/apigw/rest-get-home.json");
+const USER: &str = "bench-admin";
+// Never verified: the bench signs in by cookie, not by password.
+const DIGEST: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+pub struct Setup {
+    env: Vec<(String, String)>,
+    cookie: String,
+    /// In front of DynamoDB Local, counting the functions' requests.
+    pub proxy: Option<CountingProxy>,
+}
+
+impl Setup {
+    pub async fn new(dynamodb: Option<&str>) -> Result<Self, String> {
+        let mut key = [0u8; 64];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        let key_b64 = base64_encode(&key);
+        let mut env = vec![("SWITCHBOARD_SESSION_KEY".to_string(), key_b64.clone())];
+        let account = Account::new(
+            Username::parse(USER).unwrap(),
+            None,
+            PasswordDigest::parse(DIGEST).unwrap(),
+            Role::Admin,
+            0,
+        );
+        let mut proxy = None;
+        let created = match dynamodb {
+            None => {
+                let dir =
+                    std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+                let path = dir.join("store.sqlite3");
+                env.push(("SWITCHBOARD_SQLITE_PATH".into(), path.display().to_string()));
+                let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
+                store.create_account(&account).await
+            }
+            Some(url) => {
+                let upstream = url
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .parse()
+                    .map_err(|_| format!("{url}: expected http://127.0.0.1:PORT"))?;
+                let counting = CountingProxy::start(upstream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let endpoint = format!("http://{}", counting.address);
+                proxy = Some(counting);
+                for (k, v) in [
+                    ("SWITCHBOARD_STORE", "dynamodb"),
+                    ("SWITCHBOARD_TABLE", "switchboard-bench"),
+                    ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+                    ("AWS_REGION", "us-east-1"),
+                    ("AWS_ACCESS_KEY_ID", "bench"),
+                    ("AWS_SECRET_ACCESS_KEY", "bench"),
+                    ("AWS_EC2_METADATA_DISABLED", "true"),
+                ] {
+                    env.push((k.into(), v.into()));
+                }
+                let store = DynamoStore::new(dynamodb_client(url), "switchboard-bench");
+                store.create_table().await.map_err(|e| e.to_string())?;
+                store.create_account(&account).await
+            }
+        };
+        match created {
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(err) => return Err(format!("creating the bench account: {err}")),
+        }
+        let keys = SessionKeys::new(
+            SessionKeys::parse_key(&key_b64.into()).map_err(|e| e.to_string())?,
+            None,
+        );
+        let now = shared::session::now();
+        let session = Session::new(Some((USER.into(), 0)), Duration::from_secs(86_400), now);
+        let sealed = keys.seal(&session, true, now);
+        let cookie = sealed.split(';').next().unwrap_or_default().to_string();
+        Ok(Self { env, cookie, proxy })
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
+    /// The request each function is measured with: its main page, signed in where that is
+    /// what people do.
+    pub fn event_for(&self, function: &str) -> String {
+        match function {
+            "home" => self.event("GET", "/", true),
+            "login" => self.event("GET", "/login", false),
+            "logout" => self.event("GET", "/logout", true),
+            "signup" => self.event("GET", "/signup", false),
+            "settings" => self.event("GET", "/settings", true),
+            "admin" => self.event("GET", "/admin", true),
+            _ => self.event("GET", "/no-such-page", true),
+        }
+    }
+
+    pub fn event(&self, method: &str, path: &str, signed_in: bool) -> String {
+        let mut event: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
+        event["httpMethod"] = json!(method);
+        event["path"] = json!(path);
+        event["resource"] = json!(path);
+        event["requestContext"]["httpMethod"] = json!(method);
+        event["requestContext"]["path"] = json!(path);
+        event["requestContext"]["resourcePath"] = json!(path);
+        if signed_in {
+            event["headers"]["Cookie"] = json!(self.cookie);
+            event["multiValueHeaders"]["Cookie"] = json!([self.cookie]);
+        }
+        event.to_string()
+    }
+}
+
+fn dynamodb_client(url: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

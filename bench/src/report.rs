@@ -1,0 +1,119 @@
+//! The bench's table and JSON, with the targets checked beside the numbers.
+
+use serde::Serialize;
+
+use crate::measure::Measurement;
+
+#[derive(Serialize)]
+pub struct Report {
+    store: String,
+    invokes: usize,
+    machine: String,
+    results: Vec<Measurement>,
+}
+
+/// The targets the functions are held to (release build, this machine).
+const MAX_INIT_RATIO: f64 = 2.0;
+const MAX_WARM_PAGE_P50_MS: f64 = 1.0;
+const MAX_PEAK_RSS_MB: f64 = 24.0;
+const MAX_ZIP_MB: f64 = 4.0;
+
+impl Report {
+    pub fn new(store: &str, invokes: usize, results: Vec<Measurement>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        Self {
+            store: store.to_string(),
+            invokes,
+            machine: format!("{} cores, {}", cores, std::env::consts::ARCH),
+            results,
+        }
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serialises")
+    }
+
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "Store: {}; init is the median of {} cold starts; {} warm invokes each; {}.\n\n\
+             | function | init ms | 1st invoke ms | warm p50 ms | warm p99 ms | peak RSS MB | binary MB | zip MB | status | DynamoDB requests |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n",
+            self.store,
+            self.results.first().map_or(0, |m| m.cold_starts),
+            self.invokes,
+            self.machine
+        );
+        let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
+        for m in &self.results {
+            out += &format!(
+                "| {} | {:.2} | {:.2} | {:.3} | {:.3} | {:.1} | {} | {} | {} | {} |\n",
+                m.name,
+                m.init_ms,
+                m.first_invoke_ms,
+                m.warm_p50_ms,
+                m.warm_p99_ms,
+                m.peak_rss_mb,
+                opt(m.binary_mb),
+                opt(m.zip_mb),
+                m.statuses
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                match m.dynamodb_requests {
+                    None => "—".to_string(),
+                    Some(n) => format!("{n} ({})", m.dynamodb_operations.join(", ")),
+                },
+            );
+        }
+        out += "\n";
+        out += &self.targets();
+        out
+    }
+
+    fn targets(&self) -> String {
+        let Some((reference, functions)) = self.results.split_first() else {
+            return String::new();
+        };
+        let mut lines = vec![format!(
+            "Emulator overhead and floor: the empty lambda_http function inits in {:.2} ms and answers in {:.3} ms (p50).",
+            reference.init_ms, reference.warm_p50_ms
+        )];
+        let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+        for m in functions {
+            let mut misses = Vec::new();
+            if m.init_ms > reference.init_ms * MAX_INIT_RATIO {
+                misses.push(format!(
+                    "init {:.2} ms > {MAX_INIT_RATIO}× empty",
+                    m.init_ms
+                ));
+            }
+            if m.peak_rss_mb > MAX_PEAK_RSS_MB {
+                misses.push(format!(
+                    "peak RSS {:.1} MB > {MAX_PEAK_RSS_MB} MB",
+                    m.peak_rss_mb
+                ));
+            }
+            if m.zip_mb.is_some_and(|z| z > MAX_ZIP_MB) {
+                misses.push(format!("zip > {MAX_ZIP_MB} MB"));
+            }
+            if m.name == "home" && m.warm_p50_ms > MAX_WARM_PAGE_P50_MS {
+                misses.push(format!(
+                    "warm page p50 {:.3} ms > {MAX_WARM_PAGE_P50_MS} ms",
+                    m.warm_p50_ms
+                ));
+            }
+            lines.push(format!(
+                "- {}: {}{}",
+                m.name,
+                verdict(misses.is_empty()),
+                if misses.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", misses.join("; "))
+                }
+            ));
+        }
+        lines.join("\n") + "\n"
+    }
+}

@@ -1,0 +1,64 @@
+//! How many DynamoDB requests the real function binaries make per request, counted by a proxy
+//! in front of DynamoDB Local while each runs under the Runtime API emulator. A page view may
+//! cost at most one (the account behind the session).
+
+use std::path::PathBuf;
+
+use bench::events::Setup;
+use bench::measure::{Subject, measure};
+
+fn binary(name: &str) -> PathBuf {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/debug")).join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo build --bins` first (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+async fn requests(setup: &Setup, function: &str) -> (usize, Vec<String>) {
+    let subject = Subject {
+        name: function.to_string(),
+        command: vec![binary(function).display().to_string()],
+        env: setup.env(),
+        events: vec![setup.event_for(function)],
+        binary: None,
+        proxy: setup.proxy.clone(),
+    };
+    let measured = measure(&subject, 1, 3).await.expect("the function runs");
+    assert!(
+        measured.statuses.iter().all(|s| *s < 500),
+        "{function} answered {:?}",
+        measured.statuses
+    );
+    (
+        measured.dynamodb_requests.expect("counted"),
+        measured.dynamodb_operations,
+    )
+}
+
+#[tokio::test]
+async fn a_page_view_costs_at_most_one_dynamodb_request() {
+    let url = std::env::var("SWITCHBOARD_TEST_DYNAMODB_URL").expect(
+        "SWITCHBOARD_TEST_DYNAMODB_URL: these tests need DynamoDB Local (scripts/test starts it)",
+    );
+    let setup = Setup::new(Some(&url))
+        .await
+        .expect("the bench account and table");
+    for function in ["home", "settings", "logout", "notfound"] {
+        let (count, operations) = requests(&setup, function).await;
+        assert_eq!(count, 1, "{function}, signed in: {operations:?}");
+        assert_eq!(operations, ["GetItem"], "{function}");
+    }
+    for function in ["login", "signup"] {
+        let (count, operations) = requests(&setup, function).await;
+        assert_eq!(count, 0, "{function}, signed out: {operations:?}");
+    }
+    // The admin page also lists the accounts: the session's read plus one query.
+    let (count, operations) = requests(&setup, "admin").await;
+    assert_eq!(
+        (count, operations),
+        (2, vec!["GetItem".to_string(), "Query".to_string()])
+    );
+}
