@@ -78,11 +78,14 @@ test('the sign-in form works from the keyboard alone', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${BASE}/login`);
-  // The username field has focus on arrival; Tab moves on to the password, Enter submits.
+  // The username field takes focus on arrival; Tab moves on to the password, Enter submits.
+  await page.waitForFunction(() => document.activeElement?.id === 'username');
   await page.keyboard.type(USER);
   await page.keyboard.press('Tab');
   await page.keyboard.type(PASSWORD);
-  await Promise.all([page.waitForURL(`${BASE}/`), page.keyboard.press('Enter')]);
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  const alert = await page.getByRole('alert').count() ? await page.getByRole('alert').textContent() : '';
+  assert.equal(new URL(page.url()).pathname, '/', `signed in (the page said: ${alert})`);
   assert.match(await page.getByRole('heading', { level: 1 }).textContent(), /Hello/);
   await context.close();
 });
