@@ -176,6 +176,23 @@ impl DynamoStore {
         }
     }
 
+    /// Writes an item whose key must not exist yet: `Conflict` if it does.
+    async fn put_new(&self, item: HashMap<String, AttributeValue>) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
     /// Creates the table from `table::definition()` (what `infra/template.yaml` declares), for
     /// local runs and tests. An existing table is left as it is.
     pub async fn create_table(&self) -> StoreResult<()> {
@@ -245,19 +262,7 @@ impl DynamoStore {
 
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &Account) -> StoreResult<()> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&AccountItem::new(account))?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(backend(err)),
-        }
+        self.put_new(to_item(&AccountItem::new(account))?).await
     }
 
     async fn create_account_with_invite(
@@ -451,19 +456,7 @@ impl InviteStore for DynamoStore {
             created_at: invite.created_at,
             expires_at: invite.expires_at,
         };
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(backend(err)),
-        }
+        self.put_new(to_item(&item)?).await
     }
 
     async fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
