@@ -2,8 +2,10 @@
 //! request/response plumbing that turns a handler's outcome into an HTTP response.
 
 pub mod accounts;
+pub mod ai;
 pub mod app;
 pub mod config;
+pub mod conversations;
 pub mod error;
 pub mod form;
 pub mod invites;

@@ -10,22 +10,25 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, WriteRequest,
+    TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountRecord, AccountStore, Invite, InviteStore, Page, StoreError, StoreResult, ThrottleKey,
-    ThrottleStore,
+    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
+    InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
+    TurnWrite, matches_search,
 };
 use crate::accounts::{Account, AccountChange};
+use crate::conversations::{Conversation, ConversationId, Message, Title};
 use crate::users::Username;
 
 /// The table's shape. `infra/template.yaml` declares the same; a test checks they agree.
 pub mod table {
     pub const PARTITION_KEY: &str = "PK";
     pub const SORT_KEY: &str = "SK";
-    /// Lists every account in username order, for the admin page.
+    /// Lists every account in username order (for the admin page), and each user's
+    /// conversations by recent activity.
     pub const ACCOUNTS_INDEX: &str = "GSI1";
     pub const ACCOUNTS_INDEX_PARTITION_KEY: &str = "GSI1PK";
     pub const ACCOUNTS_INDEX_SORT_KEY: &str = "GSI1SK";
@@ -82,6 +85,29 @@ fn user_pk(username: &str) -> String {
     format!("USER#{username}")
 }
 
+/// A conversation's items sort together under this prefix: its messages in order, then its
+/// metadata (`~` sorts after `M`), so one descending query reads the metadata and the latest
+/// messages.
+fn conversation_prefix(id: &ConversationId) -> String {
+    format!("CONV#{}#", id.as_str())
+}
+
+fn conversation_sk(id: &ConversationId) -> String {
+    format!("CONV#{}#~", id.as_str())
+}
+
+fn message_sk(id: &ConversationId, seq: u32) -> String {
+    format!("CONV#{}#M#{seq:010}", id.as_str())
+}
+
+fn conversations_pk(owner: &Username) -> String {
+    format!("CONVS#{}", owner.as_str())
+}
+
+fn activity_sk(updated_at: u64, id: &str) -> String {
+    format!("{updated_at:012}#{id}")
+}
+
 fn invite_pk(token_hash: &str) -> String {
     format!("INVITE#{token_hash}")
 }
@@ -126,6 +152,60 @@ impl AccountItem {
             record: AccountRecord::from_account(account),
         }
     }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConversationItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(flatten)]
+    record: ConversationRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MessageItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    record: MessageRecord,
+}
+
+fn message_item(owner: &Username, id: &ConversationId, m: &Message) -> StoreResult<Item> {
+    to_item(&MessageItem {
+        pk: user_pk(owner.as_str()),
+        sk: message_sk(id, m.seq),
+        record: MessageRecord::from_message(m),
+    })
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn conversation_from_item(item: Item) -> StoreResult<Conversation> {
+    from_item::<ConversationItem>(item)?
+        .record
+        .into_conversation()
+}
+
+fn message_from_item(item: Item) -> StoreResult<Message> {
+    from_item::<MessageItem>(item)?.record.into_message()
+}
+
+fn is_conversation_item(item: &Item) -> bool {
+    item.get(table::SORT_KEY)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|sk| sk.ends_with("#~"))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -190,6 +270,61 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
             Err(err) => Err(backend(err)),
+        }
+    }
+
+    /// Deletes every item of partition `pk` (whose sort key starts with `prefix`, if given):
+    /// a query for the keys, then batched deletes.
+    async fn delete_under(&self, pk: String, prefix: Option<String>) -> StoreResult<()> {
+        let mut start = None;
+        loop {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .expression_attribute_values(":pk", s(&pk))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start);
+            let query = match &prefix {
+                Some(prefix) => query
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":prefix", s(prefix)),
+                None => query.key_condition_expression("PK = :pk"),
+            };
+            let output = query.send().await.map_err(backend)?;
+            let keys: Vec<_> = output.items.unwrap_or_default();
+            for chunk in keys.chunks(25) {
+                let mut requests: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|k| {
+                        WriteRequest::builder()
+                            .delete_request(
+                                DeleteRequest::builder()
+                                    .set_key(Some(k.clone()))
+                                    .build()
+                                    .expect("key is set"),
+                            )
+                            .build()
+                    })
+                    .collect();
+                while !requests.is_empty() {
+                    let output = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send()
+                        .await
+                        .map_err(backend)?;
+                    requests = output
+                        .unprocessed_items
+                        .and_then(|mut m| m.remove(&self.table))
+                        .unwrap_or_default();
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
         }
     }
 
@@ -396,54 +531,7 @@ impl AccountStore for DynamoStore {
 
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         // Everything a user owns lives in their partition: query its keys, delete in batches.
-        let pk = user_pk(username.as_str());
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
-            let keys: Vec<_> = output.items.unwrap_or_default();
-            for chunk in keys.chunks(25) {
-                let mut requests: Vec<WriteRequest> = chunk
-                    .iter()
-                    .map(|k| {
-                        WriteRequest::builder()
-                            .delete_request(
-                                DeleteRequest::builder()
-                                    .set_key(Some(k.clone()))
-                                    .build()
-                                    .expect("key is set"),
-                            )
-                            .build()
-                    })
-                    .collect();
-                while !requests.is_empty() {
-                    let output = self
-                        .client
-                        .batch_write_item()
-                        .request_items(&self.table, requests)
-                        .send()
-                        .await
-                        .map_err(backend)?;
-                    requests = output
-                        .unprocessed_items
-                        .and_then(|mut m| m.remove(&self.table))
-                        .unwrap_or_default();
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(());
-            }
-        }
+        self.delete_under(user_pk(username.as_str()), None).await
     }
 }
 
@@ -485,6 +573,309 @@ impl InviteStore for DynamoStore {
             created_at: item.created_at,
             expires_at: item.expires_at,
         }))
+    }
+}
+
+/// Requests one search may make before it returns what it found and where to go on.
+const SEARCH_READ_BUDGET: usize = 8;
+
+impl ConversationStore for DynamoStore {
+    async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
+        let item = ConversationItem {
+            pk: user_pk(owner.as_str()),
+            sk: conversation_sk(&c.id),
+            gsi1pk: conversations_pk(owner),
+            gsi1sk: activity_sk(c.updated_at, c.id.as_str()),
+            record: ConversationRecord::from_conversation(c),
+        };
+        self.put_new(to_item(&item)?).await
+    }
+
+    async fn conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        limit: usize,
+    ) -> StoreResult<Option<(Conversation, Vec<Message>)>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":prefix", s(conversation_prefix(id)))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut items = output.items.unwrap_or_default().into_iter();
+        let Some(first) = items.next().filter(is_conversation_item) else {
+            return Ok(None);
+        };
+        let conversation = conversation_from_item(first)?;
+        let mut messages = items
+            .map(message_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(Some((conversation, messages)))
+    }
+
+    async fn messages_before(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        if before == 0 || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":first", s(message_sk(id, 0)))
+            .expression_attribute_values(":last", s(message_sk(id, before - 1)))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut messages = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: &Username,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::ACCOUNTS_INDEX)
+            .expression_attribute_values(":pk", s(conversations_pk(owner)))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32);
+        let query = match after {
+            Some(after) => query
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
+                .expression_attribute_values(":after", s(activity_sk(after.updated_at, &after.id))),
+            None => query.key_condition_expression("GSI1PK = :pk"),
+        };
+        let output = query.send().await.map_err(backend)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(conversation_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::of_conversations(items, limit))
+    }
+
+    async fn search_conversations(
+        &self,
+        owner: &Username,
+        query: &str,
+        after: Option<&ConversationId>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        // DynamoDB has no text search: read the owner's conversations in key order (each one's
+        // messages, then its metadata) and match here, a bounded number of reads per request.
+        let needle = query.to_lowercase();
+        let pk = user_pk(owner.as_str());
+        let mut start = after.map(|id| key(pk.clone(), conversation_sk(id)));
+        let mut found = Vec::new();
+        let mut matched = false;
+        let mut last_boundary = after.map(|id| id.as_str().to_string());
+        for _ in 0..SEARCH_READ_BUDGET {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :conv)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":conv", s("CONV#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            let items = output.items.unwrap_or_default();
+            let total = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                if is_conversation_item(&item) {
+                    let conversation = conversation_from_item(item)?;
+                    if matched || matches_search(&conversation.title, &needle) {
+                        found.push(conversation.clone());
+                    }
+                    matched = false;
+                    last_boundary = Some(conversation.id.as_str().to_string());
+                    let more = i + 1 < total || output.last_evaluated_key.is_some();
+                    if found.len() >= limit && more {
+                        return Ok(Page {
+                            items: found,
+                            next: last_boundary,
+                        });
+                    }
+                } else if !matched {
+                    let text = item.get("text").and_then(|v| v.as_s().ok());
+                    matched = text.is_some_and(|t| matches_search(t, &needle));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(Page {
+                    items: found,
+                    next: None,
+                });
+            }
+        }
+        // Out of budget: the next request resumes after the last whole conversation read.
+        Ok(Page {
+            items: found,
+            next: last_boundary,
+        })
+    }
+
+    async fn rename_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        title: &Title,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .update_expression("SET title = :title")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":title", s(title.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        // The metadata goes first: the conversation leaves every listing at once, and messages
+        // without metadata are never shown.
+        let pk = user_pk(owner.as_str());
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), conversation_sk(id))))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(err) if is_condition_failure(&err) => return Err(StoreError::NotFound),
+            Err(err) => return Err(backend(err)),
+        }
+        self.delete_under(pk, Some(conversation_prefix(id))).await
+    }
+
+    async fn write_turn(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        turn: &TurnWrite<'_>,
+    ) -> StoreResult<()> {
+        let pk = user_pk(owner.as_str());
+        let move_on = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), conversation_sk(id))))
+            .update_expression(
+                "SET next_seq = :next, updated_at = :now, model = :model, GSI1SK = :activity",
+            )
+            .condition_expression("attribute_exists(PK) AND next_seq = :expected")
+            .expression_attribute_values(":next", n(turn.next_seq))
+            .expression_attribute_values(":now", n(turn.now))
+            .expression_attribute_values(":model", s(turn.model))
+            .expression_attribute_values(":activity", s(activity_sk(turn.now, id.as_str())))
+            .expression_attribute_values(":expected", n(turn.expected_next_seq))
+            .build()
+            .expect("table, key and expression are set");
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(move_on).build());
+        for message in turn.messages {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(message_item(owner, id, message)?))
+                .build()
+                .expect("table and item are set");
+            write = write.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        let cancelled = matches!(
+            err.as_service_error(),
+            Some(TransactWriteItemsError::TransactionCanceledException(_))
+        );
+        if !cancelled {
+            return Err(backend(err));
+        }
+        // Cancelled by the condition: gone, or moved on by another send.
+        let exists = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, conversation_sk(id))))
+            .projection_expression("PK")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item
+            .is_some();
+        Err(if exists {
+            StoreError::Conflict
+        } else {
+            StoreError::NotFound
+        })
+    }
+
+    async fn save_reply(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        reply: &Message,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(message_item(owner, id, reply)?))
+            .condition_expression("turn = :turn")
+            .expression_attribute_values(":turn", s(&reply.turn))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(backend(err)),
+        }
     }
 }
 

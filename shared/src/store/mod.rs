@@ -9,6 +9,7 @@ pub mod sqlite;
 pub mod contract;
 
 use crate::accounts::{Account, AccountChange, Email, Role};
+use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
 use crate::password::PasswordDigest;
 use crate::users::Username;
 
@@ -108,6 +109,153 @@ impl Page<Account> {
     }
 }
 
+/// A conversation's metadata as both backends keep it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ConversationRecord {
+    pub id: String,
+    pub title: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub next_seq: u32,
+}
+
+impl ConversationRecord {
+    pub fn from_conversation(c: &Conversation) -> Self {
+        Self {
+            id: c.id.as_str().to_string(),
+            title: c.title.clone(),
+            model: c.model.clone(),
+            system: c.system.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            next_seq: c.next_seq,
+        }
+    }
+
+    pub fn into_conversation(self) -> StoreResult<Conversation> {
+        Ok(Conversation {
+            id: ConversationId::parse(&self.id)
+                .ok_or_else(|| StoreError::Corrupt(format!("conversation id {}", self.id)))?,
+            title: self.title,
+            model: self.model,
+            system: self.system,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            next_seq: self.next_seq,
+        })
+    }
+}
+
+/// One message as both backends keep it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct MessageRecord {
+    pub seq: u32,
+    pub speaker: String,
+    pub text: String,
+    pub state: String,
+    pub turn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub updated_at: u64,
+}
+
+impl MessageRecord {
+    pub fn from_message(m: &Message) -> Self {
+        Self {
+            seq: m.seq,
+            speaker: m.speaker.as_str().to_string(),
+            text: m.text.clone(),
+            state: m.state.as_str().to_string(),
+            turn: m.turn.clone(),
+            model: m.model.clone(),
+            input_tokens: m.input_tokens,
+            output_tokens: m.output_tokens,
+            error: m.error.clone(),
+            updated_at: m.updated_at,
+        }
+    }
+
+    pub fn into_message(self) -> StoreResult<Message> {
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what}: {value}"));
+        Ok(Message {
+            seq: self.seq,
+            speaker: Speaker::parse(&self.speaker)
+                .ok_or_else(|| corrupt("speaker", &self.speaker))?,
+            state: MessageState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?,
+            text: self.text,
+            turn: self.turn,
+            model: self.model,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            error: self.error,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Where a listing by recent activity resumes: after this conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub updated_at: u64,
+    pub id: String,
+}
+
+impl ActivityCursor {
+    pub fn of(c: &Conversation) -> String {
+        format!("{}.{}", c.updated_at, c.id.as_str())
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (updated_at, id) = raw.split_once('.')?;
+        let id = ConversationId::parse(id)?;
+        Some(Self {
+            updated_at: updated_at.parse().ok()?,
+            id: id.as_str().to_string(),
+        })
+    }
+}
+
+/// What one send, regenerate or edit writes, all at once.
+#[derive(Debug, Clone)]
+pub struct TurnWrite<'a> {
+    /// The conversation's `next_seq` as the caller read it: the write happens only if no other
+    /// send has moved it since.
+    pub expected_next_seq: u32,
+    pub next_seq: u32,
+    /// The model the conversation continues with.
+    pub model: &'a str,
+    /// New messages, or replacements for those with the same `seq`.
+    pub messages: &'a [Message],
+    pub now: u64,
+}
+
+/// Whether `text` contains `query`, ignoring case: how search matches in both backends.
+pub(crate) fn matches_search(text: &str, query_lowercase: &str) -> bool {
+    text.to_lowercase().contains(query_lowercase)
+}
+
+impl Page<Conversation> {
+    /// As `of_accounts`, for a listing by recent activity.
+    pub(crate) fn of_conversations(mut items: Vec<Conversation>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(ActivityCursor::of)
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
 /// A single-use invitation to sign up. Only a hash of its token is stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invite {
@@ -180,6 +328,70 @@ pub trait ThrottleStore {
     ) -> StoreResult<u32>;
 }
 
+#[allow(async_fn_in_trait)]
+pub trait ConversationStore {
+    /// Creates the conversation, owned by `owner`; `Conflict` if its id is taken.
+    async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()>;
+    /// The conversation with its latest `limit` messages, oldest first; `None` if `owner` has
+    /// no conversation with that id (whoever else may).
+    async fn conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        limit: usize,
+    ) -> StoreResult<Option<(Conversation, Vec<Message>)>>;
+    /// Up to `limit` messages before sequence number `before`, oldest first.
+    async fn messages_before(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>>;
+    /// The owner's conversations, most recent activity first, `limit` at a time.
+    async fn list_conversations(
+        &self,
+        owner: &Username,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>>;
+    /// The owner's conversations whose title or any message contains `query` (ignoring
+    /// case), in id order, resuming after the id in `after`. A page may hold fewer than
+    /// `limit` even when `next` is set: the search reads a bounded amount per request.
+    async fn search_conversations(
+        &self,
+        owner: &Username,
+        query: &str,
+        after: Option<&ConversationId>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>>;
+    /// `NotFound` if there is no such conversation.
+    async fn rename_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        title: &Title,
+    ) -> StoreResult<()>;
+    /// Removes the conversation and all its messages; `NotFound` if there is none.
+    async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()>;
+    /// Writes a turn's messages and moves the conversation on, atomically: `Conflict` if
+    /// another send moved it first (re-read and try again), `NotFound` if it is gone.
+    async fn write_turn(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        turn: &TurnWrite<'_>,
+    ) -> StoreResult<()>;
+    /// Saves a reply's progress, only while the stored message still belongs to the same
+    /// turn: `Conflict` once a newer send replaced it or the conversation was deleted.
+    async fn save_reply(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        reply: &Message,
+    ) -> StoreResult<()>;
+}
+
 /// The store a deployment uses, chosen by configuration.
 pub enum Store {
     Embedded(SqliteStore),
@@ -245,5 +457,72 @@ impl ThrottleStore for Store {
         expires_at: u64,
     ) -> StoreResult<u32> {
         delegate!(self, s => s.record_failure(key, window_start, expires_at))
+    }
+}
+
+impl ConversationStore for Store {
+    async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
+        delegate!(self, s => s.create_conversation(owner, c))
+    }
+    async fn conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        limit: usize,
+    ) -> StoreResult<Option<(Conversation, Vec<Message>)>> {
+        delegate!(self, s => s.conversation(owner, id, limit))
+    }
+    async fn messages_before(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        delegate!(self, s => s.messages_before(owner, id, before, limit))
+    }
+    async fn list_conversations(
+        &self,
+        owner: &Username,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        delegate!(self, s => s.list_conversations(owner, after, limit))
+    }
+    async fn search_conversations(
+        &self,
+        owner: &Username,
+        query: &str,
+        after: Option<&ConversationId>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        delegate!(self, s => s.search_conversations(owner, query, after, limit))
+    }
+    async fn rename_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        title: &Title,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.rename_conversation(owner, id, title))
+    }
+    async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        delegate!(self, s => s.delete_conversation(owner, id))
+    }
+    async fn write_turn(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        turn: &TurnWrite<'_>,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.write_turn(owner, id, turn))
+    }
+    async fn save_reply(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        reply: &Message,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.save_reply(owner, id, reply))
     }
 }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 
 use super::{
-    AccountRecord, AccountStore, Invite, InviteStore, Page, StoreError, StoreResult, ThrottleKey,
-    ThrottleStore,
+    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
+    InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
+    TurnWrite,
 };
 use crate::accounts::{Account, AccountChange, Email};
+use crate::conversations::{Conversation, ConversationId, Message, Title};
 use crate::users::Username;
 
 const SCHEMA: &str = "
@@ -36,7 +38,39 @@ CREATE TABLE IF NOT EXISTS throttle (
     expires_at   INTEGER NOT NULL,
     PRIMARY KEY (key, window_start)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    owner      TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    system     TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    next_seq   INTEGER NOT NULL,
+    PRIMARY KEY (owner, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS conversations_by_activity
+    ON conversations (owner, updated_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS messages (
+    owner         TEXT NOT NULL,
+    conversation  TEXT NOT NULL,
+    seq           INTEGER NOT NULL,
+    speaker       TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    turn          TEXT NOT NULL,
+    model         TEXT,
+    input_tokens  INTEGER,
+    output_tokens INTEGER,
+    error         TEXT,
+    updated_at    INTEGER NOT NULL,
+    PRIMARY KEY (owner, conversation, seq)
+) WITHOUT ROWID;
 ";
+
+const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq";
+const MESSAGE_COLUMNS: &str =
+    "seq, speaker, text, state, turn, model, input_tokens, output_tokens, error, updated_at";
 
 const ACCOUNT_COLUMNS: &str =
     "username, email, password, role, disabled, session_epoch, created_at";
@@ -105,6 +139,80 @@ fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         session_epoch: row.get(5)?,
         created_at: row.get::<_, i64>(6)? as u64,
     })
+}
+
+fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationRecord> {
+    Ok(ConversationRecord {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        model: row.get(2)?,
+        system: row.get(3)?,
+        created_at: row.get::<_, i64>(4)? as u64,
+        updated_at: row.get::<_, i64>(5)? as u64,
+        next_seq: row.get(6)?,
+    })
+}
+
+fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        seq: row.get(0)?,
+        speaker: row.get(1)?,
+        text: row.get(2)?,
+        state: row.get(3)?,
+        turn: row.get(4)?,
+        model: row.get(5)?,
+        input_tokens: row.get(6)?,
+        output_tokens: row.get(7)?,
+        error: row.get(8)?,
+        updated_at: row.get::<_, i64>(9)? as u64,
+    })
+}
+
+fn collect<R, T>(
+    rows: impl Iterator<Item = rusqlite::Result<R>>,
+    convert: impl Fn(R) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    rows.map(|row| convert(row.map_err(backend)?)).collect()
+}
+
+fn insert_message(
+    conn: &Connection,
+    owner: &Username,
+    id: &ConversationId,
+    m: &Message,
+) -> StoreResult<()> {
+    let r = MessageRecord::from_message(m);
+    conn.execute(
+        &format!(
+            "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ),
+        params![
+            owner.as_str(),
+            id.as_str(),
+            r.seq,
+            r.speaker,
+            r.text,
+            r.state,
+            r.turn,
+            r.model,
+            r.input_tokens,
+            r.output_tokens,
+            r.error,
+            r.updated_at as i64,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// A `LIKE` pattern matching `query` anywhere, with its wildcards taken literally.
+fn like_pattern(query: &str) -> String {
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
@@ -222,12 +330,20 @@ impl AccountStore for SqliteStore {
 
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         self.with(|conn| {
-            conn.execute(
+            let tx = conn.transaction().map_err(backend)?;
+            for table in ["messages", "conversations"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE owner = ?1"),
+                    [username.as_str()],
+                )
+                .map_err(backend)?;
+            }
+            tx.execute(
                 "DELETE FROM accounts WHERE username = ?1",
                 [username.as_str()],
             )
             .map_err(backend)?;
-            Ok(())
+            tx.commit().map_err(backend)
         })
     }
 }
@@ -317,6 +433,264 @@ impl ThrottleStore for SqliteStore {
                 |row| row.get(0),
             )
             .map_err(backend)
+        })
+    }
+}
+
+impl ConversationStore for SqliteStore {
+    async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
+        let r = ConversationRecord::from_conversation(c);
+        self.with(|conn| {
+            conn.execute(
+                &format!(
+                    "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
+                params![
+                    owner.as_str(),
+                    r.id,
+                    r.title,
+                    r.model,
+                    r.system,
+                    r.created_at as i64,
+                    r.updated_at as i64,
+                    r.next_seq
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    async fn conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        limit: usize,
+    ) -> StoreResult<Option<(Conversation, Vec<Message>)>> {
+        let Some(conversation) = self.with(|conn| {
+            conn.query_row(
+                &format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE owner = ?1 AND id = ?2"
+                ),
+                params![owner.as_str(), id.as_str()],
+                conversation_from_row,
+            )
+            .optional()
+            .map_err(backend)?
+            .map(ConversationRecord::into_conversation)
+            .transpose()
+        })?
+        else {
+            return Ok(None);
+        };
+        let messages = self
+            .messages_before(owner, id, conversation.next_seq, limit)
+            .await?;
+        Ok(Some((conversation, messages)))
+    }
+
+    async fn messages_before(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE owner = ?1 AND conversation = ?2 AND seq < ?3 \
+                     ORDER BY seq DESC LIMIT ?4"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![owner.as_str(), id.as_str(), before, limit as i64],
+                    message_from_row,
+                )
+                .map_err(backend)?;
+            let mut messages = collect(rows, MessageRecord::into_message)?;
+            messages.reverse();
+            Ok(messages)
+        })
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: &Username,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        let (updated, id) = after.map_or((i64::MAX, ""), |c| (c.updated_at as i64, c.id.as_str()));
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+                     WHERE owner = ?1 AND (updated_at < ?2 OR (updated_at = ?2 AND id < ?3)) \
+                     ORDER BY updated_at DESC, id DESC LIMIT ?4"
+                ))
+                .map_err(backend)?;
+            let id = if after.is_some() { id } else { "~" };
+            let rows = stmt
+                .query_map(
+                    params![owner.as_str(), updated, id, (limit + 1) as i64],
+                    conversation_from_row,
+                )
+                .map_err(backend)?;
+            let items = collect(rows, ConversationRecord::into_conversation)?;
+            Ok(Page::of_conversations(items, limit))
+        })
+    }
+
+    async fn search_conversations(
+        &self,
+        owner: &Username,
+        query: &str,
+        after: Option<&ConversationId>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
+                     WHERE c.owner = ?1 AND c.id > ?2 AND (c.title LIKE ?3 ESCAPE '\\' \
+                       OR EXISTS (SELECT 1 FROM messages m WHERE m.owner = c.owner \
+                         AND m.conversation = c.id AND m.text LIKE ?3 ESCAPE '\\')) \
+                     ORDER BY c.id LIMIT ?4"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(
+                    params![
+                        owner.as_str(),
+                        after.map_or("", ConversationId::as_str),
+                        like_pattern(query),
+                        (limit + 1) as i64
+                    ],
+                    conversation_from_row,
+                )
+                .map_err(backend)?;
+            let mut items = collect(rows, ConversationRecord::into_conversation)?;
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|c| c.id.as_str().to_string())
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+    }
+
+    async fn rename_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        title: &Title,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE conversations SET title = ?3 WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str(), title.as_str()],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let deleted = tx
+                .execute(
+                    "DELETE FROM conversations WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str()],
+                )
+                .map_err(backend)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "DELETE FROM messages WHERE owner = ?1 AND conversation = ?2",
+                params![owner.as_str(), id.as_str()],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn write_turn(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        turn: &TurnWrite<'_>,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            // IMMEDIATE takes the write lock first, so the check and the writes are one step
+            // even across processes.
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let current: Option<u32> = tx
+                .query_row(
+                    "SELECT next_seq FROM conversations WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            match current {
+                None => return Err(StoreError::NotFound),
+                Some(seq) if seq != turn.expected_next_seq => return Err(StoreError::Conflict),
+                Some(_) => {}
+            }
+            tx.execute(
+                "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5 \
+                 WHERE owner = ?1 AND id = ?2",
+                params![
+                    owner.as_str(),
+                    id.as_str(),
+                    turn.next_seq,
+                    turn.now as i64,
+                    turn.model
+                ],
+            )
+            .map_err(backend)?;
+            for message in turn.messages {
+                insert_message(&tx, owner, id, message)?;
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn save_reply(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        reply: &Message,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let turn: Option<String> = tx
+                .query_row(
+                    "SELECT turn FROM messages WHERE owner = ?1 AND conversation = ?2 AND seq = ?3",
+                    params![owner.as_str(), id.as_str(), reply.seq],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if turn.as_deref() != Some(reply.turn.as_str()) {
+                return Err(StoreError::Conflict);
+            }
+            insert_message(&tx, owner, id, reply)?;
+            tx.commit().map_err(backend)
         })
     }
 }

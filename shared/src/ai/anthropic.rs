@@ -1,0 +1,117 @@
+//! Anthropic's Messages API, streaming.
+
+use futures_util::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::sse::SseStream;
+use super::{Event, EventStream, Model, Prompt, ProviderError};
+
+const API_VERSION: &str = "2023-06-01";
+
+pub fn request(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&SecretString>,
+    prompt: &Prompt,
+) -> reqwest::RequestBuilder {
+    let messages: Vec<Value> = prompt
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.text}))
+        .collect();
+    let mut body = json!({
+        "model": model.upstream,
+        "messages": messages,
+        "max_tokens": model.max_output_tokens,
+        "stream": true,
+    });
+    if let Some(system) = &prompt.system {
+        body["system"] = json!(system);
+    }
+    let url = format!(
+        "{}/messages",
+        model
+            .base_url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+    );
+    let mut request = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .header("anthropic-version", API_VERSION)
+        .body(body.to_string());
+    if let Some(key) = key {
+        request = request.header("x-api-key", key.expose_secret());
+    }
+    request
+}
+
+/// Events to events: text deltas, usage from `message_start` and `message_delta`, the end at
+/// `message_stop`. A stream that ends before `message_stop` was cut off.
+pub fn parse(events: SseStream) -> EventStream {
+    Box::pin(futures_util::stream::unfold(
+        (events, false),
+        |(mut events, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let Some(item) = events.next().await else {
+                    return Some((Err(ProviderError::Dropped), (events, true)));
+                };
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => return Some((Err(err), (events, true))),
+                };
+                match translate(&event.event, &event.data) {
+                    Ok(Step::Skip) => continue,
+                    Ok(Step::Emit(out)) => return Some((Ok(out), (events, false))),
+                    Ok(Step::Stop) => return None,
+                    Err(err) => return Some((Err(err), (events, true))),
+                }
+            }
+        },
+    ))
+}
+
+enum Step {
+    Emit(Event),
+    Skip,
+    Stop,
+}
+
+fn translate(event: &str, data: &str) -> Result<Step, ProviderError> {
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ProviderError::Malformed(format!("{e} in {data:.80}")))?;
+    let kind = value["type"].as_str().unwrap_or(event);
+    Ok(match kind {
+        "message_start" => Step::Emit(Event::Usage {
+            input: value["message"]["usage"]["input_tokens"]
+                .as_u64()
+                .map(|n| n as u32),
+            output: None,
+        }),
+        "content_block_delta" => match value["delta"]["text"].as_str() {
+            Some(text) if !text.is_empty() => Step::Emit(Event::Text(text.to_string())),
+            _ => Step::Skip,
+        },
+        "message_delta" => match value["usage"]["output_tokens"].as_u64() {
+            Some(n) => Step::Emit(Event::Usage {
+                input: None,
+                output: Some(n as u32),
+            }),
+            None => Step::Skip,
+        },
+        "message_stop" => Step::Stop,
+        "error" => {
+            let message = value["error"]["message"]
+                .as_str()
+                .unwrap_or("unknown error");
+            return Err(ProviderError::Reported(message.to_string()));
+        }
+        _ => Step::Skip,
+    })
+}

@@ -1,0 +1,195 @@
+//! The model catalogue: which models users may pick, how to reach each, what each costs.
+//! A TOML file (`SWITCHBOARD_MODELS`, inline or a path; the embedded default holds only the
+//! offline model). Its format is documented in docs/models.md.
+
+use serde::Deserialize;
+
+const DEFAULT: &str = include_str!("default-models.toml");
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenAI's Chat Completions API, as OpenAI, Ollama, vLLM, OpenRouter, Groq, LM Studio
+    /// and others serve it.
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// The built-in offline model: no network, no key, no AI.
+    Offline,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// What conversations store and forms send.
+    pub id: String,
+    /// What users see.
+    pub name: String,
+    pub provider: ProviderKind,
+    /// The model's name at the provider.
+    pub upstream: String,
+    /// The API's base URL, up to and including the version (`https://api.openai.com/v1`).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The model's context window, in tokens.
+    pub context_tokens: u32,
+    /// Tokens kept free for the reply (and asked of Anthropic as `max_tokens`).
+    #[serde(default = "default_max_output")]
+    pub max_output_tokens: u32,
+    /// US dollars per million input tokens.
+    #[serde(default)]
+    pub input_price: f64,
+    /// US dollars per million output tokens.
+    #[serde(default)]
+    pub output_price: f64,
+    /// An environment variable holding the API key (local runs).
+    #[serde(default)]
+    pub key_env: Option<String>,
+    /// A Secrets Manager secret holding the API key (in AWS), used when `key_env` is unset.
+    #[serde(default)]
+    pub key_secret: Option<String>,
+}
+
+fn default_max_output() -> u32 {
+    1024
+}
+
+impl Model {
+    pub fn is_offline(&self) -> bool {
+        self.provider == ProviderKind::Offline
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Catalogue {
+    models: Vec<Model>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    model: Vec<Model>,
+}
+
+impl Catalogue {
+    pub fn embedded() -> Self {
+        Self::parse(DEFAULT).expect("the embedded catalogue is valid")
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        if file.model.is_empty() {
+            return Err("the catalogue lists no model".into());
+        }
+        for (i, model) in file.model.iter().enumerate() {
+            let valid_id = !model.id.is_empty()
+                && model.id.len() <= 64
+                && model
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+            if !valid_id {
+                return Err(format!(
+                    "model id {:?} is not a short name of letters, digits and -_.:",
+                    model.id
+                ));
+            }
+            if file.model[..i].iter().any(|m| m.id == model.id) {
+                return Err(format!("model id {:?} appears twice", model.id));
+            }
+            if model.max_output_tokens >= model.context_tokens {
+                return Err(format!(
+                    "model {:?}: max_output_tokens must be below context_tokens",
+                    model.id
+                ));
+            }
+            if model.input_price < 0.0 || model.output_price < 0.0 {
+                return Err(format!("model {:?}: prices cannot be negative", model.id));
+            }
+            if model.provider != ProviderKind::Offline && model.base_url.is_none() {
+                return Err(format!("model {:?} needs a base_url", model.id));
+            }
+        }
+        Ok(Self { models: file.model })
+    }
+
+    pub fn models(&self) -> &[Model] {
+        &self.models
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.id == id)
+    }
+
+    /// The model new conversations start with: the first listed.
+    pub fn default_model(&self) -> &Model {
+        &self.models[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalogue_offers_the_offline_model() {
+        let catalogue = Catalogue::embedded();
+        assert!(catalogue.default_model().is_offline());
+        assert_eq!(
+            catalogue.get("offline").unwrap().name,
+            "Offline demo (no AI)"
+        );
+        assert_eq!(catalogue.get("gpt"), None);
+    }
+
+    #[test]
+    fn a_full_entry_parses() {
+        let catalogue = Catalogue::parse(
+            r#"
+            [[model]]
+            id = "gpt-4o-mini"
+            name = "GPT-4o mini"
+            provider = "openai"
+            upstream = "gpt-4o-mini"
+            base_url = "https://api.openai.com/v1"
+            context_tokens = 128000
+            max_output_tokens = 4096
+            input_price = 0.15
+            output_price = 0.6
+            key_env = "OPENAI_API_KEY"
+            key_secret = "switchboard/openai"
+            "#,
+        )
+        .unwrap();
+        let model = catalogue.get("gpt-4o-mini").unwrap();
+        assert_eq!(model.provider, ProviderKind::OpenAi);
+        assert_eq!(model.output_price, 0.6);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let entry = |extra: &str| {
+            format!(
+                "[[model]]\nid = \"m\"\nname = \"M\"\nprovider = \"openai\"\nupstream = \"u\"\ncontext_tokens = 4000\n{extra}"
+            )
+        };
+        assert!(
+            Catalogue::parse(&entry(""))
+                .unwrap_err()
+                .contains("base_url")
+        );
+        assert!(
+            Catalogue::parse(&entry("base_url = \"x\"\ncolour = 1"))
+                .unwrap_err()
+                .contains("colour")
+        );
+        assert!(Catalogue::parse(&entry("base_url = \"x\"\nmax_output_tokens = 5000")).is_err());
+        let twice = format!(
+            "{}\n{}",
+            entry("base_url = \"x\""),
+            entry("base_url = \"x\"")
+        );
+        assert!(Catalogue::parse(&twice).unwrap_err().contains("twice"));
+        assert!(Catalogue::parse("model = []").is_err());
+    }
+}

@@ -1,0 +1,329 @@
+//! AI replies: the model catalogue, the context sent upstream, and the providers that stream
+//! a reply back (OpenAI-compatible Chat Completions, Anthropic Messages, and the built-in
+//! offline model).
+
+pub mod anthropic;
+pub mod catalogue;
+pub mod context;
+pub mod offline;
+pub mod openai;
+mod sse;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use secrecy::SecretString;
+
+pub use catalogue::{Catalogue, Model, ProviderKind};
+pub use context::{ContextError, Prompt, PromptMessage};
+
+/// One piece of a streamed reply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Text(String),
+    /// Token counts the provider reported (either may come alone).
+    Usage {
+        input: Option<u32>,
+        output: Option<u32>,
+    },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ProviderError {
+    #[error("the provider is rate limiting (HTTP 429)")]
+    RateLimited,
+    #[error("the provider refused the API key (HTTP {0})")]
+    Unauthorized(u16),
+    #[error("the provider answered HTTP {status}: {detail}")]
+    Status { status: u16, detail: String },
+    #[error("no data from the provider for {0:?}")]
+    Timeout(Duration),
+    #[error("the stream ended before the reply was complete")]
+    Dropped,
+    #[error("the provider sent an event that is not a valid reply: {0}")]
+    Malformed(String),
+    #[error("the provider reported an error mid-stream: {0}")]
+    Reported(String),
+    #[error("could not reach the provider: {0}")]
+    Network(String),
+    #[error("no API key for model {0}")]
+    NoKey(String),
+}
+
+impl ProviderError {
+    /// What the user is told: plain words, nothing internal.
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            ProviderError::RateLimited => {
+                "The model's provider is busy right now (rate limited). Try again in a moment."
+            }
+            ProviderError::Unauthorized(_) | ProviderError::NoKey(_) => {
+                "This model is not set up correctly (its API key is missing or refused). Ask your administrator."
+            }
+            ProviderError::Status { .. } | ProviderError::Reported(_) => {
+                "The model's provider reported an error."
+            }
+            ProviderError::Timeout(_) => "The model stopped responding.",
+            ProviderError::Dropped => "The connection to the model broke off mid-reply.",
+            ProviderError::Malformed(_) => {
+                "The model's provider sent a reply that could not be read."
+            }
+            ProviderError::Network(_) => "The model's provider could not be reached.",
+        }
+    }
+}
+
+/// A reply as it streams in.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, ProviderError>> + Send>>;
+
+/// How long to wait: for the provider to answer at all, and between two pieces of a reply.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub idle: Duration,
+}
+
+/// Asks `model` for a reply to `prompt`, streaming. `key` is the model's API key, if it has
+/// one. Each wait for the next event is bounded by `timeouts.idle`.
+pub async fn stream_reply(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&SecretString>,
+    prompt: &Prompt,
+    timeouts: Timeouts,
+    offline_pace: Duration,
+) -> Result<EventStream, ProviderError> {
+    let stream = match model.provider {
+        ProviderKind::Offline => return Ok(offline::reply(prompt, offline_pace)),
+        ProviderKind::OpenAi => openai::request(http, model, key, prompt),
+        ProviderKind::Anthropic => anthropic::request(http, model, key, prompt),
+    };
+    let response = tokio::time::timeout(timeouts.idle, stream.send())
+        .await
+        .map_err(|_| ProviderError::Timeout(timeouts.idle))?
+        .map_err(|e| ProviderError::Network(error_chain(&e)))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        let detail = tokio::time::timeout(timeouts.idle, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let detail: String = detail.chars().take(300).collect();
+        return Err(match status {
+            429 => ProviderError::RateLimited,
+            401 | 403 => ProviderError::Unauthorized(status),
+            _ => ProviderError::Status { status, detail },
+        });
+    }
+    let events = sse::events(response);
+    let parsed: EventStream = match model.provider {
+        ProviderKind::Anthropic => anthropic::parse(events),
+        _ => openai::parse(events),
+    };
+    Ok(with_idle_timeout(parsed, timeouts.idle))
+}
+
+/// Ends the stream with `Timeout` when no event arrives for `idle`.
+fn with_idle_timeout(stream: EventStream, idle: Duration) -> EventStream {
+    Box::pin(futures_util::stream::unfold(
+        Some(stream),
+        move |state| async move {
+            let mut stream = state?;
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(item)) => Some((item, Some(stream))),
+                Ok(None) => None,
+                Err(_) => Some((Err(ProviderError::Timeout(idle)), None)),
+            }
+        },
+    ))
+}
+
+/// An error and its causes on one line, for logs.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use fake_provider::FakeProvider;
+
+    use super::*;
+
+    fn model(kind: ProviderKind, upstream: &str, fake: &FakeProvider) -> Model {
+        let mut model = Catalogue::embedded().default_model().clone();
+        model.provider = kind;
+        model.upstream = upstream.into();
+        model.base_url = Some(fake.openai_url());
+        model
+    }
+
+    fn prompt() -> Prompt {
+        Prompt {
+            system: Some("Be brief.".into()),
+            messages: vec![PromptMessage {
+                role: "user",
+                text: "hello there".into(),
+            }],
+        }
+    }
+
+    const KINDS: [ProviderKind; 2] = [ProviderKind::OpenAi, ProviderKind::Anthropic];
+
+    /// The events up to the first error, and that error.
+    async fn run(
+        kind: ProviderKind,
+        upstream: &str,
+        fake: &FakeProvider,
+    ) -> (String, Vec<Event>, Option<ProviderError>) {
+        let http = reqwest::Client::new();
+        let key = SecretString::from("sk-test");
+        let timeouts = Timeouts {
+            idle: Duration::from_millis(500),
+        };
+        let model = model(kind, upstream, fake);
+        let mut stream = match stream_reply(
+            &http,
+            &model,
+            Some(&key),
+            &prompt(),
+            timeouts,
+            Duration::ZERO,
+        )
+        .await
+        {
+            Ok(stream) => stream,
+            Err(err) => return (String::new(), Vec::new(), Some(err)),
+        };
+        let (mut text, mut others) = (String::new(), Vec::new());
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(Event::Text(t)) => text.push_str(&t),
+                Ok(other) => others.push(other),
+                Err(err) => return (text, others, Some(err)),
+            }
+        }
+        (text, others, None)
+    }
+
+    #[tokio::test]
+    async fn a_reply_streams_with_its_usage() {
+        let fake = FakeProvider::start().await;
+        for kind in KINDS {
+            let (text, usage, error) = run(kind, "echo", &fake).await;
+            assert_eq!(error, None, "{kind:?}");
+            assert!(
+                text.starts_with("You said: hello there."),
+                "{kind:?}: {text}"
+            );
+            let output: Vec<_> = usage
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Usage {
+                        output: Some(n), ..
+                    } => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(output, [15], "{kind:?}: {usage:?}");
+        }
+        let requests = fake.requests();
+        let openai = &requests[0];
+        assert_eq!(openai.path, "/v1/chat/completions");
+        assert_eq!(openai.key.as_deref(), Some("Bearer sk-test"));
+        assert_eq!(openai.body["messages"][0]["role"], "system");
+        assert_eq!(openai.body["messages"][1]["content"], "hello there");
+        assert_eq!(openai.body["stream"], true);
+        let anthropic = &requests[1];
+        assert_eq!(anthropic.path, "/v1/messages");
+        assert_eq!(anthropic.key.as_deref(), Some("sk-test"));
+        assert_eq!(anthropic.body["system"], "Be brief.");
+        assert_eq!(anthropic.body["messages"][0]["role"], "user");
+    }
+
+    #[tokio::test]
+    async fn failures_are_told_apart_and_keep_what_arrived() {
+        let fake = FakeProvider::start().await;
+        for kind in KINDS {
+            let (_, _, error) = run(kind, "status-429", &fake).await;
+            assert_eq!(error, Some(ProviderError::RateLimited), "{kind:?}");
+            let (_, _, error) = run(kind, "status-500", &fake).await;
+            assert!(
+                matches!(error, Some(ProviderError::Status { status: 500, .. })),
+                "{kind:?} {error:?}"
+            );
+            let (text, _, error) = run(kind, "drop", &fake).await;
+            assert_eq!(error, Some(ProviderError::Dropped), "{kind:?}");
+            assert_eq!(text, "You said: hello ", "{kind:?}");
+            let (text, _, error) = run(kind, "stall", &fake).await;
+            assert_eq!(
+                error,
+                Some(ProviderError::Timeout(Duration::from_millis(500))),
+                "{kind:?}"
+            );
+            assert_eq!(text, "You said: hello ", "{kind:?}");
+            let (text, _, error) = run(kind, "garbage", &fake).await;
+            assert!(
+                matches!(error, Some(ProviderError::Malformed(_))),
+                "{kind:?} {error:?}"
+            );
+            assert_eq!(text, "You ", "{kind:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_provider_is_a_network_error() {
+        let fake = FakeProvider::start().await;
+        let mut model = model(ProviderKind::OpenAi, "echo", &fake);
+        model.base_url = Some("http://127.0.0.1:1/v1".into());
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(2),
+        };
+        let result = stream_reply(
+            &reqwest::Client::new(),
+            &model,
+            None,
+            &prompt(),
+            timeouts,
+            Duration::ZERO,
+        )
+        .await;
+        assert!(matches!(result, Err(ProviderError::Network(_))));
+    }
+
+    #[tokio::test]
+    async fn the_offline_model_answers_without_a_network() {
+        let model = Catalogue::embedded().default_model().clone();
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(1),
+        };
+        let client = reqwest::Client::new();
+        let mut stream = stream_reply(&client, &model, None, &prompt(), timeouts, Duration::ZERO)
+            .await
+            .unwrap();
+        let mut text = String::new();
+        let mut usage = None;
+        while let Some(event) = stream.next().await {
+            match event.unwrap() {
+                Event::Text(t) => text.push_str(&t),
+                u => usage = Some(u),
+            }
+        }
+        assert!(text.contains("Offline demo model"), "{text}");
+        assert!(text.contains("> hello there"), "{text}");
+        assert!(matches!(
+            usage,
+            Some(Event::Usage {
+                input: Some(_),
+                output: Some(_)
+            })
+        ));
+    }
+}

@@ -1,0 +1,147 @@
+//! OpenAI's Chat Completions API, streaming: OpenAI itself and every server that speaks it
+//! (Ollama, vLLM, OpenRouter, Groq, LM Studio...).
+
+use futures_util::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::sse::SseStream;
+use super::{Event, EventStream, Model, Prompt, ProviderError};
+
+pub fn request(
+    http: &reqwest::Client,
+    model: &Model,
+    key: Option<&SecretString>,
+    prompt: &Prompt,
+) -> reqwest::RequestBuilder {
+    let mut messages = Vec::new();
+    if let Some(system) = &prompt.system {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    for m in &prompt.messages {
+        messages.push(json!({"role": m.role, "content": m.text}));
+    }
+    let body = json!({
+        "model": model.upstream,
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+        "max_tokens": model.max_output_tokens,
+    });
+    let url = format!(
+        "{}/chat/completions",
+        model
+            .base_url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+    );
+    let mut request = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body.to_string());
+    if let Some(key) = key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    request
+}
+
+/// Chunks to events. The stream must end with `[DONE]` (or at least a finish reason):
+/// anything else means it was cut off.
+pub fn parse(events: SseStream) -> EventStream {
+    Box::pin(futures_util::stream::unfold(
+        (events, false, false),
+        |(mut events, finished, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let Some(item) = events.next().await else {
+                    return if finished {
+                        None
+                    } else {
+                        Some((Err(ProviderError::Dropped), (events, finished, true)))
+                    };
+                };
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => return Some((Err(err), (events, finished, true))),
+                };
+                if event.data.trim() == "[DONE]" {
+                    return None;
+                }
+                match chunk(&event.data) {
+                    Ok((out, ended)) => {
+                        let finished = finished || ended;
+                        if let Some(out) = out {
+                            return Some((Ok(out), (events, finished, false)));
+                        }
+                        if ended {
+                            continue;
+                        }
+                    }
+                    Err(err) => return Some((Err(err), (events, finished, true))),
+                }
+            }
+        },
+    ))
+}
+
+/// One chunk's event, if it carries one, and whether it ends the reply.
+fn chunk(data: &str) -> Result<(Option<Event>, bool), ProviderError> {
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ProviderError::Malformed(format!("{e} in {data:.80}")))?;
+    if let Some(error) = value.get("error") {
+        let message = error["message"].as_str().unwrap_or("unknown error");
+        return Err(ProviderError::Reported(message.to_string()));
+    }
+    if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+        let count = |name: &str| usage[name].as_u64().map(|n| n as u32);
+        return Ok((
+            Some(Event::Usage {
+                input: count("prompt_tokens"),
+                output: count("completion_tokens"),
+            }),
+            true,
+        ));
+    }
+    let Some(choice) = value["choices"].get(0) else {
+        return Ok((None, false));
+    };
+    let ended = choice["finish_reason"].is_string();
+    let text = choice["delta"]["content"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(|t| Event::Text(t.to_string()));
+    Ok((text, ended))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_give_text_usage_and_the_end() {
+        let text = r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#;
+        assert_eq!(
+            chunk(text).unwrap(),
+            (Some(Event::Text("Hi".into())), false)
+        );
+        let stop = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#;
+        assert_eq!(chunk(stop).unwrap(), (None, true));
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#;
+        assert_eq!(
+            chunk(usage).unwrap().0,
+            Some(Event::Usage {
+                input: Some(3),
+                output: Some(5)
+            })
+        );
+        assert!(matches!(chunk("{nope"), Err(ProviderError::Malformed(_))));
+        assert!(matches!(
+            chunk(r#"{"error":{"message":"overloaded"}}"#),
+            Err(ProviderError::Reported(m)) if m == "overloaded"
+        ));
+    }
+}

@@ -1,0 +1,320 @@
+//! Conversations and their messages, parsed at the edge: ids, titles, message text and system
+//! prompts each have a type that only holds a valid value. Sizes are capped well under
+//! DynamoDB's 400 KB item limit (one item per message).
+
+use base64::Engine;
+
+/// The most a user's message may hold, in bytes of UTF-8.
+pub const MAX_MESSAGE_BYTES: usize = 32_000;
+/// The most of a reply that is kept; a longer one is cut here and marked as cut.
+pub const MAX_REPLY_BYTES: usize = 200_000;
+pub const MAX_SYSTEM_PROMPT_BYTES: usize = 8_000;
+pub const MAX_TITLE_CHARS: usize = 100;
+/// Messages shown per page of a conversation's history.
+pub const HISTORY_PAGE: usize = 50;
+
+fn random_id(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// An unguessable conversation id: 96 random bits, URL-safe.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    pub fn generate() -> Self {
+        Self(random_id(12))
+    }
+
+    /// `None` for anything that cannot be an id; callers answer 404, as for a missing one.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let valid = raw.len() == 16
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Marks the messages one send (or regenerate) wrote, so that a reply being saved by an older
+/// send cannot overwrite a newer one.
+pub fn new_turn_id() -> String {
+    random_id(9)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let title = raw.trim();
+        if title.is_empty() {
+            return Err("Give the conversation a title.");
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err("Titles can be at most 100 characters.");
+        }
+        if title.chars().any(char::is_control) {
+            return Err("Titles are one line of text.");
+        }
+        Ok(Self(title.to_string()))
+    }
+
+    /// A title made from the first message: its first line, cut at a word near 60 characters.
+    pub fn from_message(text: &MessageText) -> Self {
+        let line = text.as_str().lines().map(str::trim).find(|l| !l.is_empty());
+        let line: String = line
+            .unwrap_or("New conversation")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        if line.chars().count() <= 60 {
+            return Self(line);
+        }
+        let cut: String = line.chars().take(60).collect();
+        let cut = match cut.rfind(' ') {
+            Some(at) if at > 30 => &cut[..at],
+            _ => &cut,
+        };
+        Self(format!("{}…", cut.trim_end()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a user sends: not blank, at most `MAX_MESSAGE_BYTES`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        // Browsers send CRLF in textareas; keep one line ending.
+        let text = raw.replace("\r\n", "\n");
+        if text.trim().is_empty() {
+            return Err("Write a message first.");
+        }
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err("That message is too long: the limit is 32,000 bytes (about 8,000 words).");
+        }
+        Ok(Self(text.trim_end().to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemPrompt(String);
+
+impl SystemPrompt {
+    /// `None` for a blank prompt: the conversation has none.
+    pub fn parse(raw: &str) -> Result<Option<Self>, &'static str> {
+        let text = raw.replace("\r\n", "\n");
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.len() > MAX_SYSTEM_PROMPT_BYTES {
+            return Err("The system prompt can be at most 8,000 bytes.");
+        }
+        Ok(Some(Self(text.to_string())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub title: String,
+    /// The catalogue id of the model new replies come from.
+    pub model: String,
+    pub system: Option<String>,
+    pub created_at: u64,
+    /// Last activity: creation, or the last message sent.
+    pub updated_at: u64,
+    /// The sequence number the next message will get; also the number of messages.
+    pub next_seq: u32,
+}
+
+impl Conversation {
+    pub fn new(title: Title, model: String, system: Option<SystemPrompt>, now: u64) -> Self {
+        Self {
+            id: ConversationId::generate(),
+            title: title.0,
+            model,
+            system: system.map(|s| s.0),
+            created_at: now,
+            updated_at: now,
+            next_seq: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speaker {
+    User,
+    Assistant,
+}
+
+impl Speaker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::User => "user",
+            Speaker::Assistant => "assistant",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Speaker::User),
+            "assistant" => Some(Speaker::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// Where a message stands. A user's message is always `Complete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageState {
+    /// The reply is still arriving; what is stored is what has arrived so far.
+    Streaming,
+    Complete,
+    /// The provider failed or timed out; what is stored is what arrived before.
+    Failed,
+    /// The reply passed `MAX_REPLY_BYTES` and was cut there.
+    Truncated,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Streaming => "streaming",
+            MessageState::Complete => "complete",
+            MessageState::Failed => "failed",
+            MessageState::Truncated => "truncated",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "streaming" => MessageState::Streaming,
+            "complete" => MessageState::Complete,
+            "failed" => MessageState::Failed,
+            "truncated" => MessageState::Truncated,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub seq: u32,
+    pub speaker: Speaker,
+    pub text: String,
+    pub state: MessageState,
+    /// The send that wrote this message (see `new_turn_id`).
+    pub turn: String,
+    /// For replies: the catalogue id of the model that wrote it.
+    pub model: Option<String>,
+    pub input_tokens: Option<u32>,
+    pub output_tokens: Option<u32>,
+    /// For failed replies: what went wrong, in words for the user.
+    pub error: Option<String>,
+    pub updated_at: u64,
+}
+
+impl Message {
+    pub fn user(seq: u32, text: &MessageText, turn: &str, now: u64) -> Self {
+        Self {
+            seq,
+            speaker: Speaker::User,
+            text: text.0.clone(),
+            state: MessageState::Complete,
+            turn: turn.to_string(),
+            model: None,
+            input_tokens: None,
+            output_tokens: None,
+            error: None,
+            updated_at: now,
+        }
+    }
+
+    /// The empty reply a send starts with, filled in as the provider streams.
+    pub fn pending_reply(seq: u32, model: &str, turn: &str, now: u64) -> Self {
+        Self {
+            seq,
+            speaker: Speaker::Assistant,
+            text: String::new(),
+            state: MessageState::Streaming,
+            turn: turn.to_string(),
+            model: Some(model.to_string()),
+            input_tokens: None,
+            output_tokens: None,
+            error: None,
+            updated_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_random_and_parse_back() {
+        let a = ConversationId::generate();
+        assert_ne!(a, ConversationId::generate());
+        assert_eq!(ConversationId::parse(a.as_str()), Some(a));
+        for bad in [
+            "",
+            "short",
+            "../../etc/passwd",
+            "aaaaaaaaaaaaaaa=",
+            "aaaaaaaaaaaaaaaaa",
+        ] {
+            assert_eq!(ConversationId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_must_say_something_and_not_too_much() {
+        assert!(MessageText::parse("  \r\n ").is_err());
+        assert_eq!(
+            MessageText::parse("hi\r\nthere\n").unwrap().as_str(),
+            "hi\nthere"
+        );
+        assert!(MessageText::parse(&"a".repeat(MAX_MESSAGE_BYTES)).is_ok());
+        assert!(MessageText::parse(&"a".repeat(MAX_MESSAGE_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        let text = MessageText::parse("\n  Plan a trip\nto Rome").unwrap();
+        assert_eq!(Title::from_message(&text).as_str(), "Plan a trip");
+        let long = MessageText::parse(&"word ".repeat(30)).unwrap();
+        let title = Title::from_message(&long);
+        assert!(title.as_str().ends_with('…'));
+        assert!(title.as_str().chars().count() <= 61);
+        assert!(Title::parse(" ").is_err());
+        assert!(Title::parse(&"x".repeat(101)).is_err());
+        assert!(Title::parse("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn blank_system_prompts_are_none() {
+        assert_eq!(SystemPrompt::parse("  ").unwrap(), None);
+        assert!(SystemPrompt::parse(&"a".repeat(8001)).is_err());
+    }
+}

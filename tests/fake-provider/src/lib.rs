@@ -1,0 +1,287 @@
+//! A fake AI provider for tests: speaks just enough HTTP/1.1 to serve OpenAI's Chat
+//! Completions (`POST /v1/chat/completions`) and Anthropic's Messages (`POST /v1/messages`)
+//! as server-sent event streams. The upstream model name in the request picks the behaviour:
+//!
+//! | model | behaviour |
+//! | --- | --- |
+//! | `echo` (or anything else) | streams "You said: …" word by word, with usage |
+//! | `slow` | the same, 250 ms per word |
+//! | `markdown` | streams a reply with a code block and an attempted script injection |
+//! | `drop` | three words, then the connection closes mid-stream |
+//! | `stall` | three words, then nothing (until the client gives up) |
+//! | `status-429`, `status-500` | answers that status with a JSON error body |
+//! | `garbage` | one good word, then an event whose data is not JSON |
+//!
+//! Every request is recorded (path, API key header, JSON body) for tests to inspect.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The reply the `markdown` model streams.
+pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n<script>alert(1)</script><img src=x onerror=alert(2)> done.";
+
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub path: String,
+    /// The `Authorization` or `x-api-key` header, as sent.
+    pub key: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Clone)]
+pub struct FakeProvider {
+    pub port: u16,
+    recorded: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl FakeProvider {
+    /// Starts serving on an ephemeral loopback port, on the current tokio runtime.
+    pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the fake provider");
+        let port = listener.local_addr().expect("local address").port();
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let log = recorded.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, log.clone()));
+            }
+        });
+        Self { port, recorded }
+    }
+
+    /// The base URL an OpenAI-compatible client is configured with.
+    pub fn openai_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    pub fn anthropic_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.recorded.lock().unwrap().clone()
+    }
+}
+
+struct Request {
+    path: String,
+    key: Option<String>,
+    body: Value,
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.lines();
+    let path = lines.next()?.split(' ').nth(1)?.to_string();
+    let mut length = 0;
+    let mut key = None;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.parse().ok()?,
+            "authorization" | "x-api-key" => key = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
+    Some(Request { path, key, body })
+}
+
+async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
+    let Some(req) = read_request(&mut stream).await else {
+        return;
+    };
+    log.lock().unwrap().push(Recorded {
+        path: req.path.clone(),
+        key: req.key.clone(),
+        body: req.body.clone(),
+    });
+    let anthropic = req.path.ends_with("/messages");
+    let model = req.body["model"].as_str().unwrap_or("echo").to_string();
+    if let Some(status) = model.strip_prefix("status-") {
+        let body =
+            json!({"error": {"type": "fake_error", "message": format!("fake status {status}")}})
+                .to_string();
+        let reason = if status == "429" {
+            "Too Many Requests"
+        } else {
+            "Error"
+        };
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        return;
+    }
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let last_user = last_user_text(&req.body);
+    let text = if model == "markdown" {
+        MARKDOWN_REPLY.to_string()
+    } else {
+        format!(
+            "You said: {last_user}. This reply comes from the fake provider, streamed word by word."
+        )
+    };
+    let words = split_words(&text);
+    let delay = Duration::from_millis(if model == "slow" { 250 } else { 2 });
+    let mut events = Events { stream, anthropic };
+    if anthropic {
+        let start = json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": 11, "output_tokens": 1}}});
+        events.send(Some("message_start"), &start.to_string()).await;
+        let block = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+        events
+            .send(Some("content_block_start"), &block.to_string())
+            .await;
+        events.send(Some("ping"), r#"{"type": "ping"}"#).await;
+    }
+    for (i, word) in words.iter().enumerate() {
+        match model.as_str() {
+            "drop" if i == 3 => return,
+            "stall" if i == 3 => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+            "garbage" if i == 1 => {
+                events.send(None, "{not json at all").await;
+                events.finish().await;
+                return;
+            }
+            _ => {}
+        }
+        events.token(word).await;
+        tokio::time::sleep(delay).await;
+    }
+    if anthropic {
+        events
+            .send(
+                Some("content_block_stop"),
+                r#"{"type": "content_block_stop", "index": 0}"#,
+            )
+            .await;
+        let delta = json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": words.len()}});
+        events.send(Some("message_delta"), &delta.to_string()).await;
+        events
+            .send(Some("message_stop"), r#"{"type": "message_stop"}"#)
+            .await;
+    } else {
+        let done = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+        events.send(None, &done.to_string()).await;
+        let usage = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": words.len(), "total_tokens": 11 + words.len()}});
+        events.send(None, &usage.to_string()).await;
+        events.send(None, "[DONE]").await;
+    }
+    events.finish().await;
+}
+
+/// Words with their trailing whitespace, so that joined they give back the text.
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        if !c.is_whitespace() && current.ends_with(char::is_whitespace) {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+fn last_user_text(body: &Value) -> String {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let Some(last) = messages.iter().rev().find(|m| m["role"] == "user") else {
+        return String::new();
+    };
+    match &last["content"] {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+struct Events {
+    stream: TcpStream,
+    anthropic: bool,
+}
+
+impl Events {
+    async fn send(&mut self, event: Option<&str>, data: &str) {
+        let mut text = String::new();
+        if let Some(event) = event {
+            text.push_str(&format!("event: {event}\n"));
+        }
+        text.push_str(&format!("data: {data}\n\n"));
+        let chunk = format!("{:x}\r\n{text}\r\n", text.len());
+        let _ = self.stream.write_all(chunk.as_bytes()).await;
+        let _ = self.stream.flush().await;
+    }
+
+    async fn token(&mut self, word: &str) {
+        if self.anthropic {
+            let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}});
+            self.send(Some("content_block_delta"), &delta.to_string())
+                .await;
+        } else {
+            let chunk = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]});
+            self.send(None, &chunk.to_string()).await;
+        }
+    }
+
+    async fn finish(&mut self) {
+        let _ = self.stream.write_all(b"0\r\n\r\n").await;
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_their_spacing() {
+        assert_eq!(split_words("a b  c\nd"), ["a ", "b  ", "c\n", "d"]);
+        assert_eq!(split_words("a b").concat(), "a b");
+    }
+}
