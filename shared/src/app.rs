@@ -5,9 +5,11 @@
 use std::borrow::Cow;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
 use crate::AppError;
+use crate::ai::{Model, ProviderError};
 use crate::config::{Config, ConfigError, SessionKeySource, StoreConfig};
 use crate::pages::Pages;
 use crate::secrets::SecretCache;
@@ -20,6 +22,7 @@ pub struct App {
     aws: OnceCell<SdkConfig>,
     store: OnceCell<Store>,
     secrets: OnceCell<SecretCache>,
+    http: OnceCell<reqwest::Client>,
 }
 
 impl App {
@@ -30,6 +33,7 @@ impl App {
             aws: OnceCell::new(),
             store: OnceCell::new(),
             secrets: OnceCell::new(),
+            http: OnceCell::new(),
         }
     }
 
@@ -88,6 +92,42 @@ impl App {
                 SecretCache::new(client, self.config.secrets_ttl)
             })
             .await
+    }
+
+    /// The HTTP client for AI providers, built on the first reply that needs one (loading
+    /// the system's root certificates takes milliseconds a page view need not pay).
+    pub async fn http(&self) -> Result<&reqwest::Client, AppError> {
+        self.http
+            .get_or_try_init(|| async {
+                reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(10))
+                    .build()
+            })
+            .await
+            .map_err(AppError::internal)
+    }
+
+    /// The model's API key: from its environment variable when set (local runs), else from
+    /// its Secrets Manager secret (in AWS, cached), else none.
+    pub async fn api_key(&self, model: &Model) -> Result<Option<SecretString>, ProviderError> {
+        if let Some(value) = model
+            .key_env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok())
+            .filter(|v| !v.trim().is_empty())
+        {
+            return Ok(Some(SecretString::from(value.trim().to_string())));
+        }
+        let Some(secret) = &model.key_secret else {
+            return Ok(None);
+        };
+        match self.secrets().await.get(secret).await {
+            Ok(value) => Ok(Some(value)),
+            Err(err) => {
+                tracing::error!(model = %model.id, %err, "the model's API key could not be fetched");
+                Err(ProviderError::NoKey(model.id.clone()))
+            }
+        }
     }
 
     /// The keys that open and seal session cookies.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::ai::Catalogue;
 use crate::session::SessionKeys;
 use crate::signup::SignupPolicy;
 use crate::throttle::ThrottlePolicy;
@@ -26,6 +27,9 @@ pub const INVITE_DAYS: &str = "SWITCHBOARD_INVITE_DAYS";
 pub const LOGIN_FAILURES_PER_ACCOUNT: &str = "SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT";
 pub const LOGIN_FAILURES_PER_ADDRESS: &str = "SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS";
 pub const LOGIN_WINDOW_MINUTES: &str = "SWITCHBOARD_LOGIN_WINDOW_MINUTES";
+pub const MODELS: &str = "SWITCHBOARD_MODELS";
+pub const PROVIDER_TIMEOUT: &str = "SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS";
+pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -73,6 +77,12 @@ pub struct Config {
     pub signup: SignupPolicy,
     pub invite_lifetime: Duration,
     pub throttle: ThrottlePolicy,
+    pub models: Catalogue,
+    /// How long a provider may stay silent (before answering, or between two pieces of a
+    /// reply) before the reply is given up as failed.
+    pub provider_timeout: Duration,
+    /// The offline model's pause between words, so that its replies visibly stream.
+    pub offline_pace: Duration,
 }
 
 /// Reads one variable at a time, treating blank as unset.
@@ -191,7 +201,27 @@ impl Config {
             window: Duration::from_secs(vars.number(LOGIN_WINDOW_MINUTES, 15, 1..=1440)? * 60),
         };
 
+        // Inline TOML (what a Lambda environment variable can hold) or the path of a file.
+        let models = match vars.get(MODELS) {
+            None => Catalogue::embedded(),
+            Some(value) => {
+                let text = if value.contains("[[model]]") {
+                    value
+                } else {
+                    std::fs::read_to_string(value.trim()).map_err(|err| {
+                        ConfigError::invalid(MODELS, format!("cannot read {}: {err}", value.trim()))
+                    })?
+                };
+                Catalogue::parse(&text).map_err(|reason| ConfigError::invalid(MODELS, reason))?
+            }
+        };
+        let provider_timeout = vars.number(PROVIDER_TIMEOUT, 60, 1..=900)?;
+        let offline_pace = vars.number(OFFLINE_PACE, 40, 0..=5000)?;
+
         Ok(Self {
+            models,
+            provider_timeout: Duration::from_secs(provider_timeout),
+            offline_pace: Duration::from_millis(offline_pace),
             session_keys,
             session_lifetime: Duration::from_secs(hours * 3600),
             secrets_ttl: Duration::from_secs(secrets_ttl),

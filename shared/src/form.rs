@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 
 use crate::AppError;
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+// Room for the longest message (32,000 bytes) even when every character is percent-encoded.
+pub const MAX_BODY_BYTES: usize = 192 * 1024;
 
 /// Messages for the fields of a form that were not accepted, shown beside each field.
 #[derive(Debug, Default, serde::Serialize)]

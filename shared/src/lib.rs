@@ -9,6 +9,8 @@ pub mod conversations;
 pub mod error;
 pub mod form;
 pub mod invites;
+pub mod listing;
+pub mod markdown;
 pub mod pages;
 pub mod password;
 pub mod secrets;
@@ -24,4 +26,4 @@ pub mod testing;
 
 pub use app::App;
 pub use error::AppError;
-pub use web::{Reply, Visit, serve};
+pub use web::{Reply, Streamed, Visit, serve};

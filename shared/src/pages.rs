@@ -18,7 +18,26 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "signup.html",
     "settings.html",
     "admin.html",
+    "chat.html",
 );
+
+/// The one script every page carries (streamed replies, copy buttons, live updates). Pages
+/// work without it.
+const SCRIPT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../templates/portal.js"
+));
+
+/// The script's hash, as the Content-Security-Policy names it.
+pub fn script_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(SCRIPT.as_bytes());
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
 
 pub struct Pages {
     env: Environment<'static>,
@@ -27,6 +46,8 @@ pub struct Pages {
 impl Pages {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        env.add_global("script", Value::from_safe_string(SCRIPT.to_string()));
+        env.add_filter("datetime", datetime);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|err| panic!("template {name} does not compile: {err}"));
@@ -37,6 +58,26 @@ impl Pages {
     pub fn render(&self, name: &str, context: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(context)
     }
+}
+
+/// Epoch seconds as `2026-11-25 09:07 UTC`.
+fn datetime(epoch: u64) -> String {
+    let (days, secs) = (epoch / 86_400, epoch % 86_400);
+    // Howard Hinnant's civil-from-days, for the proleptic Gregorian calendar.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 impl Default for Pages {
@@ -50,6 +91,13 @@ mod tests {
     use minijinja::context;
 
     use super::*;
+
+    #[test]
+    fn dates_read_as_calendar_dates() {
+        assert_eq!(datetime(0), "1970-01-01 00:00 UTC");
+        assert_eq!(datetime(1_795_599_420), "2026-11-25 09:37 UTC");
+        assert_eq!(datetime(951_782_400), "2000-02-29 00:00 UTC");
+    }
 
     #[test]
     fn every_page_renders_and_escapes_what_it_is_given() {

@@ -163,3 +163,45 @@ pub fn csrf_token(html: &str) -> String {
     let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
+
+/// The whole body of a streaming function's response, once it has ended.
+pub async fn streamed_text(response: Response<crate::Streamed>) -> String {
+    use http_body_util::BodyExt;
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("bodies cannot fail")
+        .to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A model catalogue (inline TOML, for `SWITCHBOARD_MODELS`) of the fake provider's models
+/// at `base_url`: `fake-<behaviour>` for each behaviour over the OpenAI API, and
+/// `fake-anthropic` (echo) over Anthropic's.
+pub fn fake_models(base_url: &str) -> String {
+    let mut toml = String::new();
+    for behaviour in [
+        "echo",
+        "slow",
+        "markdown",
+        "drop",
+        "stall",
+        "status-429",
+        "status-500",
+        "garbage",
+    ] {
+        toml.push_str(&format!(
+            "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
+             upstream = \"{behaviour}\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
+             input_price = 1.0\noutput_price = 2.0\n\n"
+        ));
+    }
+    toml.push_str(&format!(
+        "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
+         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\
+         [[model]]\nid = \"offline\"\nname = \"Offline demo (no AI)\"\nprovider = \"offline\"\n\
+         upstream = \"offline\"\ncontext_tokens = 8000\n"
+    ));
+    toml
+}

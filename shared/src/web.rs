@@ -9,6 +9,14 @@ use minijinja::value::merge_maps;
 use minijinja::{Value, context};
 
 use std::borrow::Cow;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use http_body::Frame;
+use http_body_util::StreamBody;
 
 use crate::accounts::Account;
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session, SessionKeys};
@@ -17,7 +25,6 @@ use crate::users::Username;
 use crate::{App, AppError};
 
 /// What a handler answers when all went well.
-#[derive(Debug)]
 pub enum Reply {
     Page {
         status: StatusCode,
@@ -26,6 +33,47 @@ pub enum Reply {
     },
     /// A 303 See Other, so that a form post is followed by a GET.
     Redirect(&'static str),
+    /// A 303 to a path made at run time (a conversation's page).
+    RedirectTo(String),
+    /// Server-sent events, written as they are produced (functions run with
+    /// `run_with_streaming_response`).
+    Events(ByteStream),
+}
+
+/// A body written piece by piece.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
+
+/// The body of a streaming function's responses: whole pages are one piece.
+pub type Streamed =
+    StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send>>>;
+
+fn streamed(stream: ByteStream) -> Streamed {
+    StreamBody::new(Box::pin(stream.map(|bytes| Ok(Frame::data(bytes)))))
+}
+
+fn whole(body: Body) -> Streamed {
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(data) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    streamed(Box::pin(futures_util::stream::iter(
+        (!bytes.is_empty()).then_some(bytes),
+    )))
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Page {
+                status, template, ..
+            } => write!(f, "Page({status}, {template})"),
+            Reply::Redirect(path) => write!(f, "Redirect({path})"),
+            Reply::RedirectTo(path) => write!(f, "RedirectTo({path})"),
+            Reply::Events(_) => write!(f, "Events"),
+        }
+    }
 }
 
 impl Reply {
@@ -46,12 +94,18 @@ impl Reply {
     }
 }
 
+/// Scripts may only be the page's own inline script, named by its hash; requests only to the
+/// portal itself.
+static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let policy = format!(
+        "default-src 'none'; script-src '{}'; style-src 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        crate::pages::script_hash()
+    );
+    HeaderValue::try_from(policy).expect("the policy is ASCII")
+});
+
 const SECURITY_HEADERS: &[(&str, &str)] = &[
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-    ),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
@@ -169,6 +223,32 @@ impl<'a> Visit<'a> {
         Ok(account.filter(|a| !a.disabled && a.session_epoch == epoch))
     }
 
+    /// Why the visit could not begin, if it could not: then the handler must not run.
+    pub fn take_failure(&mut self) -> Option<AppError> {
+        self.failure.take()
+    }
+
+    /// As `finish`, for a function that streams (`run_with_streaming_response`):
+    /// `Reply::Events` is written as it is produced, anything else as one piece.
+    pub fn finish_streaming(mut self, outcome: Result<Reply, AppError>) -> Response<Streamed> {
+        match outcome {
+            Ok(Reply::Events(events)) => {
+                let mut response = Response::new(Body::Empty);
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/event-stream; charset=utf-8"),
+                );
+                // Proxies must pass each event on at once.
+                response
+                    .headers_mut()
+                    .insert("x-accel-buffering", HeaderValue::from_static("no"));
+                self.decorate(&mut response);
+                response.map(|_| streamed(events))
+            }
+            outcome => self.finish(outcome).map(whole),
+        }
+    }
+
     /// The signed-in account, if any.
     pub fn user(&self) -> Option<&Account> {
         self.account.as_ref()
@@ -200,6 +280,11 @@ impl<'a> Visit<'a> {
     /// The address the request came from, as API Gateway saw it.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The prefix of the portal's paths as the browser sees them (API Gateway's stage).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
     }
 
     /// An absolute URL for a path of the portal, for links shown to be copied elsewhere.
@@ -244,6 +329,10 @@ impl<'a> Visit<'a> {
     pub fn finish(mut self, outcome: Result<Reply, AppError>) -> Response<Body> {
         let mut response = match outcome {
             Ok(Reply::Redirect(path)) => self.redirect(path),
+            Ok(Reply::RedirectTo(path)) => self.redirect(&path),
+            Ok(Reply::Events(_)) => self.error_page(&AppError::internal(
+                "events from a function that does not stream",
+            )),
             Ok(Reply::Page {
                 status,
                 template,
@@ -252,7 +341,14 @@ impl<'a> Visit<'a> {
             Err(AppError::SignInRequired) => self.redirect("/login"),
             Err(err) => self.error_page(&err),
         };
+        self.decorate(&mut response);
+        response
+    }
+
+    /// The headers every response carries, and the session cookie when it changed.
+    fn decorate<B>(&mut self, response: &mut Response<B>) {
         let headers = response.headers_mut();
+        headers.insert("content-security-policy", CONTENT_SECURITY_POLICY.clone());
         for (name, value) in SECURITY_HEADERS {
             headers.insert(*name, HeaderValue::from_static(value));
         }
@@ -266,7 +362,6 @@ impl<'a> Visit<'a> {
                 Err(err) => tracing::error!(%err, "session cookie is not a valid header"),
             }
         }
-        response
     }
 
     fn render(&mut self, status: StatusCode, template: &str, page: Value) -> Response<Body> {
@@ -508,6 +603,13 @@ mod tests {
         for (name, value) in SECURITY_HEADERS {
             assert_eq!(response.headers()[*name], *value);
         }
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(
+            policy.starts_with("default-src 'none'; script-src 'sha256-"),
+            "{policy}"
+        );
     }
 
     #[tokio::test]

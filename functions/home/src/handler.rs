@@ -1,9 +1,9 @@
-//! `GET /`: greets the signed-in user; sends everyone else to the sign-in page.
+//! `GET /`: the signed-in user's conversations (most recent first, or those matching a
+//! search) and the form that starts a new one; everyone else goes to the sign-in page.
 
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, Response};
-use minijinja::context;
-use shared::{App, AppError, Reply, Visit, serve};
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::{App, AppError, Reply, Visit, listing, serve};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, route).await
@@ -13,10 +13,13 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     if req.method() != Method::GET {
         return Err(AppError::MethodNotAllowed { allow: "GET" });
     }
-    visit.require_user()?;
-    Ok(Reply::page("home.html", context! {}))
+    let owner = visit.require_user()?.username.clone();
+    let params = req.query_string_parameters_ref();
+    let query = params.and_then(|p| p.first("q"));
+    let after = params.and_then(|p| p.first("after"));
+    let context = listing::home(visit.app(), &owner, query, after).await?;
+    Ok(Reply::page("home.html", context))
 }
-
 #[cfg(test)]
 mod tests {
     use lambda_http::http::header::{ALLOW, LOCATION};

@@ -1,0 +1,770 @@
+//! `POST /chat` starts a conversation with its first message; `GET /chat/{id}` shows one
+//! (`?before=N` for earlier messages, `?edit=last`, `?confirm=delete`); `POST /chat/{id}`
+//! sends a message, regenerates or edits the last one, renames or deletes the conversation.
+//!
+//! A send from the page's script (`Accept: text/event-stream`) is answered with the reply as
+//! server-sent events while it is written; a plain form post waits for the whole reply and
+//! redirects to the conversation.
+
+use lambda_http::http::header::ACCEPT;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Request, RequestExt, Response};
+use minijinja::context;
+use serde::Deserialize;
+use shared::ai::Model;
+use shared::conversations::{Conversation, ConversationId, MessageText, SystemPrompt, Title};
+use shared::form::FieldErrors;
+use shared::store::{ConversationStore, StoreError};
+use shared::users::Username;
+use shared::{App, AppError, Reply, Streamed, Visit, form, listing, session};
+
+use crate::turn::{self, Kind, TurnError};
+use crate::view::{self, Show};
+
+#[derive(Deserialize)]
+struct ChatForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    system: String,
+    #[serde(default)]
+    title: String,
+}
+
+pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {
+    // Not `shared::serve`: its generic route makes the future's `Send`-ness unprovable, and
+    // the streaming runtime needs it.
+    let mut visit = Visit::start(app, &req).await;
+    let outcome = match visit.take_failure() {
+        Some(err) => Err(err),
+        None => route(&mut visit, &req).await,
+    };
+    visit.finish_streaming(outcome)
+}
+
+/// The conversation id in the path: `None` for `/chat` itself.
+fn path_id(req: &Request) -> Option<String> {
+    if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("id")) {
+        return Some(id.to_string());
+    }
+    let path = req.uri().path().trim_end_matches('/');
+    let (_, rest) = path.rsplit_once("/chat")?;
+    rest.strip_prefix('/').map(str::to_string)
+}
+
+async fn route(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
+    let id = path_id(req);
+    match (req.method().clone(), id) {
+        (Method::POST, None) => start(visit, req).await,
+        (_, None) => Err(AppError::MethodNotAllowed { allow: "POST" }),
+        (method, Some(raw)) => {
+            // Anything that is not an id of yours is simply not found.
+            let id = ConversationId::parse(&raw).ok_or(AppError::NotFound);
+            match method {
+                Method::GET => show(visit, req, &id?).await,
+                Method::POST => submit(visit, req, &id?).await,
+                _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+            }
+        }
+    }
+}
+
+fn query<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
+    req.query_string_parameters_ref()
+        .and_then(|p| p.first(name))
+}
+
+async fn show(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let owner = visit.require_user()?.username.clone();
+    let before = query(req, "before")
+        .map(|b| {
+            b.parse::<u32>()
+                .map_err(|_| AppError::BadRequest("That page link is not valid."))
+        })
+        .transpose()?;
+    let show = Show {
+        before,
+        confirm_delete: query(req, "confirm") == Some("delete"),
+        editing: query(req, "edit") == Some("last"),
+    };
+    let app = visit.app();
+    let (conversation, messages) = view::load(app, &owner, id, &show)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Reply::page(
+        "chat.html",
+        view::page(app, &conversation, &messages, &show, context! {}),
+    ))
+}
+
+fn wants_events(req: &Request) -> bool {
+    req.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+/// The model the form names; an unknown id is a bad request.
+fn pick_model<'a>(app: &'a App, id: &str, current: &str) -> Result<&'a Model, AppError> {
+    let catalogue = &app.config.models;
+    if id.is_empty() {
+        return Ok(catalogue
+            .get(current)
+            .unwrap_or_else(|| catalogue.default_model()));
+    }
+    catalogue
+        .get(id)
+        .ok_or(AppError::BadRequest("There is no model with that id."))
+}
+
+/// `POST /chat`: a new conversation with its first message.
+async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
+    let form: ChatForm = form::parse(req)?;
+    visit.check_csrf(&form.csrf_token)?;
+    let owner = visit.require_user()?.username.clone();
+    let app = visit.app();
+    let model = pick_model(app, &form.model, "")?;
+    let mut errors = FieldErrors::default();
+    let system = errors.check("system", SystemPrompt::parse(&form.system));
+    let text = errors.check("message", MessageText::parse(&form.message));
+    if let Some(text) = &text
+        && let Err(TurnError::Message(message)) = turn::check_fits(model, text)
+    {
+        errors.add("message", message);
+    }
+    let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
+        let page = listing::home(app, &owner, None, None).await?;
+        let context = minijinja::value::merge_maps([
+            context! { errors, form => context! { message => form.message, system => form.system, model => form.model } },
+            page,
+        ]);
+        return Ok(Reply::page_with_status(
+            StatusCode::BAD_REQUEST,
+            "home.html",
+            context,
+        ));
+    };
+    let conversation = Conversation::new(
+        Title::from_message(&text),
+        model.id.clone(),
+        system,
+        session::now(),
+    );
+    app.store()
+        .await?
+        .create_conversation(&owner, &conversation)
+        .await
+        .map_err(AppError::internal)?;
+    converse(
+        visit,
+        req,
+        &owner,
+        &conversation.id,
+        Kind::Send(text),
+        model,
+    )
+    .await
+}
+
+async fn submit(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let form: ChatForm = form::parse(req)?;
+    visit.check_csrf(&form.csrf_token)?;
+    let owner = visit.require_user()?.username.clone();
+    let app = visit.app();
+    let store = app.store().await?;
+    match form.action.as_str() {
+        "" | "send" | "edit" | "regenerate" => {
+            let (conversation, _) = store
+                .conversation(&owner, id, 0)
+                .await
+                .map_err(AppError::internal)?
+                .ok_or(AppError::NotFound)?;
+            let model = pick_model(app, &form.model, &conversation.model)?;
+            let kind = match form.action.as_str() {
+                "regenerate" => Kind::Regenerate,
+                action => match MessageText::parse(&form.message) {
+                    Ok(text) if action == "edit" => Kind::Edit(text),
+                    Ok(text) => Kind::Send(text),
+                    Err(message) => {
+                        return again(
+                            visit,
+                            &owner,
+                            id,
+                            &form,
+                            message.to_string(),
+                            action == "edit",
+                        )
+                        .await;
+                    }
+                },
+            };
+            converse(visit, req, &owner, id, kind, model).await
+        }
+        "rename" => match Title::parse(&form.title) {
+            Ok(title) => {
+                store
+                    .rename_conversation(&owner, id, &title)
+                    .await
+                    .map_err(not_found_or_internal)?;
+                Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
+            }
+            Err(message) => {
+                let (conversation, messages) = view::load(app, &owner, id, &Show::default())
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let mut errors = FieldErrors::default();
+                errors.add("title", message);
+                let extra = context! { errors, form => context! { title => form.title } };
+                let page = view::page(app, &conversation, &messages, &Show::default(), extra);
+                Ok(Reply::page_with_status(
+                    StatusCode::BAD_REQUEST,
+                    "chat.html",
+                    page,
+                ))
+            }
+        },
+        "delete" => {
+            store
+                .delete_conversation(&owner, id)
+                .await
+                .map_err(not_found_or_internal)?;
+            visit.flash(shared::session::Flash::new("The conversation was deleted."));
+            Ok(Reply::Redirect("/"))
+        }
+        _ => Err(AppError::BadRequest("That action is not known.")),
+    }
+}
+
+fn not_found_or_internal(err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound => AppError::NotFound,
+        other => AppError::internal(other),
+    }
+}
+
+/// The conversation page again, with `message` beside the message field; nothing stored.
+async fn again(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    form: &ChatForm,
+    message: String,
+    editing: bool,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let show = Show {
+        editing,
+        ..Show::default()
+    };
+    let (conversation, messages) = view::load(app, owner, id, &show)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::default();
+    errors.add("message", message);
+    let extra =
+        context! { errors, form => context! { message => &form.message, model => &form.model } };
+    let page = view::page(app, &conversation, &messages, &show, extra);
+    Ok(Reply::page_with_status(
+        StatusCode::BAD_REQUEST,
+        "chat.html",
+        page,
+    ))
+}
+
+/// Stores the turn, then streams the reply to a script, or waits for it and redirects.
+async fn converse(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    owner: &Username,
+    id: &ConversationId,
+    kind: Kind,
+    model: &Model,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let prepared = match turn::prepare(app, owner, id, &kind, model).await {
+        Ok(prepared) => prepared,
+        Err(TurnError::NotFound) => return Err(AppError::NotFound),
+        Err(TurnError::App(err)) => return Err(err),
+        Err(TurnError::Message(message)) => {
+            let form = ChatForm {
+                csrf_token: String::new(),
+                action: String::new(),
+                message: match &kind {
+                    Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
+                    Kind::Regenerate => String::new(),
+                },
+                model: model.id.clone(),
+                system: String::new(),
+                title: String::new(),
+            };
+            return again(
+                visit,
+                owner,
+                id,
+                &form,
+                message,
+                matches!(kind, Kind::Edit(_)),
+            )
+            .await;
+        }
+    };
+    let path = format!("/chat/{}", id.as_str());
+    if !wants_events(req) {
+        turn::run(app, prepared, String::new(), None).await;
+        return Ok(Reply::RedirectTo(format!("{path}#latest")));
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let url = format!("{}{path}", visit.base_path());
+    tokio::spawn(async move {
+        turn::run(app, prepared, url, Some(tx)).await;
+    });
+    let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    Ok(Reply::Events(Box::pin(events)))
+}
+
+#[cfg(test)]
+mod tests {
+    use fake_provider::FakeProvider;
+    use lambda_http::http::HeaderValue;
+    use lambda_http::http::header::LOCATION;
+    use shared::accounts::Role;
+    use shared::config::{MODELS, OFFLINE_PACE, PROVIDER_TIMEOUT};
+    use shared::conversations::{Message, Speaker, new_turn_id};
+    use shared::store::TurnWrite;
+    use shared::testing::{self, form_post, request, streamed_text, with_cookie};
+
+    use super::*;
+
+    /// A portal whose catalogue holds the fake provider's models and the offline model.
+    async fn portal() -> (&'static App, FakeProvider) {
+        let fake = FakeProvider::start().await;
+        let models = testing::fake_models(&fake.openai_url());
+        let app = testing::app_with(&[
+            (MODELS, &models),
+            (OFFLINE_PACE, "0"),
+            (PROVIDER_TIMEOUT, "1"),
+        ]);
+        (Box::leak(Box::new(app)), fake)
+    }
+
+    struct Person {
+        app: &'static App,
+        cookie: String,
+        csrf: String,
+        name: Username,
+    }
+
+    impl Person {
+        async fn new(app: &'static App) -> Self {
+            let account = testing::create_account(app, "chatter", Role::User, "pw").await;
+            let (cookie, csrf) = testing::sign_in(app, &account).await;
+            Self {
+                app,
+                cookie,
+                csrf,
+                name: account.username,
+            }
+        }
+
+        async fn get(&self, path: &str) -> (StatusCode, String) {
+            let response = handle(
+                self.app,
+                with_cookie(request(Method::GET, path), &self.cookie),
+            )
+            .await;
+            let status = response.status();
+            // minijinja writes `/` as `&#x2f;` in attributes and text; browsers read it back.
+            (status, streamed_text(response).await.replace("&#x2f;", "/"))
+        }
+
+        async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response<Streamed> {
+            let mut fields = fields.to_vec();
+            fields.push(("csrf_token", &self.csrf));
+            handle(
+                self.app,
+                with_cookie(form_post(path, &fields), &self.cookie),
+            )
+            .await
+        }
+
+        async fn stream(&self, path: &str, fields: &[(&str, &str)]) -> Response<Streamed> {
+            let mut fields = fields.to_vec();
+            fields.push(("csrf_token", &self.csrf));
+            let mut req = with_cookie(form_post(path, &fields), &self.cookie);
+            req.headers_mut()
+                .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            handle(self.app, req).await
+        }
+
+        /// Starts a conversation with a plain form post; its path.
+        async fn start(&self, model: &str, message: &str) -> String {
+            let response = self
+                .post("/chat", &[("model", model), ("message", message)])
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+            let location = response.headers()[LOCATION].to_str().unwrap().to_string();
+            location.trim_end_matches("#latest").to_string()
+        }
+
+        async fn messages(&self, path: &str) -> Vec<Message> {
+            let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+            let store = self.app.store().await.unwrap();
+            store
+                .conversation(&self.name, &id, 100)
+                .await
+                .unwrap()
+                .unwrap()
+                .1
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_conversation_gets_a_reply_and_is_listed() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("offline", "Hello *there*").await;
+        let (status, html) = ann.get(&path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("<title>Hello *there* · Switchboard</title>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Hello <em>there</em>"),
+            "the user's Markdown renders"
+        );
+        assert!(
+            html.contains("Offline demo model: no AI is involved."),
+            "{html}"
+        );
+        assert!(html.contains("data-live=\"false\""));
+        let messages = ann.messages(&path).await;
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            messages[1].state,
+            shared::conversations::MessageState::Complete
+        );
+        assert!(messages[1].output_tokens.is_some());
+        let home = listing::home(app, &ann.name, None, None).await.unwrap();
+        assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_reply_streams_as_server_sent_events() {
+        let (app, fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "first").await;
+        let response = ann.stream(&path, &[("message", "second question")]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream; charset=utf-8"
+        );
+        let body = streamed_text(response).await;
+        assert!(
+            body.starts_with(&format!(
+                "event: start\ndata: {{\"seq\":3,\"url\":\"{path}\"}}"
+            )),
+            "{body}"
+        );
+        assert!(body.contains("event: text\ndata: \"You \"\n\n"), "{body}");
+        assert!(body.contains("event: done\n"), "{body}");
+        let messages = ann.messages(&path).await;
+        assert_eq!(messages.len(), 4);
+        assert!(messages[3].text.starts_with("You said: second question."));
+        // The whole history went upstream.
+        let sent = fake.requests().last().unwrap().body.clone();
+        assert_eq!(sent["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(sent["messages"][0]["content"], "first");
+    }
+
+    #[tokio::test]
+    async fn anthropic_models_reply_too() {
+        let (app, fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-anthropic", "bonjour").await;
+        let messages = ann.messages(&path).await;
+        assert!(
+            messages[1].text.starts_with("You said: bonjour."),
+            "{:?}",
+            messages[1]
+        );
+        assert_eq!(fake.requests()[0].path, "/v1/messages");
+    }
+
+    #[tokio::test]
+    async fn provider_failures_keep_the_message_and_what_arrived() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        for (model, kept, says) in [
+            ("fake-drop", "You said: hello ", "broke off mid-reply"),
+            ("fake-stall", "You said: hello ", "stopped responding"),
+            ("fake-status-429", "", "rate limited"),
+            ("fake-status-500", "", "reported an error"),
+            ("fake-garbage", "You ", "could not be read"),
+        ] {
+            let path = ann.start(model, "hello there").await;
+            let messages = ann.messages(&path).await;
+            assert_eq!(messages[0].text, "hello there", "{model}");
+            assert_eq!(messages[1].text, kept, "{model}");
+            assert_eq!(
+                messages[1].state,
+                shared::conversations::MessageState::Failed,
+                "{model}"
+            );
+            let (_, html) = ann.get(&path).await;
+            assert!(html.contains(says), "{model}: {html}");
+            assert!(html.contains(">Retry</button>"), "{model}");
+            // Retrying with a working model replaces the failed reply.
+            let response = ann
+                .post(&path, &[("action", "regenerate"), ("model", "fake-echo")])
+                .await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{model}");
+            let messages = ann.messages(&path).await;
+            assert_eq!(messages.len(), 2, "{model}");
+            assert!(
+                messages[1].text.starts_with("You said: hello there."),
+                "{model}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reload_mid_stream_shows_what_has_arrived() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("offline", "start").await;
+        let response = ann
+            .stream(
+                &path,
+                &[("message", "tell me slowly"), ("model", "fake-slow")],
+            )
+            .await;
+        let mut body = response.into_body();
+        // Read until a few words have arrived and been saved.
+        use http_body_util::BodyExt;
+        let mut seen = String::new();
+        while !seen.contains("\"tell \"") {
+            let frame = body.frame().await.unwrap().unwrap();
+            seen.push_str(&String::from_utf8_lossy(frame.data_ref().unwrap()));
+        }
+        tokio::time::sleep(turn::SAVE_EVERY * 2).await;
+        let (_, html) = ann.get(&path).await;
+        assert!(html.contains("data-live=\"true\""), "{html}");
+        assert!(html.contains("Still being written"), "{html}");
+        assert!(html.contains("You said: tell"), "{html}");
+        drop(body); // the reader leaves; the reply is still finished and saved
+        for _ in 0..100 {
+            let messages = ann.messages(&path).await;
+            if messages[3].state == shared::conversations::MessageState::Complete {
+                assert!(messages[3].text.ends_with("streamed word by word."));
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the reply never completed");
+    }
+
+    #[tokio::test]
+    async fn replies_render_as_sanitised_markdown() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-markdown", "show me code").await;
+        let (_, html) = ann.get(&path).await;
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(html.contains("<pre class=\"code\"><code>"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("onerror=\""), "{html}");
+        // The raw text is there to copy, escaped.
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_refused_and_nothing_is_stored() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let response = ann
+            .post("/chat", &[("model", "offline"), ("message", "  ")])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let html = streamed_text(response).await;
+        assert!(
+            html.contains("id=\"message-error\">Write a message first."),
+            "{html}"
+        );
+        let response = ann
+            .post("/chat", &[("model", "gpt-17"), ("message", "hi")])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let long = "a".repeat(32_001);
+        let response = ann
+            .post("/chat", &[("model", "offline"), ("message", &long)])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(streamed_text(response).await.contains("too long"));
+        let too_big_for_model = "word ".repeat(3500);
+        let response = ann
+            .post(
+                "/chat",
+                &[("model", "fake-echo"), ("message", &too_big_for_model)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            streamed_text(response)
+                .await
+                .contains("too long for Fake echo")
+        );
+        let home = listing::home(app, &ann.name, None, None).await.unwrap();
+        assert_eq!(home.get_attr("conversations").unwrap().len(), Some(0));
+
+        let path = ann.start("offline", "hi").await;
+        let response = ann.post(&path, &[("message", "")]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            streamed_text(response)
+                .await
+                .contains("Write a message first.")
+        );
+        let response = ann
+            .post(&path, &[("message", "x"), ("model", "nope")])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ann.messages(&path).await.len(), 2);
+        let response = handle(
+            app,
+            with_cookie(form_post(&path, &[("message", "x")]), &ann.cookie),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "no CSRF token");
+        assert_eq!(ann.messages(&path).await.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn other_peoples_conversations_are_not_found() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let bob = Person::new(app).await;
+        let path = ann.start("offline", "private").await;
+        assert_eq!(bob.get(&path).await.0, StatusCode::NOT_FOUND);
+        for action in ["send", "rename", "delete", "regenerate"] {
+            let response = bob
+                .post(
+                    &path,
+                    &[("action", action), ("message", "x"), ("title", "x")],
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{action}");
+        }
+        assert_eq!(bob.get("/chat/not-an-id").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            bob.get("/chat/AAAAAAAAAAAAAAAA").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(ann.messages(&path).await.len(), 2);
+        let signed_out = handle(app, request(Method::GET, &path)).await;
+        assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    }
+
+    #[tokio::test]
+    async fn conversations_can_be_renamed_edited_and_deleted() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "first try").await;
+
+        let response = ann
+            .post(&path, &[("action", "rename"), ("title", "  ")])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(streamed_text(response).await.contains("id=\"title-error\""));
+        let response = ann
+            .post(&path, &[("action", "rename"), ("title", "Better title")])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(ann.get(&path).await.1.contains("<h1>Better title</h1>"));
+
+        let (_, html) = ann.get(&format!("{path}?edit=last")).await;
+        assert!(html.contains(">first try</textarea>"), "{html}");
+        let response = ann
+            .post(&path, &[("action", "edit"), ("message", "second try")])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let messages = ann.messages(&path).await;
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].text, "second try");
+        assert!(messages[1].text.starts_with("You said: second try."));
+
+        let (_, html) = ann.get(&format!("{path}?confirm=delete")).await;
+        assert!(html.contains("Delete for good"));
+        let response = ann.post(&path, &[("action", "delete")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(ann.get(&path).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn long_histories_show_in_pages() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("offline", "m0").await;
+        let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+        let store = app.store().await.unwrap();
+        for n in (2..60).step_by(2) {
+            let turn = new_turn_id();
+            let text = MessageText::parse(&format!("m{n}")).unwrap();
+            let mut reply = Message::pending_reply(n + 1, "offline", &turn, 1);
+            reply.text = format!("r{n}");
+            reply.state = shared::conversations::MessageState::Complete;
+            let messages = [Message::user(n, &text, &turn, 1), reply];
+            let write = TurnWrite {
+                expected_next_seq: n,
+                next_seq: n + 2,
+                model: "offline",
+                messages: &messages,
+                now: 1,
+            };
+            store.write_turn(&ann.name, &id, &write).await.unwrap();
+        }
+        let (_, latest) = ann.get(&path).await;
+        assert!(latest.contains(">r58<"), "{latest}");
+        assert!(!latest.contains(">m8<"));
+        assert!(
+            latest.contains(&format!("{path}?before=10\">Earlier messages")),
+            "{latest}"
+        );
+        let (_, earlier) = ann.get(&format!("{path}?before=10")).await;
+        assert!(
+            earlier.contains(">m8<") && earlier.contains(">m0<"),
+            "{earlier}"
+        );
+        assert!(!earlier.contains(">r58<"));
+        assert_eq!(
+            ann.get(&format!("{path}?before=x")).await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ann.messages(&path)
+                .await
+                .iter()
+                .filter(|m| m.speaker == Speaker::User)
+                .count(),
+            30
+        );
+    }
+}

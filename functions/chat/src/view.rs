@@ -1,0 +1,114 @@
+//! The conversation page: its messages rendered (Markdown, sanitised), their states, and the
+//! actions open on the last reply.
+
+use minijinja::{Value, context};
+use shared::conversations::{Conversation, HISTORY_PAGE, Message, MessageState};
+use shared::store::ConversationStore;
+use shared::users::Username;
+use shared::{App, AppError, listing, markdown, session};
+
+use crate::turn::still_streaming;
+
+/// Which part of the page's history to show, and in which mode.
+#[derive(Default)]
+pub struct Show {
+    /// Messages before this sequence number (an earlier page), or the latest.
+    pub before: Option<u32>,
+    pub confirm_delete: bool,
+    pub editing: bool,
+}
+
+fn message(app: &App, m: &Message, now: u64) -> Value {
+    let state = match m.state {
+        MessageState::Streaming if !still_streaming(app, m, now) => "interrupted",
+        state => state.as_str(),
+    };
+    let tokens = match (m.input_tokens, m.output_tokens) {
+        (Some(i), Some(o)) => Some(format!("{i} in · {o} out tokens")),
+        (None, Some(o)) => Some(format!("{o} tokens")),
+        _ => None,
+    };
+    context! {
+        seq => m.seq,
+        speaker => m.speaker.as_str(),
+        html => markdown::render(&m.text),
+        raw => &m.text,
+        state,
+        error => &m.error,
+        model_name => m.model.as_deref().map(|id| listing::model_name(&app.config.models, id)),
+        tokens,
+    }
+}
+
+/// Loads what `show` asks for; `None` if `owner` has no such conversation.
+pub async fn load(
+    app: &App,
+    owner: &Username,
+    id: &shared::conversations::ConversationId,
+    show: &Show,
+) -> Result<Option<(Conversation, Vec<Message>)>, AppError> {
+    let store = app.store().await?;
+    match show.before {
+        None => store
+            .conversation(owner, id, HISTORY_PAGE)
+            .await
+            .map_err(AppError::internal),
+        Some(before) => {
+            let Some((conversation, _)) = store
+                .conversation(owner, id, 0)
+                .await
+                .map_err(AppError::internal)?
+            else {
+                return Ok(None);
+            };
+            let messages = store
+                .messages_before(owner, id, before, HISTORY_PAGE)
+                .await
+                .map_err(AppError::internal)?;
+            Ok(Some((conversation, messages)))
+        }
+    }
+}
+
+/// The page's context; `extra` (errors, form values) wins over what is computed here.
+pub fn page(
+    app: &App,
+    conversation: &Conversation,
+    messages: &[Message],
+    show: &Show,
+    extra: Value,
+) -> Value {
+    let now = session::now();
+    let live = messages.iter().any(|m| still_streaming(app, m, now));
+    let earlier = messages.first().map(|m| m.seq).filter(|seq| *seq > 0);
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|m| m.speaker == shared::conversations::Speaker::User)
+        .map(|m| m.text.clone());
+    let editing = show.editing && show.before.is_none() && !live && last_user.is_some();
+    let form = if editing {
+        context! { message => last_user }
+    } else {
+        context! {}
+    };
+    minijinja::value::merge_maps([
+        extra,
+        context! {
+            conversation => context! {
+                id => conversation.id.as_str(),
+                title => &conversation.title,
+                model => &conversation.model,
+                system => &conversation.system,
+            },
+            messages => messages.iter().map(|m| message(app, m, now)).collect::<Vec<_>>(),
+            earlier,
+            older_page => show.before.is_some(),
+            live,
+            editing,
+            confirm_delete => show.confirm_delete,
+            models => listing::models(&app.config.models),
+            form,
+        },
+    ])
+}

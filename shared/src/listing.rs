@@ -1,0 +1,88 @@
+//! The user's conversations as the home page lists them: by recent activity, or those
+//! matching a search, a page at a time, with the models a new conversation can use.
+
+use minijinja::{Value, context};
+
+use crate::App;
+use crate::AppError;
+use crate::ai::Catalogue;
+use crate::conversations::{Conversation, ConversationId};
+use crate::store::{ActivityCursor, ConversationStore, Page};
+use crate::users::Username;
+
+pub const PAGE_SIZE: usize = 20;
+const MAX_QUERY_CHARS: usize = 200;
+
+/// The display name of a model id, or the id itself when the catalogue no longer lists it.
+pub fn model_name(catalogue: &Catalogue, id: &str) -> String {
+    catalogue
+        .get(id)
+        .map_or_else(|| id.to_string(), |m| m.name.clone())
+}
+
+/// The models a user can pick, for a `<select>`.
+pub fn models(catalogue: &Catalogue) -> Value {
+    catalogue
+        .models()
+        .iter()
+        .map(|m| context! { id => &m.id, name => &m.name })
+        .collect()
+}
+
+/// The home page's context: the conversation list (or search results) and the new
+/// conversation form's choices. `after` is the page link's cursor.
+pub async fn home(
+    app: &App,
+    owner: &Username,
+    query: Option<&str>,
+    after: Option<&str>,
+) -> Result<Value, AppError> {
+    let store = app.store().await?;
+    let query = query
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(MAX_QUERY_CHARS).collect::<String>());
+    let bad_link = || AppError::BadRequest("That page link is not valid.");
+    let page: Page<Conversation> = match &query {
+        Some(q) => {
+            let after = after
+                .map(|a| ConversationId::parse(a).ok_or_else(bad_link))
+                .transpose()?;
+            let mut page = store
+                .search_conversations(owner, q, after.as_ref(), PAGE_SIZE)
+                .await
+                .map_err(AppError::internal)?;
+            page.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+            page
+        }
+        None => {
+            let after = after
+                .map(|a| ActivityCursor::parse(a).ok_or_else(bad_link))
+                .transpose()?;
+            store
+                .list_conversations(owner, after.as_ref(), PAGE_SIZE)
+                .await
+                .map_err(AppError::internal)?
+        }
+    };
+    let catalogue = &app.config.models;
+    let conversations: Vec<Value> = page
+        .items
+        .iter()
+        .map(|c| {
+            context! {
+                id => c.id.as_str(),
+                title => &c.title,
+                model_name => model_name(catalogue, &c.model),
+                updated_at => c.updated_at,
+            }
+        })
+        .collect();
+    Ok(context! {
+        conversations,
+        next => page.next,
+        query,
+        models => models(catalogue),
+        default_model => &catalogue.default_model().id,
+    })
+}

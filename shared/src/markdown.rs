@@ -1,0 +1,153 @@
+//! Messages as HTML: Markdown (pulldown-cmark) with highlighted code blocks (syntect, with
+//! CSS classes so the page's light and dark themes colour them), then sanitised by ammonia so
+//! that nothing a model or a user writes can run script or reach outside the page.
+
+use std::sync::LazyLock;
+
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+/// Loaded on the first code block, not at start-up: most pages never need it.
+static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
+
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_tag_attributes("span", ["class"])
+        .add_tag_attributes("code", ["class"])
+        .add_tag_attributes("pre", ["class"])
+        .link_rel(Some("noopener noreferrer nofollow"));
+    builder
+});
+
+const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+
+/// The message's Markdown as safe HTML.
+pub fn render(text: &str) -> String {
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    options.insert(Options::ENABLE_TASKLISTS);
+    let mut events = Vec::new();
+    let mut code: Option<(String, String)> = None;
+    for event in Parser::new_ext(text, options) {
+        match (event, &mut code) {
+            (Event::Start(Tag::CodeBlock(kind)), _) => {
+                let language = match kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                code = Some((language, String::new()));
+            }
+            (Event::Text(t), Some((_, body))) => body.push_str(&t),
+            (Event::End(TagEnd::CodeBlock), Some(_)) => {
+                let (language, body) = code.take().unwrap_or_default();
+                events.push(Event::Html(highlight(&language, &body).into()));
+            }
+            (event, _) => events.push(event),
+        }
+    }
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    SANITISER.clean(&html).to_string()
+}
+
+/// A code block as `<pre class="code"><code>` with highlighting classes when the language is
+/// known, plain (escaped) otherwise.
+fn highlight(language: &str, body: &str) -> String {
+    let syntax = (!language.is_empty())
+        .then(|| SYNTAXES.find_syntax_by_token(language))
+        .flatten();
+    let inner = match syntax {
+        Some(syntax) => {
+            let mut generator =
+                ClassedHTMLGenerator::new_with_class_style(syntax, &SYNTAXES, CLASS_STYLE);
+            let ok = LinesWithEndings::from(body).all(|line| {
+                generator
+                    .parse_html_for_line_which_includes_newline(line)
+                    .is_ok()
+            });
+            if ok {
+                generator.finalize()
+            } else {
+                escape(body)
+            }
+        }
+        None => escape(body),
+    };
+    format!("<pre class=\"code\"><code>{inner}</code></pre>\n")
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    pulldown_cmark::html::push_html(&mut out, std::iter::once(Event::Text(text.into())));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_becomes_html() {
+        let html =
+            render("# Title\n\nSome **bold** and `code`.\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"));
+        assert!(html.contains("<code>code</code>"));
+        assert!(html.contains("<table>"));
+    }
+
+    #[test]
+    fn code_blocks_are_highlighted_and_escaped() {
+        let html = render("```rust\nfn main() { let s = \"<b>\"; }\n```");
+        assert!(html.contains("<pre class=\"code\"><code>"), "{html}");
+        assert!(
+            html.contains("hl-keyword") || html.contains("hl-storage"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;"), "{html}");
+        let plain = render("```nosuchlanguage\n<i>x</i>\n```");
+        assert!(plain.contains("&lt;i&gt;x&lt;/i&gt;"), "{plain}");
+    }
+
+    #[test]
+    fn nothing_can_run_script() {
+        for attack in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "[link](javascript:alert(1))",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<iframe src=\"https://evil.example\"></iframe>",
+            "<div style=\"background:url(x)\" onclick=\"alert(1)\">x</div>",
+            "```html\n</code></pre><script>alert(1)</script>\n```",
+        ] {
+            let html = render(attack);
+            for bad in [
+                "<script",
+                "onerror",
+                "javascript:",
+                "<iframe",
+                "onclick",
+                "style=",
+            ] {
+                assert!(!html.contains(bad), "{attack} gave {html}");
+            }
+        }
+    }
+
+    #[test]
+    fn links_cannot_reach_back_to_the_page() {
+        let html = render("[site](https://example.com)");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
+    }
+}
