@@ -77,7 +77,7 @@ impl AppError {
                 "This invite link has expired, has already been used, or is not a link we \
                  issued. Ask whoever invited you for a new one."
             }
-            Self::PayloadTooLarge => "What you sent is larger than the 64 KiB limit.",
+            Self::PayloadTooLarge => "What you sent is larger than the 192 KiB limit.",
             Self::Internal(_) => {
                 "The server hit an unexpected problem. Please try again; if it keeps happening, \
                  give the request id below to your administrator."

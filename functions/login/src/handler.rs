@@ -386,7 +386,7 @@ mod tests {
         .await;
         assert_eq!(missing_password.status(), StatusCode::BAD_REQUEST);
 
-        let huge = "x".repeat(70 * 1024);
+        let huge = "x".repeat(200 * 1024);
         let fields = [
             ("csrf_token", token.as_str()),
             ("username", "ann"),
@@ -394,7 +394,7 @@ mod tests {
         ];
         let too_big = post(&app, &cookie, &fields).await;
         assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert!(body_text(&too_big).contains("64 KiB"));
+        assert!(body_text(&too_big).contains("192 KiB"));
 
         let mut json = with_cookie(form_post("/login", &[]), &cookie);
         json.headers_mut()
