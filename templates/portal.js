@@ -73,7 +73,7 @@
 
     var body = new URLSearchParams(new FormData(form));
     var target = null;
-    fetch(form.action, {
+    fetch(form.getAttribute('action'), {
       method: 'POST',
       body: body,
       credentials: 'same-origin',

@@ -18,6 +18,9 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .add_tag_attributes("span", ["class"])
         .add_tag_attributes("code", ["class"])
         .add_tag_attributes("pre", ["class"])
+        // An image would be fetched as soon as the page shows: a model could use one to
+        // make the reader's browser call an address of its choosing.
+        .rm_tags(["img"])
         .link_rel(Some("noopener noreferrer nofollow"));
     builder
 });
@@ -125,6 +128,7 @@ mod tests {
             "[link](javascript:alert(1))",
             "<a href=\"javascript:alert(1)\">x</a>",
             "<iframe src=\"https://evil.example\"></iframe>",
+            "![pixel](https://tracker.example/p.gif)",
             "<div style=\"background:url(x)\" onclick=\"alert(1)\">x</div>",
             "```html\n</code></pre><script>alert(1)</script>\n```",
         ] {

@@ -175,33 +175,3 @@ pub async fn streamed_text(response: Response<crate::Streamed>) -> String {
         .to_bytes();
     String::from_utf8_lossy(&bytes).into_owned()
 }
-
-/// A model catalogue (inline TOML, for `SWITCHBOARD_MODELS`) of the fake provider's models
-/// at `base_url`: `fake-<behaviour>` for each behaviour over the OpenAI API, and
-/// `fake-anthropic` (echo) over Anthropic's.
-pub fn fake_models(base_url: &str) -> String {
-    let mut toml = String::new();
-    for behaviour in [
-        "echo",
-        "slow",
-        "markdown",
-        "drop",
-        "stall",
-        "status-429",
-        "status-500",
-        "garbage",
-    ] {
-        toml.push_str(&format!(
-            "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
-             upstream = \"{behaviour}\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
-             input_price = 1.0\noutput_price = 2.0\n\n"
-        ));
-    }
-    toml.push_str(&format!(
-        "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
-         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\
-         [[model]]\nid = \"offline\"\nname = \"Offline demo (no AI)\"\nprovider = \"offline\"\n\
-         upstream = \"offline\"\ncontext_tokens = 8000\n"
-    ));
-    toml
-}

@@ -4,7 +4,9 @@
 #   embedded  the SQLite store, session key from the environment   127.0.0.1:9300
 #   dynamodb  DynamoDB Local, session keys from the Secrets Manager server (both must be
 #             running: tests/services/dynamodb.sh and secrets.sh)   127.0.0.1:9301
-# Both have one bootstrap admin, tester / tester-password-123, and open sign-up.
+# Both have one bootstrap admin, tester / tester-password-123, and open sign-up, and a model
+# catalogue of the fake provider's models (tests/fake-provider), which this script starts on
+# the portal's port + 10 and stops with it.
 #   tests/services/portal.sh start|stop embedded|dynamodb
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -17,6 +19,7 @@ case "$FLAVOUR" in
   *) die "unknown flavour $FLAVOUR (embedded or dynamodb)" ;;
 esac
 STATE="$ROOT/target/test-services/portal-$FLAVOUR"
+FAKE_PORT=$((PORT + 10))
 URL="http://127.0.0.1:$PORT"
 DYNAMODB_URL="http://127.0.0.1:${SWITCHBOARD_TEST_DYNAMODB_PORT:-8300}"
 SECRETS_URL="http://127.0.0.1:${SWITCHBOARD_TEST_SECRETS_PORT:-8301}"
@@ -35,6 +38,9 @@ write_env() {
 SWITCHBOARD_BOOTSTRAP_ADMINS='tester=\$argon2id\$v=19\$m=19456,t=2,p=1\$sBxaoZ7eXyiKjA2CbTevcA\$amXWImyMsCwOAefSOy58WR7OQMkRdbLdzI2IG/7gI0E'
 SWITCHBOARD_SIGNUP='open'
 SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS='100000'
+SWITCHBOARD_MODELS='$STATE/models.toml'
+SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS='2'
+SWITCHBOARD_OFFLINE_PACE_MS='5'
 ENV
   case "$FLAVOUR" in
     embedded) cat <<ENV
@@ -65,8 +71,13 @@ start() {
   rm -rf "$STATE"
   mkdir -p "$STATE"
   write_env > "$STATE/env"
-  say "Building the function binaries (cargo lambda watch runs these)"
+  say "Building the function binaries (cargo lambda watch runs these) and the fake provider"
   cargo build --bins --quiet
+  cargo build --quiet -p fake-provider
+
+  say "Starting the fake AI provider on 127.0.0.1:$FAKE_PORT"
+  "$ROOT/target/debug/fake-provider" catalogue "$FAKE_PORT" > "$STATE/models.toml"
+  start_service "$STATE/fake-provider" "$ROOT/target/debug/fake-provider" "$FAKE_PORT"
 
   say "Starting cargo lambda watch ($FLAVOUR store) on $URL (log: ${STATE#$ROOT/}/log)"
   start_service "$STATE" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
@@ -81,12 +92,12 @@ start() {
     sleep 1
   done
   # Each function starts on its first request; start them all now so tests see warm ones.
-  for path in / /logout /signup /settings /admin /no-such-page; do curl -sS -o /dev/null "$URL$path"; done
+  for path in / /logout /signup /settings /admin /chat/x /no-such-page; do curl -sS -o /dev/null "$URL$path"; done
   say "The portal ($FLAVOUR store) is up at $URL"
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop_service "$STATE" ;;
+  stop) stop_service "$STATE"; stop_service "$STATE/fake-provider" ;;
   *) die "usage: $0 start|stop embedded|dynamodb" ;;
 esac

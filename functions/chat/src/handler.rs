@@ -352,7 +352,7 @@ mod tests {
     /// A portal whose catalogue holds the fake provider's models and the offline model.
     async fn portal() -> (&'static App, FakeProvider) {
         let fake = FakeProvider::start().await;
-        let models = testing::fake_models(&fake.openai_url());
+        let models = fake_provider::catalogue(&fake.openai_url());
         let app = testing::app_with(&[
             (MODELS, &models),
             (OFFLINE_PACE, "0"),

@@ -24,6 +24,29 @@ use tokio::net::{TcpListener, TcpStream};
 /// The reply the `markdown` model streams.
 pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n<script>alert(1)</script><img src=x onerror=alert(2)> done.";
 
+/// A Switchboard model catalogue (TOML) of this server's models at `base_url`:
+/// `fake-<behaviour>` for each behaviour over the OpenAI API, `fake-anthropic` (echo) over
+/// Anthropic's, and the built-in offline model.
+pub fn catalogue(base_url: &str) -> String {
+    let mut toml = String::new();
+    for behaviour in [
+        "echo", "slow", "markdown", "drop", "stall", "status-429", "status-500", "garbage",
+    ] {
+        toml.push_str(&format!(
+            "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
+             upstream = \"{behaviour}\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
+             input_price = 1.0\noutput_price = 2.0\n\n"
+        ));
+    }
+    toml.push_str(&format!(
+        "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
+         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\
+         [[model]]\nid = \"offline\"\nname = \"Offline demo (no AI)\"\nprovider = \"offline\"\n\
+         upstream = \"offline\"\ncontext_tokens = 8000\n"
+    ));
+    toml
+}
+
 #[derive(Clone, Debug)]
 pub struct Recorded {
     pub path: String,

@@ -1,0 +1,108 @@
+// Chatting in a real browser (Debian's chromium, driven by playwright-core) against the
+// portal that scripts/test started, whose catalogue holds the fake provider's models.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.SWITCHBOARD_TEST_URL;
+const USER = 'tester';
+const PASSWORD = 'tester-password-123';
+const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+const FINAL_WORDS = 'streamed word by word.';
+
+let browser;
+
+before(async () => {
+  assert.ok(BASE, 'SWITCHBOARD_TEST_URL is not set: run scripts/test, which starts the portal');
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function signedIn(options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('Username').fill(USER);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE}/`);
+  return { context, page };
+}
+
+// Starts a conversation from the home page and waits for its page.
+async function start(page, model, message) {
+  await page.getByLabel('Model', { exact: true }).selectOption({ label: model });
+  await page.getByLabel('Message', { exact: true }).fill(message);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/\/chat\/[A-Za-z0-9_-]{16}#latest$/);
+}
+
+test('a reply streams in as it is written, and survives a reload', async () => {
+  const { context, page } = await signedIn();
+  await start(page, 'Offline demo (no AI)', 'Warm up');
+  await page.getByRole('combobox', { name: 'Model' }).selectOption({ label: 'Fake slow' });
+  await page.getByLabel('Message', { exact: true }).fill('Stream to me');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+
+  // The reply appears a piece at a time, before it is complete.
+  const live = page.locator('#live-reply .text');
+  await live.filter({ hasText: 'You said: Stream' }).waitFor();
+  const partial = await live.textContent();
+  assert.ok(!partial.includes(FINAL_WORDS), `not finished yet: ${partial}`);
+  await page.screenshot({ path: `${SHOTS}chat-streaming.png`, fullPage: true });
+
+  // Reload mid-stream: what has arrived is there, marked as still being written, and the
+  // page follows the reply to its end by itself.
+  await page.waitForTimeout(800);
+  await page.reload();
+  const log = page.locator('#log');
+  assert.equal(await log.getAttribute('data-live'), 'true', 'the page knows a reply is coming');
+  const last = page.locator('#log li.assistant').last();
+  assert.match(await last.textContent(), /You said: Stream/);
+  assert.match(await last.textContent(), /Still being written/);
+  await page.locator('#log[data-live="false"]').waitFor({ timeout: 20000 });
+  const finished = await page.locator('#log li.assistant').last().textContent();
+  assert.ok(finished.includes(FINAL_WORDS), finished);
+  assert.ok(!finished.includes('Still being written'));
+  await page.screenshot({ path: `${SHOTS}chat-finished.png`, fullPage: true });
+  await context.close();
+});
+
+test('without JavaScript, sending posts the form and shows the finished reply', async () => {
+  const { context, page } = await signedIn({ javaScriptEnabled: false });
+  await start(page, 'Fake echo', 'No script here');
+  const reply = page.locator('#log li.assistant').last();
+  assert.match(await reply.textContent(), /You said: No script here\. This reply comes from the fake provider/);
+
+  await page.getByLabel('Message', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  assert.equal(await page.locator('#message-error').textContent(), 'Write a message first.');
+  assert.equal(await page.locator('#log li.message').count(), 2, 'nothing was stored');
+  await context.close();
+});
+
+test('code in a reply is highlighted, scripts in it are inert, and there is a copy button', async () => {
+  const { context, page } = await signedIn();
+  const alerts = [];
+  page.on('dialog', async (dialog) => { alerts.push(dialog.message()); await dialog.dismiss(); });
+  await start(page, 'Fake markdown', 'Show me code');
+  const reply = page.locator('#log li.assistant').last();
+  await reply.locator('pre.code .hl-storage, pre.code .hl-keyword').first().waitFor();
+  assert.equal(await reply.locator('strong').textContent(), 'bold');
+  assert.equal(await reply.locator('.text script').count(), 0);
+  assert.ok(await reply.getByRole('button', { name: 'Copy' }).isVisible(), 'the script shows the copy button');
+  assert.deepEqual(alerts, [], 'nothing the model wrote ran');
+  await page.screenshot({ path: `${SHOTS}chat-markdown.png`, fullPage: true });
+  await context.close();
+});
