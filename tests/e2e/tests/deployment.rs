@@ -74,6 +74,9 @@ fn template() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
                 Some("ANY"),
                 "{name}: every method reaches the function"
             );
+            // A streaming function's routes must stream; nothing else does.
+            let streams = props["ResponseTransferMode"].as_str() == Some("RESPONSE_STREAM");
+            assert_eq!(streams, name == "chat", "{name}: response transfer mode");
             let path = props["Path"]
                 .as_str()
                 .unwrap()
