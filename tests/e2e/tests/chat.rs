@@ -29,10 +29,20 @@ async fn someone() -> Visitor {
 async fn start(visitor: &Visitor, model: &str, message: &str) -> String {
     let token = visitor.csrf_token("/").await;
     let response = visitor
-        .post_form("/chat", &[("csrf_token", &token), ("model", model), ("message", message)])
+        .post_form(
+            "/chat",
+            &[
+                ("csrf_token", &token),
+                ("model", model),
+                ("message", message),
+            ],
+        )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let path = location(&response).unwrap().trim_end_matches("#latest").to_string();
+    let path = location(&response)
+        .unwrap()
+        .trim_end_matches("#latest")
+        .to_string();
     assert!(path.starts_with("/chat/"), "{path}");
     path
 }
@@ -52,13 +62,22 @@ async fn without_javascript_a_send_shows_the_finished_reply() {
     let home = page_of_home(&ann).await;
     assert!(home.contains("What is a monad?"), "listed on the home page");
     let search = ann.get("/?q=MONAD").await.text().await.unwrap();
-    assert!(search.contains(&path.replace('/', "&#x2f;")) || search.contains(&path), "{search}");
+    assert!(
+        search.contains(&path.replace('/', "&#x2f;")) || search.contains(&path),
+        "{search}"
+    );
     let nothing = ann.get("/?q=zebra-crossing").await.text().await.unwrap();
     assert!(nothing.contains("No conversation matches."));
 }
 
 async fn page_of_home(visitor: &Visitor) -> String {
-    visitor.get("/").await.text().await.unwrap().replace("&#x2f;", "/")
+    visitor
+        .get("/")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/")
 }
 
 #[tokio::test]
@@ -70,19 +89,35 @@ async fn a_reply_streams_and_a_reload_mid_stream_shows_it_so_far() {
         .client
         .post(ann.url(&path))
         .header("accept", "text/event-stream")
-        .form(&[("csrf_token", token.as_str()), ("model", "fake-slow"), ("message", "tell me slowly")])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("model", "fake-slow"),
+            ("message", "tell me slowly"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let mut seen = String::new();
     while !seen.contains("\"slowly. \"") {
-        let chunk = response.chunk().await.unwrap().expect("more events before the end");
+        let chunk = response
+            .chunk()
+            .await
+            .unwrap()
+            .expect("more events before the end");
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.starts_with("event: start\n"), "{seen}");
-    assert!(!seen.contains("event: done"), "the reply is still being written: {seen}");
+    assert!(
+        !seen.contains("event: done"),
+        "the reply is still being written: {seen}"
+    );
     // A second reader (a reload) sees what has been saved so far.
     let mut html = page(&ann, &path).await;
     for _ in 0..20 {
@@ -113,7 +148,9 @@ async fn concurrent_sends_keep_every_message_in_order() {
         let (ann, path, token) = (&ann, &path, &token);
         async move {
             let message = format!("parallel {i}");
-            ann.post_form(path, &[("csrf_token", token), ("message", &message)]).await.status()
+            ann.post_form(path, &[("csrf_token", token), ("message", &message)])
+                .await
+                .status()
         }
     });
     for status in futures_util::future::join_all(sends).await {
@@ -123,10 +160,15 @@ async fn concurrent_sends_keep_every_message_in_order() {
     for i in 0..4 {
         let question = format!("<p>parallel {i}</p>");
         let asked = html.find(&question).expect("every message kept") + question.len();
-        let answered = html[asked..].find(&format!("You said: parallel {i}.")).expect("and its reply");
+        let answered = html[asked..]
+            .find(&format!("You said: parallel {i}."))
+            .expect("and its reply");
         // The next message after a question is its own reply.
         let between = &html[asked..asked + answered];
-        assert!(!between.contains("<p>parallel"), "reply {i} follows its question: {between}");
+        assert!(
+            !between.contains("<p>parallel"),
+            "reply {i} follows its question: {between}"
+        );
     }
 }
 
@@ -136,16 +178,29 @@ async fn a_failing_provider_keeps_the_message_and_offers_a_retry() {
     let path = start(&ann, "fake-drop", "are you there?").await;
     let html = page(&ann, &path).await;
     assert!(html.contains("<p>are you there?</p>"), "{html}");
-    assert!(html.contains("You said: are "), "the part that arrived: {html}");
+    assert!(
+        html.contains("You said: are "),
+        "the part that arrived: {html}"
+    );
     assert!(html.contains("broke off mid-reply"), "{html}");
     assert!(html.contains(">Retry</button>"));
     let token = e2e::csrf_token(&html);
     let retried = ann
-        .post_form(&path, &[("csrf_token", &token), ("action", "regenerate"), ("model", "fake-echo")])
+        .post_form(
+            &path,
+            &[
+                ("csrf_token", &token),
+                ("action", "regenerate"),
+                ("model", "fake-echo"),
+            ],
+        )
         .await;
     assert_eq!(retried.status(), StatusCode::SEE_OTHER);
     let html = page(&ann, &path).await;
-    assert!(html.contains("You said: are you there?. This reply"), "{html}");
+    assert!(
+        html.contains("You said: are you there?. This reply"),
+        "{html}"
+    );
     assert!(!html.contains("broke off"));
 }
 
@@ -162,11 +217,25 @@ async fn another_users_conversation_is_not_found() {
     assert_eq!(attempt.status(), StatusCode::NOT_FOUND);
     assert!(page(&ann, &path).await.contains("mine alone"));
     let unknown = bob
-        .post_form("/chat", &[("csrf_token", &token), ("model", "gpt-99"), ("message", "hi")])
+        .post_form(
+            "/chat",
+            &[
+                ("csrf_token", &token),
+                ("model", "gpt-99"),
+                ("message", "hi"),
+            ],
+        )
         .await;
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     let empty = bob
-        .post_form("/chat", &[("csrf_token", &token), ("model", "offline"), ("message", "")])
+        .post_form(
+            "/chat",
+            &[
+                ("csrf_token", &token),
+                ("model", "offline"),
+                ("message", ""),
+            ],
+        )
         .await;
     expect_page(empty, StatusCode::BAD_REQUEST, "Write a message first.").await;
 }

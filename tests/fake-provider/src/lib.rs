@@ -30,7 +30,14 @@ pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn
 pub fn catalogue(base_url: &str) -> String {
     let mut toml = String::new();
     for behaviour in [
-        "echo", "slow", "markdown", "drop", "stall", "status-429", "status-500", "garbage",
+        "echo",
+        "slow",
+        "markdown",
+        "drop",
+        "stall",
+        "status-429",
+        "status-500",
+        "garbage",
     ] {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
