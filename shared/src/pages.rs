@@ -109,6 +109,8 @@ mod tests {
             "error.html",
             "signup.html",
             "settings.html",
+            "admin.html",
+            "chat.html",
         ] {
             let html = pages
                 .render(
@@ -117,13 +119,24 @@ mod tests {
                         user => hostile, csrf_token => "tok", flash => hostile, username => hostile,
                         error => hostile, title => hostile, message => hostile, request_id => hostile,
                         status => 500, email => hostile, invite => hostile,
-                        errors => context! { username => hostile, email => hostile },
+                        errors => context! { username => hostile, email => hostile, message => hostile },
+                        // Pagination links, which use the urlencode filter.
+                        next => "a b&c", query => hostile, conversations => [context! {
+                            id => "AAAAAAAAAAAAAAAA", title => hostile, model_name => hostile, updated_at => 0,
+                        }],
+                        accounts => Vec::<minijinja::Value>::new(),
+                        conversation => context! { id => "AAAAAAAAAAAAAAAA", title => hostile, system => hostile },
+                        messages => [context! { seq => 0, speaker => "user", html => "<p>ok</p>", raw => hostile, state => "failed", error => hostile }],
+                        earlier => 3, live => true,
                     },
                 )
                 .unwrap();
             assert!(html.starts_with("<!doctype html>"), "{name}");
             assert!(!html.contains(hostile), "{name} must escape its input");
             assert!(html.contains("&lt;script&gt;"), "{name}");
+            if name == "home.html" || name == "admin.html" {
+                assert!(html.contains("after=a%20b%26c"), "{name}: {html}");
+            }
         }
     }
 
