@@ -107,27 +107,14 @@ impl App {
             .map_err(AppError::internal)
     }
 
-    /// The model's API key: from its environment variable when set (local runs), else from
-    /// its Secrets Manager secret (in AWS, cached), else none.
+    /// The model's API key (see `ai::keys`).
     pub async fn api_key(&self, model: &Model) -> Result<Option<SecretString>, ProviderError> {
-        if let Some(value) = model
-            .key_env
-            .as_deref()
-            .and_then(|name| std::env::var(name).ok())
-            .filter(|v| !v.trim().is_empty())
-        {
-            return Ok(Some(SecretString::from(value.trim().to_string())));
-        }
-        let Some(secret) = &model.key_secret else {
-            return Ok(None);
-        };
-        match self.secrets().await.get(secret).await {
-            Ok(value) => Ok(Some(value)),
-            Err(err) => {
-                tracing::error!(model = %model.id, %err, "the model's API key could not be fetched");
-                Err(ProviderError::NoKey(model.id.clone()))
-            }
-        }
+        crate::ai::keys::api_key(
+            model,
+            |name| std::env::var(name).ok(),
+            async || self.secrets().await,
+        )
+        .await
     }
 
     /// The keys that open and seal session cookies.

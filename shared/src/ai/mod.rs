@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod catalogue;
 pub mod context;
+pub mod keys;
 pub mod offline;
 pub mod openai;
 mod sse;

@@ -105,3 +105,40 @@ async fn session_keys_rotate_through_the_secret() {
         "once the old key is dropped, its cookies stop working"
     );
 }
+
+#[tokio::test]
+async fn a_models_key_comes_from_its_environment_variable_else_its_secret() {
+    let client = e2e::secrets_manager();
+    let name = create(&client, "sk-from-secrets-manager").await;
+    let cache = SecretCache::new(client, Duration::from_secs(60));
+    let mut model = shared::ai::Catalogue::embedded().default_model().clone();
+    model.key_env = Some("OPENAI_API_KEY".into());
+    model.key_secret = Some(name);
+    let key = |env: Option<&'static str>| {
+        let model = model.clone();
+        let cache = &cache;
+        async move {
+            shared::ai::keys::api_key(&model, |_| env.map(str::to_string), async || cache)
+                .await
+                .map(|k| k.map(|k| k.expose_secret().to_string()))
+        }
+    };
+    assert_eq!(
+        key(Some("sk-local")).await.unwrap().as_deref(),
+        Some("sk-local")
+    );
+    assert_eq!(
+        key(None).await.unwrap().as_deref(),
+        Some("sk-from-secrets-manager")
+    );
+    assert_eq!(
+        key(Some("  ")).await.unwrap().as_deref(),
+        Some("sk-from-secrets-manager")
+    );
+    model.key_secret = Some("switchboard/no-such-key".into());
+    let missing = shared::ai::keys::api_key(&model, |_| None, async || &cache).await;
+    assert!(matches!(missing, Err(shared::ai::ProviderError::NoKey(_))));
+    model.key_secret = None;
+    let none = shared::ai::keys::api_key(&model, |_| None, async || &cache).await;
+    assert!(matches!(none, Ok(None)), "a local server needs no key");
+}
