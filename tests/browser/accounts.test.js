@@ -1,30 +1,18 @@
 // Account flows in the browser: sign up, sign in, change password, sign out everywhere, and an
 // admin disabling a user, against the portal that scripts/test started.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { BASE, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
 
-const BASE = process.env.SWITCHBOARD_TEST_URL;
-const ADMIN = 'tester';
-const ADMIN_PASSWORD = 'tester-password-123';
 const PASSWORD = 'violet kettle marching owl';
 const NEW_PASSWORD = 'copper lantern drifting fox';
-let browser;
 
-before(async () => {
-  assert.ok(BASE, 'SWITCHBOARD_TEST_URL is not set: run scripts/test, which starts the portal');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
+const chrome = useBrowser();
 
 const unique = (prefix) => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 async function page() {
-  const context = await browser.newContext();
+  const context = await chrome.browser.newContext();
   return context.newPage();
 }
 

@@ -1,36 +1,17 @@
 // Chatting in a real browser (Debian's chromium, driven by playwright-core) against the
 // portal that scripts/test started, whose catalogue holds the fake provider's models.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { BASE, SHOTS, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
 
-const BASE = process.env.SWITCHBOARD_TEST_URL;
-const USER = 'tester';
-const PASSWORD = 'tester-password-123';
-const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+const USER = ADMIN;
+const PASSWORD = ADMIN_PASSWORD;
 const FINAL_WORDS = 'streamed word by word.';
 
-let browser;
-
-before(async () => {
-  assert.ok(BASE, 'SWITCHBOARD_TEST_URL is not set: run scripts/test, which starts the portal');
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const chrome = useBrowser();
 
 async function signedIn(options = {}) {
-  const context = await browser.newContext(options);
+  const context = await chrome.browser.newContext(options);
   const page = await context.newPage();
   await page.goto(`${BASE}/login`);
   await page.getByLabel('Username').fill(USER);

@@ -1,33 +1,13 @@
 // Sign in, see the greeting, sign out, see the sign-in page with its message, in Debian's
 // chromium driven by playwright-core, against the portal that scripts/test started.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { BASE, SHOTS, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
 
-const BASE = process.env.SWITCHBOARD_TEST_URL;
-const USER = 'tester';
-const PASSWORD = 'tester-password-123';
-const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+const USER = ADMIN;
+const PASSWORD = ADMIN_PASSWORD;
 
-// playwright gives the browser a fresh, temporary profile of its own.
-let browser;
-
-before(async () => {
-  assert.ok(BASE, 'SWITCHBOARD_TEST_URL is not set: run scripts/test, which starts the portal');
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const chrome = useBrowser();
 
 async function signIn(page) {
   await page.goto(`${BASE}/`);
@@ -39,7 +19,7 @@ async function signIn(page) {
 }
 
 test('sign in, see the greeting, sign out, see the message', async () => {
-  const context = await browser.newContext();
+  const context = await chrome.browser.newContext();
   const page = await context.newPage();
   await signIn(page);
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), `Hello, ${USER}!`);
@@ -58,7 +38,7 @@ test('sign in, see the greeting, sign out, see the message', async () => {
 });
 
 test('a wrong password shows the error beside the form and keeps the username', async () => {
-  const context = await browser.newContext();
+  const context = await chrome.browser.newContext();
   const page = await context.newPage();
   await page.goto(`${BASE}/login`);
   await page.getByLabel('Username').fill(USER);
@@ -75,7 +55,7 @@ test('a wrong password shows the error beside the form and keeps the username', 
 });
 
 test('the sign-in form works from the keyboard alone', async () => {
-  const context = await browser.newContext();
+  const context = await chrome.browser.newContext();
   const page = await context.newPage();
   await page.goto(`${BASE}/login`);
   // The username field takes focus on arrival; Tab moves on to the password, Enter submits.
@@ -91,7 +71,7 @@ test('the sign-in form works from the keyboard alone', async () => {
 });
 
 test('readable on a phone, and dark when the system is', async () => {
-  const context = await browser.newContext({
+  const context = await chrome.browser.newContext({
     viewport: { width: 360, height: 740 },
     colorScheme: 'dark',
   });

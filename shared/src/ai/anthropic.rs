@@ -29,20 +29,8 @@ pub fn request(
     if let Some(system) = &prompt.system {
         body["system"] = json!(system);
     }
-    let url = format!(
-        "{}/messages",
-        model
-            .base_url
-            .as_deref()
-            .unwrap_or_default()
-            .trim_end_matches('/')
-    );
-    let mut request = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .header("anthropic-version", API_VERSION)
-        .body(body.to_string());
+    let mut request = super::post_for_events(http, model, "messages", &body)
+        .header("anthropic-version", API_VERSION);
     if let Some(key) = key {
         request = request.header("x-api-key", key.expose_secret());
     }

@@ -125,6 +125,20 @@ pub async fn stream_reply(
     Ok(with_idle_timeout(parsed, timeouts.idle))
 }
 
+/// A JSON POST to `path` under the model's base URL, asking for server-sent events.
+fn post_for_events(
+    http: &reqwest::Client,
+    model: &Model,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::RequestBuilder {
+    let base = model.base_url.as_deref().unwrap_or_default();
+    http.post(format!("{}/{path}", base.trim_end_matches('/')))
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body.to_string())
+}
+
 /// Ends the stream with `Timeout` when no event arrives for `idle`.
 fn with_idle_timeout(stream: EventStream, idle: Duration) -> EventStream {
     Box::pin(futures_util::stream::unfold(

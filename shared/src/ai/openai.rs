@@ -28,19 +28,7 @@ pub fn request(
         "stream_options": {"include_usage": true},
         "max_tokens": model.max_output_tokens,
     });
-    let url = format!(
-        "{}/chat/completions",
-        model
-            .base_url
-            .as_deref()
-            .unwrap_or_default()
-            .trim_end_matches('/')
-    );
-    let mut request = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .body(body.to_string());
+    let mut request = super::post_for_events(http, model, "chat/completions", &body);
     if let Some(key) = key {
         request = request.bearer_auth(key.expose_secret());
     }
