@@ -117,7 +117,12 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         (None, Some(name), Some(digest)) => {
             create_bootstrap_admin(store, name, digest.clone(), now).await?
         }
-        (None, _, _) => unreachable!("a password verified only against a known digest"),
+        // A password only verifies against a digest found for a name that parses.
+        (None, _, _) => {
+            return Err(AppError::internal(
+                "a password verified without an account or bootstrap digest",
+            ));
+        }
     };
     if account.disabled {
         return refuse(
