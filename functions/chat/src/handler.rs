@@ -11,7 +11,6 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Request, RequestExt, Response};
 use minijinja::context;
 use serde::Deserialize;
-use shared::ai::Model;
 use shared::conversations::{Conversation, ConversationId, MessageText, SystemPrompt, Title};
 use shared::form::FieldErrors;
 use shared::store::{ConversationStore, StoreError};
@@ -114,26 +113,13 @@ fn wants_events(req: &Request) -> bool {
         .is_some_and(|v| v.contains("text/event-stream"))
 }
 
-/// The model the form names; an unknown id is a bad request.
-fn pick_model<'a>(app: &'a App, id: &str, current: &str) -> Result<&'a Model, AppError> {
-    let catalogue = &app.config.models;
-    if id.is_empty() {
-        return Ok(catalogue
-            .get(current)
-            .unwrap_or_else(|| catalogue.default_model()));
-    }
-    catalogue
-        .get(id)
-        .ok_or(AppError::BadRequest("There is no model with that id."))
-}
-
 /// `POST /chat`: a new conversation with its first message.
 async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
     let form: ChatForm = form::parse(req)?;
     visit.check_csrf(&form.csrf_token)?;
     let owner = visit.require_user()?.username.clone();
     let app = visit.app();
-    let model = pick_model(app, &form.model, "")?;
+    let model = turn::pick_model(app, &form.model, "")?;
     let mut errors = FieldErrors::default();
     let system = errors.check("system", SystemPrompt::parse(&form.system));
     let text = errors.check("message", MessageText::parse(&form.message));
@@ -171,7 +157,7 @@ async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
         &owner,
         &conversation.id,
         Kind::Send(text),
-        model,
+        &model.id,
     )
     .await
 }
@@ -188,12 +174,6 @@ async fn submit(
     let store = app.store().await?;
     match form.action.as_str() {
         "" | "send" | "edit" | "regenerate" => {
-            let (conversation, _) = store
-                .conversation(&owner, id, 0)
-                .await
-                .map_err(AppError::internal)?
-                .ok_or(AppError::NotFound)?;
-            let model = pick_model(app, &form.model, &conversation.model)?;
             let kind = match form.action.as_str() {
                 "regenerate" => Kind::Regenerate,
                 action => match MessageText::parse(&form.message) {
@@ -212,7 +192,7 @@ async fn submit(
                     }
                 },
             };
-            converse(visit, req, &owner, id, kind, model).await
+            converse(visit, req, &owner, id, kind, &form.model).await
         }
         "rename" => match Title::parse(&form.title) {
             Ok(title) => {
@@ -292,7 +272,7 @@ async fn converse(
     owner: &Username,
     id: &ConversationId,
     kind: Kind,
-    model: &Model,
+    model: &str,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
     let prepared = match turn::prepare(app, owner, id, &kind, model).await {
@@ -307,7 +287,7 @@ async fn converse(
                     Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
                     Kind::Regenerate => String::new(),
                 },
-                model: model.id.clone(),
+                model: model.to_string(),
                 system: String::new(),
                 title: String::new(),
             };

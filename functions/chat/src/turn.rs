@@ -71,6 +71,20 @@ fn context_error(model: &Model, err: ContextError) -> TurnError {
     }
 }
 
+/// The model the form names (`requested`), or else the conversation's (`current`), or else
+/// the catalogue's default; an unknown requested id is a bad request.
+pub fn pick_model<'a>(app: &'a App, requested: &str, current: &str) -> Result<&'a Model, AppError> {
+    let catalogue = &app.config.models;
+    if requested.is_empty() {
+        return Ok(catalogue
+            .get(current)
+            .unwrap_or_else(|| catalogue.default_model()));
+    }
+    catalogue
+        .get(requested)
+        .ok_or(AppError::BadRequest("There is no model with that id."))
+}
+
 /// Checks `text` alone fits `model`, before anything is stored.
 pub fn check_fits(model: &Model, text: &MessageText) -> Result<(), TurnError> {
     let message = Message::user(0, text, "", 0);
@@ -86,7 +100,7 @@ pub async fn prepare(
     owner: &Username,
     id: &ConversationId,
     kind: &Kind,
-    model: &Model,
+    requested_model: &str,
 ) -> Result<Prepared, TurnError> {
     let store = app.store().await?;
     for _ in 0..WRITE_ATTEMPTS {
@@ -96,6 +110,7 @@ pub async fn prepare(
             .await
             .map_err(AppError::internal)?
             .ok_or(TurnError::NotFound)?;
+        let model = pick_model(app, requested_model, &conversation.model)?;
         let turn = new_turn_id();
         let next = conversation.next_seq;
         let (messages, context, next_seq) = match kind {
