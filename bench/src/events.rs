@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::accounts::{Account, Role};
+use shared::conversations::{Conversation, ConversationId, Title};
 use shared::password::PasswordDigest;
 use shared::session::{Session, SessionKeys};
-use shared::store::{AccountStore, DynamoStore, SqliteStore, StoreError};
+use shared::store::{AccountStore, ConversationStore, DynamoStore, SqliteStore, StoreError};
 use shared::users::Username;
 
 use crate::proxy::CountingProxy;
@@ -17,9 +18,13 @@ const USER: &str = "bench-admin";
 // Never verified: the bench signs in by cookie, not by password.
 const DIGEST: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
+/// The bench account's conversation, which the chat function's events read and write.
+pub const CONVERSATION: &str = "benchconversat10";
+
 pub struct Setup {
     env: Vec<(String, String)>,
     cookie: String,
+    csrf: String,
     /// In front of DynamoDB Local, counting the functions' requests.
     pub proxy: Option<CountingProxy>,
 }
@@ -31,7 +36,11 @@ impl Setup {
             *byte = (i as u8).wrapping_mul(37).wrapping_add(11);
         }
         let key_b64 = base64_encode(&key);
-        let mut env = vec![("SWITCHBOARD_SESSION_KEY".to_string(), key_b64.clone())];
+        let mut env = vec![
+            ("SWITCHBOARD_SESSION_KEY".to_string(), key_b64.clone()),
+            // The offline model answers at once: a chat turn measures the portal, not a model.
+            ("SWITCHBOARD_OFFLINE_PACE_MS".to_string(), "0".to_string()),
+        ];
         let account = Account::new(
             Username::parse(USER).unwrap(),
             None,
@@ -47,6 +56,7 @@ impl Setup {
                 let path = dir.join("store.sqlite3");
                 env.push(("SWITCHBOARD_SQLITE_PATH".into(), path.display().to_string()));
                 let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
+                create_conversation(&store, &account).await?;
                 store.create_account(&account).await
             }
             Some(url) => {
@@ -73,6 +83,7 @@ impl Setup {
                 }
                 let store = DynamoStore::new(dynamodb_client(url), "switchboard-bench");
                 store.create_table().await.map_err(|e| e.to_string())?;
+                create_conversation(&store, &account).await?;
                 store.create_account(&account).await
             }
         };
@@ -86,9 +97,15 @@ impl Setup {
         );
         let now = shared::session::now();
         let session = Session::new(Some((USER.into(), 0)), Duration::from_secs(86_400), now);
+        let csrf = session.csrf.as_str().to_string();
         let sealed = keys.seal(&session, true, now);
         let cookie = sealed.split(';').next().unwrap_or_default().to_string();
-        Ok(Self { env, cookie, proxy })
+        Ok(Self {
+            env,
+            cookie,
+            csrf,
+            proxy,
+        })
     }
 
     pub fn env(&self) -> Vec<(String, String)> {
@@ -105,8 +122,22 @@ impl Setup {
             "signup" => self.event("GET", "/signup", false),
             "settings" => self.event("GET", "/settings", true),
             "admin" => self.event("GET", "/admin", true),
+            "chat" => self.event("GET", &format!("/chat/{CONVERSATION}"), true),
             _ => self.event("GET", "/no-such-page", true),
         }
+    }
+
+    /// A chat turn as a browser without JavaScript sends it: a form post that waits for the
+    /// whole reply (from the offline model).
+    pub fn chat_turn(&self) -> String {
+        let mut event: Value =
+            serde_json::from_str(&self.event("POST", &format!("/chat/{CONVERSATION}"), true))
+                .expect("an event");
+        let body = format!("csrf_token={}&message=Hello&model=offline", self.csrf);
+        event["body"] = json!(body);
+        event["headers"]["Content-Type"] = json!("application/x-www-form-urlencoded");
+        event["multiValueHeaders"]["Content-Type"] = json!(["application/x-www-form-urlencoded"]);
+        event.to_string()
     }
 
     pub fn event(&self, method: &str, path: &str, signed_in: bool) -> String {
@@ -122,6 +153,26 @@ impl Setup {
             event["multiValueHeaders"]["Cookie"] = json!([self.cookie]);
         }
         event.to_string()
+    }
+}
+
+async fn create_conversation<S: ConversationStore>(
+    store: &S,
+    account: &Account,
+) -> Result<(), String> {
+    let mut conversation = Conversation::new(
+        Title::parse("Bench").expect("a title"),
+        "offline".into(),
+        None,
+        0,
+    );
+    conversation.id = ConversationId::parse(CONVERSATION).expect("a valid id");
+    match store
+        .create_conversation(&account.username, &conversation)
+        .await
+    {
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(err) => Err(format!("creating the bench conversation: {err}")),
     }
 }
 

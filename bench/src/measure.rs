@@ -87,10 +87,7 @@ pub async fn measure(
             ));
         }
         let took = outcome.finished - sent;
-        let status = serde_json::from_slice::<serde_json::Value>(&outcome.body)
-            .ok()
-            .and_then(|v| v["statusCode"].as_u64())
-            .unwrap_or(0) as u16;
+        let status = status_of(&outcome.body);
         if !statuses.contains(&status) {
             statuses.push(status);
         }
@@ -199,4 +196,32 @@ fn zipped_size(binary: &Path) -> Result<u64, String> {
         zip.finish().map_err(|e| e.to_string())?;
     }
     Ok(buffer.into_inner().len() as u64)
+}
+
+/// The status of a response: from the JSON of an ordinary one, or from the metadata prelude
+/// (JSON, then eight NUL bytes, then the body) of a streamed one.
+fn status_of(body: &[u8]) -> u16 {
+    let head = match body.windows(8).position(|w| w == [0u8; 8]) {
+        Some(at) => &body[..at],
+        None => body,
+    };
+    serde_json::from_slice::<serde_json::Value>(head)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .unwrap_or(0) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn statuses_come_from_whole_and_streamed_responses() {
+        assert_eq!(status_of(br#"{"statusCode":200,"body":"x"}"#), 200);
+        let mut streamed = br#"{"statusCode":303,"headers":{}}"#.to_vec();
+        streamed.extend_from_slice(&[0; 8]);
+        streamed.extend_from_slice(b"event: text\n");
+        assert_eq!(status_of(&streamed), 303);
+        assert_eq!(status_of(b"garbage"), 0);
+    }
 }

@@ -18,11 +18,15 @@ fn binary(name: &str) -> PathBuf {
 }
 
 async fn requests(setup: &Setup, function: &str) -> (usize, Vec<String>) {
+    requests_for(setup, function, setup.event_for(function)).await
+}
+
+async fn requests_for(setup: &Setup, function: &str, event: String) -> (usize, Vec<String>) {
     let subject = Subject {
         name: function.to_string(),
         command: vec![binary(function).display().to_string()],
         env: setup.env(),
-        events: vec![setup.event_for(function)],
+        events: vec![event],
         binary: None,
         proxy: setup.proxy.clone(),
     };
@@ -55,9 +59,9 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(count, 0, "{function}, signed out: {operations:?}");
     }
-    // Home lists the user's conversations and admin the accounts: the session's read plus
-    // one query.
-    for function in ["home", "admin"] {
+    // Home lists the user's conversations, admin the accounts, and a conversation's page its
+    // messages: the session's read plus one query.
+    for function in ["home", "admin", "chat"] {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(
             (count, operations),
@@ -65,4 +69,23 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
             "{function}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_chat_turn_reads_twice_and_writes_twice() {
+    let url = std::env::var("SWITCHBOARD_TEST_DYNAMODB_URL").expect(
+        "SWITCHBOARD_TEST_DYNAMODB_URL: these tests need DynamoDB Local (scripts/test starts it)",
+    );
+    let setup = Setup::new(Some(&url))
+        .await
+        .expect("the bench account and table");
+    // The session's account, the conversation with its recent history, the turn (the user's
+    // message and the empty reply, in one transaction), and the finished reply. A reply that
+    // streams for longer adds one save per 500 ms.
+    let (count, operations) = requests_for(&setup, "chat", setup.chat_turn()).await;
+    assert_eq!(
+        operations,
+        ["GetItem", "Query", "TransactWriteItems", "PutItem"],
+        "{count}"
+    );
 }
