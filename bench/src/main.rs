@@ -12,7 +12,7 @@ use bench::measure::{Subject, measure};
 use bench::{events, report};
 
 const FUNCTIONS: &[&str] = &[
-    "home", "login", "logout", "signup", "settings", "admin", "notfound",
+    "home", "login", "logout", "signup", "settings", "admin", "chat", "notfound",
 ];
 
 struct Options {
