@@ -186,9 +186,8 @@ pub async fn prepare(
     Err(AppError::internal("too many concurrent sends to one conversation").into())
 }
 
-/// One server-sent event with JSON data.
-pub fn event(name: &str, data: serde_json::Value) -> Bytes {
-    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+fn event(name: &str, data: serde_json::Value) -> Bytes {
+    ai::sse::encode(name, &data)
 }
 
 /// Where the reply's pieces go as they arrive; a reader who left is not an error.

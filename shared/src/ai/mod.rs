@@ -8,7 +8,7 @@ pub mod context;
 pub mod keys;
 pub mod offline;
 pub mod openai;
-mod sse;
+pub mod sse;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -117,7 +117,7 @@ pub async fn stream_reply(
             _ => ProviderError::Status { status, detail },
         });
     }
-    let events = sse::events(response);
+    let events = sse::events(response.bytes_stream());
     let parsed: EventStream = match model.provider {
         ProviderKind::Anthropic => anthropic::parse(events),
         _ => openai::parse(events),
