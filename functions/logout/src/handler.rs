@@ -66,7 +66,7 @@ mod tests {
             .await
             .finish(Ok(Reply::page("login.html", minijinja::context! {})));
         assert!(
-            !body_text(&again).contains("signed out"),
+            !body_text(&again).contains("You have been signed out."),
             "the message shows once"
         );
     }
