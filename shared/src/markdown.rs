@@ -2,7 +2,10 @@
 //! CSS classes so the page's light and dark themes colour them), then sanitised by ammonia so
 //! that nothing a model or a user writes can run script or reach outside the page.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use sha2::{Digest, Sha256};
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
@@ -59,6 +62,43 @@ pub fn render(text: &str) -> String {
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     SANITISER.clean(&html).to_string()
+}
+
+/// How much rendered HTML a process keeps.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Rendered messages by the SHA-256 of their text: a warm function showing a conversation
+/// again pays for hashing its messages, not for highlighting them.
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<[u8; 32], Arc<str>>,
+    bytes: usize,
+}
+
+/// As `render`, through the process's cache. For finished messages: a text that is still
+/// growing would only fill it.
+pub fn render_cached(text: &str) -> Arc<str> {
+    let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+    let lock = || {
+        CACHE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(html) = lock().entries.get(&key) {
+        return html.clone();
+    }
+    let html: Arc<str> = render(text).into();
+    let mut cache = lock();
+    // Full: start again rather than track ages; a page's messages soon come back.
+    if cache.bytes + html.len() > CACHE_BYTES {
+        cache.entries.clear();
+        cache.bytes = 0;
+    }
+    cache.bytes += html.len();
+    cache.entries.insert(key, html.clone());
+    html
 }
 
 /// A code block as `<pre class="code"><code>` with highlighting classes when the language is
@@ -144,6 +184,18 @@ mod tests {
                 assert!(!html.contains(bad), "{attack} gave {html}");
             }
         }
+    }
+
+    #[test]
+    fn the_cache_gives_what_rendering_gives() {
+        let text = "Some `code` and **bold**, cached.";
+        let first = render_cached(text);
+        assert_eq!(&*first, render(text));
+        assert!(
+            Arc::ptr_eq(&first, &render_cached(text)),
+            "the second time is the cached one"
+        );
+        assert_ne!(&*render_cached("other text"), &*first);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use shared::conversations::{
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite};
 use shared::users::Username;
-use shared::{App, AppError, markdown};
+use shared::{App, AppError};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How often a growing reply is written back, so that a reload shows it.
@@ -304,10 +304,7 @@ pub async fn run(
             "error",
             json!({ "message": reply.error.clone().unwrap_or_default() }),
         )),
-        (Ok(()), _) => listener.send(event(
-            "done",
-            json!({ "html": markdown::render(&reply.text), "state": reply.state.as_str() }),
-        )),
+        (Ok(()), _) => listener.send(event("done", json!({ "state": reply.state.as_str() }))),
     }
     reply
 }

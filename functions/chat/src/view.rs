@@ -31,7 +31,11 @@ fn message(app: &App, m: &Message, now: u64) -> Value {
     context! {
         seq => m.seq,
         speaker => m.speaker.as_str(),
-        html => markdown::render(&m.text),
+        html => if m.state == MessageState::Streaming {
+            markdown::render(&m.text)
+        } else {
+            markdown::render_cached(&m.text).to_string()
+        },
         raw => &m.text,
         state,
         error => &m.error,
