@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::password::PasswordDigest;
+use crate::usage::Cost;
 use crate::users::Username;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,9 @@ pub struct Account {
     pub session_epoch: u32,
     /// Seconds since the Unix epoch.
     pub created_at: u64,
+    /// The most this account may spend on replies in a calendar month; `None` follows the
+    /// portal's default cap (which may be none).
+    pub spend_cap: Option<Cost>,
 }
 
 impl Account {
@@ -105,6 +109,7 @@ impl Account {
             disabled: false,
             session_epoch: 0,
             created_at: now,
+            spend_cap: None,
         }
     }
 
@@ -122,6 +127,8 @@ pub enum AccountChange {
     /// Disabling also ends every session.
     Disabled(bool),
     SignOutEverywhere,
+    /// The account's own monthly spend cap, or `None` to follow the default.
+    SpendCap(Option<Cost>),
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! prompts each have a type that only holds a valid value. Sizes are capped well under
 //! DynamoDB's 400 KB item limit (one item per message).
 
+use crate::usage::Cost;
 use base64::Engine;
 
 /// The most a user's message may hold, in bytes of UTF-8.
@@ -230,6 +231,10 @@ pub struct Message {
     pub model: Option<String>,
     pub input_tokens: Option<u32>,
     pub output_tokens: Option<u32>,
+    /// For replies: what it cost at the catalogue's prices.
+    pub cost: Option<Cost>,
+    /// Whether the tokens are our estimate rather than the provider's count.
+    pub tokens_estimated: bool,
     /// For failed replies: what went wrong, in words for the user.
     pub error: Option<String>,
     pub updated_at: u64,
@@ -246,6 +251,8 @@ impl Message {
             model: None,
             input_tokens: None,
             output_tokens: None,
+            cost: None,
+            tokens_estimated: false,
             error: None,
             updated_at: now,
         }
@@ -262,6 +269,8 @@ impl Message {
             model: Some(model.to_string()),
             input_tokens: None,
             output_tokens: None,
+            cost: None,
+            tokens_estimated: false,
             error: None,
             updated_at: now,
         }

@@ -18,6 +18,7 @@ pub mod session;
 pub mod signup;
 pub mod store;
 pub mod throttle;
+pub mod usage;
 pub mod users;
 pub mod web;
 

@@ -718,6 +718,8 @@ mod tests {
                 model: "offline",
                 messages: &messages,
                 now: 1,
+                spend_limit: None,
+                rate: None,
             };
             store.write_turn(&ann.name, &id, &write).await.unwrap();
         }

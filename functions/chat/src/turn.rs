@@ -166,6 +166,8 @@ pub async fn prepare(
             model: &model.id,
             messages: &messages,
             now,
+            spend_limit: None,
+            rate: None,
         };
         match store.write_turn(owner, id, &write).await {
             Ok(()) => {
@@ -348,7 +350,7 @@ async fn save(
     id: &ConversationId,
     reply: &Message,
 ) -> Result<(), StoreError> {
-    let result = store.save_reply(owner, id, reply).await;
+    let result = store.save_reply(owner, id, reply, None).await;
     if let Err(err) = &result {
         match err {
             StoreError::Conflict => {}

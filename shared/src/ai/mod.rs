@@ -17,7 +17,7 @@ use futures_util::{Stream, StreamExt};
 use secrecy::SecretString;
 
 pub use catalogue::{Catalogue, Model, ProviderKind};
-pub use context::{ContextError, Prompt, PromptMessage};
+pub use context::{ContextError, Prompt, PromptMessage, estimate_tokens};
 
 /// One piece of a streamed reply.
 #[derive(Clone, Debug, PartialEq)]

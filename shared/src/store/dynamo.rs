@@ -8,19 +8,20 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, DeleteRequest, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
     InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    TurnWrite, matches_search,
+    TurnWrite, UsageStore, matches_search,
 };
 use crate::accounts::{Account, AccountChange};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
+use crate::usage::{Charge, Cost, Month, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
 /// The table's shape. `infra/template.yaml` declares the same; a test checks they agree.
@@ -427,27 +428,10 @@ impl AccountStore for DynamoStore {
             .send()
             .await;
         let Err(err) = result else { return Ok(()) };
-        let reasons = err
-            .as_service_error()
-            .and_then(|e| match e {
-                TransactWriteItemsError::TransactionCanceledException(e) => {
-                    Some(e.cancellation_reasons().to_vec())
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .and_then(|r| r.code())
-                .is_some_and(|c| c == "ConditionalCheckFailed")
-        };
-        if failed(0) {
-            Err(StoreError::InviteUnusable)
-        } else if failed(1) {
-            Err(StoreError::Conflict)
-        } else {
-            Err(backend(err))
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::InviteUnusable),
+            Some(failed) if failed(1) => Err(StoreError::Conflict),
+            _ => Err(backend(err)),
         }
     }
 
@@ -521,6 +505,10 @@ impl AccountStore for DynamoStore {
             AccountChange::SignOutEverywhere => update
                 .update_expression("ADD session_epoch :one")
                 .expression_attribute_values(":one", n(1)),
+            AccountChange::SpendCap(Some(cap)) => update
+                .update_expression("SET spend_cap = :cap")
+                .expression_attribute_values(":cap", n(cap.nanos())),
+            AccountChange::SpendCap(None) => update.update_expression("REMOVE spend_cap"),
         };
         match update.send().await {
             Ok(output) => account_from_item(output.attributes.unwrap_or_default()),
@@ -826,17 +814,60 @@ impl ConversationStore for DynamoStore {
                 .expect("table and item are set");
             write = write.transact_items(TransactWriteItem::builder().put(put).build());
         }
+        let mut position = 1 + turn.messages.len();
+        let mut cap_at = None;
+        if let Some(limit) = turn.spend_limit {
+            // The month's total stays below the cap until a reply's cost is added: sends
+            // racing past this check are only those already in flight.
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    pk.clone(),
+                    usage_sk(limit.month, UsageKind::Total),
+                )))
+                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
+                .expression_attribute_values(":cap", n(limit.cap.nanos()))
+                .build()
+                .expect("table, key and condition are set");
+            write =
+                write.transact_items(TransactWriteItem::builder().condition_check(check).build());
+            cap_at = Some(position);
+            position += 1;
+        }
+        let mut rate_at = None;
+        if let Some(rate) = turn.rate {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(throttle_key(
+                    &ThrottleKey::Sends(owner.as_str().to_string()),
+                    rate.window_start,
+                )))
+                .update_expression("ADD sends :one SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(sends) OR sends < :limit")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":expires", n(rate.expires_at()))
+                .expression_attribute_values(":limit", n(rate.limit))
+                .build()
+                .expect("table, key and expression are set");
+            write = write.transact_items(TransactWriteItem::builder().update(count).build());
+            rate_at = Some(position);
+        }
         let Err(err) = write.send().await else {
             return Ok(());
         };
-        let cancelled = matches!(
-            err.as_service_error(),
-            Some(TransactWriteItemsError::TransactionCanceledException(_))
-        );
-        if !cancelled {
+        let Some(failed) = condition_failures(&err) else {
+            return Err(backend(err));
+        };
+        if !failed(0) {
+            if cap_at.is_some_and(&failed) {
+                return Err(StoreError::SpendCapReached);
+            }
+            if rate_at.is_some_and(&failed) {
+                return Err(StoreError::RateLimited);
+            }
             return Err(backend(err));
         }
-        // Cancelled by the condition: gone, or moved on by another send.
+        // Cancelled by the conversation's condition: gone, or moved on by another send.
         let exists = self
             .client
             .get_item()
@@ -861,21 +892,292 @@ impl ConversationStore for DynamoStore {
         owner: &Username,
         id: &ConversationId,
         reply: &Message,
+        charge: Option<&Charge>,
     ) -> StoreResult<()> {
-        let result = self
-            .client
-            .put_item()
+        let Some(charge) = charge else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(message_item(owner, id, reply)?))
+                .condition_expression("turn = :turn")
+                .expression_attribute_values(":turn", s(&reply.turn))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+                Err(err) => Err(backend(err)),
+            };
+        };
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(message_item(owner, id, reply)?))
             .condition_expression("turn = :turn")
             .expression_attribute_values(":turn", s(&reply.turn))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(backend(err)),
+            .build()
+            .expect("table and item are set");
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        for update in self.usage_updates(owner, charge) {
+            write = write.transact_items(TransactWriteItem::builder().update(update).build());
         }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::Conflict),
+            _ => Err(backend(err)),
+        }
+    }
+}
+
+/// For a cancelled transaction, which of its items' conditions failed (by position).
+fn condition_failures<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+) -> Option<impl Fn(usize) -> bool + use<R>> {
+    let reasons = match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            e.cancellation_reasons().to_vec()
+        }
+        _ => return None,
+    };
+    Some(move |i: usize| {
+        reasons
+            .get(i)
+            .and_then(|r| r.code())
+            .is_some_and(|c| c == "ConditionalCheckFailed")
+    })
+}
+
+/// The items of a user's monthly usage, under `USAGE#<month>#` in their partition.
+#[derive(Clone, Copy)]
+enum UsageKind<'a> {
+    Total,
+    Model(&'a str),
+    Conversation(&'a str),
+}
+
+fn usage_prefix(month: Month) -> String {
+    format!("USAGE#{}#", month.key())
+}
+
+fn usage_sk(month: Month, kind: UsageKind) -> String {
+    let prefix = usage_prefix(month);
+    match kind {
+        UsageKind::Total => format!("{prefix}T"),
+        UsageKind::Model(id) => format!("{prefix}M#{id}"),
+        UsageKind::Conversation(id) => format!("{prefix}C#{id}"),
+    }
+}
+
+fn spend_pk(month: Month) -> String {
+    format!("SPEND#{}", month.key())
+}
+
+const SETTINGS_PK: &str = "SETTINGS";
+const SPEND_CAP_SK: &str = "SPEND_CAP";
+/// How many pages of one month's usage lines a usage report reads at most (each page holds
+/// thousands of lines).
+const USAGE_READ_BUDGET: usize = 10;
+
+#[derive(Deserialize)]
+struct UsageItem {
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(default)]
+    label: String,
+    #[serde(rename = "GSI1SK", default)]
+    username: String,
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cost: u64,
+    #[serde(default)]
+    replies: u64,
+    #[serde(default)]
+    estimated_replies: u64,
+}
+
+impl UsageItem {
+    fn totals(&self) -> Totals {
+        Totals {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost: Cost::from_nanos(self.cost),
+            replies: self.replies,
+            estimated_replies: self.estimated_replies,
+        }
+    }
+}
+
+impl DynamoStore {
+    /// The three counters a reply's usage is added to, as atomic `ADD`s.
+    fn usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
+        let pk = user_pk(owner.as_str());
+        let kinds = [
+            UsageKind::Total,
+            UsageKind::Model(&charge.model),
+            UsageKind::Conversation(&charge.conversation),
+        ];
+        kinds
+            .into_iter()
+            .map(|kind| {
+                let mut set = "SET label = :label".to_string();
+                let label = match kind {
+                    UsageKind::Total => "",
+                    UsageKind::Model(id) => id,
+                    UsageKind::Conversation(_) => &charge.title,
+                };
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk.clone(), usage_sk(charge.month, kind))))
+                    .expression_attribute_values(":label", s(label))
+                    .expression_attribute_values(":i", n(charge.input_tokens))
+                    .expression_attribute_values(":o", n(charge.output_tokens))
+                    .expression_attribute_values(":c", n(charge.cost.nanos()))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":e", n(u8::from(charge.estimated)));
+                // The month's total is also listed by month for the admin's spend view.
+                let update = if let UsageKind::Total = kind {
+                    set.push_str(", GSI1PK = :spend, GSI1SK = :user");
+                    update
+                        .expression_attribute_values(":spend", s(spend_pk(charge.month)))
+                        .expression_attribute_values(":user", s(owner.as_str()))
+                } else {
+                    update
+                };
+                update
+                    .update_expression(format!(
+                        "{set} ADD input_tokens :i, output_tokens :o, cost :c, replies :one, \
+                         estimated_replies :e"
+                    ))
+                    .build()
+                    .expect("table, key and expression are set")
+            })
+            .collect()
+    }
+}
+
+impl UsageStore for DynamoStore {
+    async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
+        let mut write = self.client.transact_write_items();
+        for update in self.usage_updates(owner, charge) {
+            write = write.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        write.send().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {
+        let prefix = usage_prefix(month);
+        let mut report = UsageReport::default();
+        let mut start = None;
+        for _ in 0..USAGE_READ_BUDGET {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+                .expression_attribute_values(":prefix", s(&prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let item: UsageItem = from_item(item)?;
+                let rest = &item.sk[prefix.len()..];
+                let line = |id: &str| UsageLine {
+                    id: id.to_string(),
+                    label: item.label.clone(),
+                    totals: item.totals(),
+                };
+                if rest == "T" {
+                    report.total = item.totals();
+                } else if let Some(id) = rest.strip_prefix("M#") {
+                    report.by_model.push(line(id));
+                } else if let Some(id) = rest.strip_prefix("C#") {
+                    report.by_conversation.push(line(id));
+                } else {
+                    return Err(StoreError::Corrupt(format!("usage item {}", item.sk)));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(report.sorted())
+    }
+
+    async fn spend_between(
+        &self,
+        month: Month,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<(String, Totals)>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::ACCOUNTS_INDEX)
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(spend_pk(month)))
+                .expression_attribute_values(":first", s(first))
+                .expression_attribute_values(":last", s(last))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let item: UsageItem = from_item(item)?;
+                found.push((item.username.clone(), item.totals()));
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("cap")?.as_n().ok()?.parse().ok())
+            .map(Cost::from_nanos))
+    }
+
+    async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)));
+        let update = match cap {
+            Some(cap) => update
+                .update_expression("SET cap = :cap")
+                .expression_attribute_values(":cap", n(cap.nanos())),
+            None => update.update_expression("REMOVE cap"),
+        };
+        update.send().await.map_err(backend)?;
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod contract;
 use crate::accounts::{Account, AccountChange, Email, Role};
 use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
 use crate::password::PasswordDigest;
+use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};
 use crate::users::Username;
 
 pub use dynamo::DynamoStore;
@@ -26,6 +27,12 @@ pub enum StoreError {
     /// An invite that does not exist, has expired or was used.
     #[error("invite not usable")]
     InviteUnusable,
+    /// A send refused because the month's spend has reached the cap.
+    #[error("monthly spend cap reached")]
+    SpendCapReached,
+    /// A send refused because the user sent too many in the current window.
+    #[error("send rate limit reached")]
+    RateLimited,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("storage backend failed: {0}")]
@@ -51,6 +58,9 @@ pub(crate) struct AccountRecord {
     pub disabled: bool,
     pub session_epoch: u32,
     pub created_at: u64,
+    /// In nano-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_cap: Option<u64>,
 }
 
 impl AccountRecord {
@@ -63,6 +73,7 @@ impl AccountRecord {
             disabled: a.disabled,
             session_epoch: a.session_epoch,
             created_at: a.created_at,
+            spend_cap: a.spend_cap.map(Cost::nanos),
         }
     }
 
@@ -84,6 +95,7 @@ impl AccountRecord {
             disabled: self.disabled,
             session_epoch: self.session_epoch,
             created_at: self.created_at,
+            spend_cap: self.spend_cap.map(Cost::from_nanos),
         })
     }
 }
@@ -163,6 +175,11 @@ pub(crate) struct MessageRecord {
     pub input_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<u32>,
+    /// In nano-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tokens_estimated: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub updated_at: u64,
@@ -179,6 +196,8 @@ impl MessageRecord {
             model: m.model.clone(),
             input_tokens: m.input_tokens,
             output_tokens: m.output_tokens,
+            cost: m.cost.map(Cost::nanos),
+            tokens_estimated: m.tokens_estimated,
             error: m.error.clone(),
             updated_at: m.updated_at,
         }
@@ -196,6 +215,8 @@ impl MessageRecord {
             model: self.model,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            cost: self.cost.map(Cost::from_nanos),
+            tokens_estimated: self.tokens_estimated,
             error: self.error,
             updated_at: self.updated_at,
         })
@@ -236,6 +257,10 @@ pub struct TurnWrite<'a> {
     /// New messages, or replacements for those with the same `seq`.
     pub messages: &'a [Message],
     pub now: u64,
+    /// Refuse the turn (`SpendCapReached`) if the owner's spend this month has reached the cap.
+    pub spend_limit: Option<SpendLimit>,
+    /// Count the send against the owner's rate, refusing it (`RateLimited`) past the limit.
+    pub rate: Option<SendRate>,
 }
 
 /// Whether `text` contains `query`, ignoring case: how search matches in both backends.
@@ -270,6 +295,8 @@ pub struct Invite {
 pub enum ThrottleKey {
     Account(String),
     Address(String),
+    /// A user's sends (the send rate limit).
+    Sends(String),
 }
 
 impl ThrottleKey {
@@ -277,6 +304,7 @@ impl ThrottleKey {
         match self {
             ThrottleKey::Account(name) => format!("account#{name}"),
             ThrottleKey::Address(addr) => format!("address#{addr}"),
+            ThrottleKey::Sends(name) => format!("sends#{name}"),
         }
     }
 }
@@ -383,13 +411,36 @@ pub trait ConversationStore {
         turn: &TurnWrite<'_>,
     ) -> StoreResult<()>;
     /// Saves a reply's progress, only while the stored message still belongs to the same
-    /// turn: `Conflict` once a newer send replaced it or the conversation was deleted.
+    /// turn: `Conflict` once a newer send replaced it or the conversation was deleted. With a
+    /// `charge` (the finished reply's usage), the month's totals grow by it in the same
+    /// atomic write; on `Conflict` nothing is written.
     async fn save_reply(
         &self,
         owner: &Username,
         id: &ConversationId,
         reply: &Message,
+        charge: Option<&Charge>,
     ) -> StoreResult<()>;
+}
+
+#[allow(async_fn_in_trait)]
+pub trait UsageStore {
+    /// Adds a reply's usage to the owner's totals for its month (overall, its model's and its
+    /// conversation's), atomically.
+    async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()>;
+    /// The owner's usage in `month`.
+    async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport>;
+    /// Every account's totals in `month` whose username lies between `first` and `last`
+    /// (inclusive), in username order; accounts that used nothing are left out.
+    async fn spend_between(
+        &self,
+        month: Month,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<(String, Totals)>>;
+    /// The cap for accounts without their own.
+    async fn default_spend_cap(&self) -> StoreResult<Option<Cost>>;
+    async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()>;
 }
 
 /// The store a deployment uses, chosen by configuration.
@@ -522,7 +573,31 @@ impl ConversationStore for Store {
         owner: &Username,
         id: &ConversationId,
         reply: &Message,
+        charge: Option<&Charge>,
     ) -> StoreResult<()> {
-        delegate!(self, s => s.save_reply(owner, id, reply))
+        delegate!(self, s => s.save_reply(owner, id, reply, charge))
+    }
+}
+
+impl UsageStore for Store {
+    async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
+        delegate!(self, s => s.record_usage(owner, charge))
+    }
+    async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {
+        delegate!(self, s => s.usage(owner, month))
+    }
+    async fn spend_between(
+        &self,
+        month: Month,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<(String, Totals)>> {
+        delegate!(self, s => s.spend_between(month, first, last))
+    }
+    async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
+        delegate!(self, s => s.default_spend_cap())
+    }
+    async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
+        delegate!(self, s => s.set_default_spend_cap(cap))
     }
 }

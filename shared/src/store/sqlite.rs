@@ -4,15 +4,17 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, params};
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
     InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    TurnWrite,
+    TurnWrite, UsageStore,
 };
 use crate::accounts::{Account, AccountChange, Email};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
+use crate::usage::{Charge, Cost, Month, SendRate, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
 const SCHEMA: &str = "
@@ -68,12 +70,41 @@ CREATE TABLE IF NOT EXISTS messages (
 ) WITHOUT ROWID;
 ";
 
+/// Changes to files made by earlier versions, applied in order once per file: a file's
+/// `user_version` counts those applied. Never edit one that has shipped; add another.
+const MIGRATIONS: &[&str] = &[
+    // Usage, costs and spend caps.
+    "ALTER TABLE accounts ADD COLUMN spend_cap INTEGER;
+     ALTER TABLE messages ADD COLUMN cost INTEGER;
+     ALTER TABLE messages ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE usage (
+         owner             TEXT NOT NULL,
+         month             TEXT NOT NULL,
+         kind              TEXT NOT NULL, -- T (the month's total), M (a model), C (a conversation)
+         id                TEXT NOT NULL,
+         label             TEXT NOT NULL,
+         input_tokens      INTEGER NOT NULL,
+         output_tokens     INTEGER NOT NULL,
+         cost              INTEGER NOT NULL,
+         replies           INTEGER NOT NULL,
+         estimated_replies INTEGER NOT NULL,
+         PRIMARY KEY (owner, month, kind, id)
+     ) WITHOUT ROWID;
+     CREATE INDEX usage_by_month ON usage (month, kind, owner);
+     CREATE TABLE settings (
+         name  TEXT PRIMARY KEY,
+         value INTEGER
+     ) WITHOUT ROWID;",
+];
+
+const DEFAULT_CAP_SETTING: &str = "default_spend_cap";
+
 const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq";
-const MESSAGE_COLUMNS: &str =
-    "seq, speaker, text, state, turn, model, input_tokens, output_tokens, error, updated_at";
+const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
+     output_tokens, error, updated_at, cost, tokens_estimated";
 
 const ACCOUNT_COLUMNS: &str =
-    "username, email, password, role, disabled, session_epoch, created_at";
+    "username, email, password, role, disabled, session_epoch, created_at, spend_cap";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -95,7 +126,8 @@ impl SqliteStore {
             let setup = conn
                 .pragma_update(None, "journal_mode", "WAL")
                 .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
-                .and_then(|()| conn.execute_batch(SCHEMA));
+                .and_then(|()| conn.execute_batch(SCHEMA))
+                .and_then(|()| migrate(&conn));
             match setup {
                 Ok(()) => break,
                 Err(err)
@@ -122,6 +154,26 @@ impl SqliteStore {
     }
 }
 
+/// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
+/// so that processes opening the same file at once apply each change exactly once.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        for migration in MIGRATIONS.iter().skip(version as usize) {
+            conn.execute_batch(migration)?;
+        }
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64)
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+    }
+}
+
 fn backend(err: rusqlite::Error) -> StoreError {
     match err.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
@@ -138,6 +190,7 @@ fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         disabled: row.get(4)?,
         session_epoch: row.get(5)?,
         created_at: row.get::<_, i64>(6)? as u64,
+        spend_cap: row.get::<_, Option<i64>>(7)?.map(|c| c as u64),
     })
 }
 
@@ -165,6 +218,8 @@ fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
         output_tokens: row.get(7)?,
         error: row.get(8)?,
         updated_at: row.get::<_, i64>(9)? as u64,
+        cost: row.get::<_, Option<i64>>(10)?.map(|c| c as u64),
+        tokens_estimated: row.get(11)?,
     })
 }
 
@@ -185,7 +240,7 @@ fn insert_message(
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             owner.as_str(),
@@ -200,6 +255,8 @@ fn insert_message(
             r.output_tokens,
             r.error,
             r.updated_at as i64,
+            r.cost.map(|c| c as i64),
+            r.tokens_estimated,
         ],
     )
     .map_err(backend)?;
@@ -217,7 +274,9 @@ fn like_pattern(query: &str) -> String {
 
 fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
     conn.execute(
-        &format!("INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        &format!(
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
         params![
             a.username.as_str(),
             a.email.as_ref().map(Email::as_str),
@@ -226,6 +285,7 @@ fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
             a.disabled,
             a.session_epoch,
             a.created_at as i64,
+            a.spend_cap.map(|c| c.nanos() as i64),
         ],
     )
     .map_err(backend)?;
@@ -300,12 +360,16 @@ impl AccountStore for SqliteStore {
         username: &Username,
         change: &AccountChange,
     ) -> StoreResult<Account> {
-        let (assignments, value): (&str, Option<String>) = match change {
+        let (assignments, value): (&str, Option<Value>) = match change {
             AccountChange::Password(digest) => (
                 "password = ?2, session_epoch = session_epoch + 1",
-                Some(digest.as_str().to_string()),
+                Some(Value::Text(digest.as_str().to_string())),
             ),
-            AccountChange::Role(role) => ("role = ?2", Some(role.as_str().to_string())),
+            AccountChange::Role(role) => ("role = ?2", Some(Value::Text(role.as_str().into()))),
+            AccountChange::SpendCap(cap) => (
+                "spend_cap = ?2",
+                Some(cap.map_or(Value::Null, |c| Value::Integer(c.nanos() as i64))),
+            ),
             AccountChange::Disabled(true) => {
                 ("disabled = 1, session_epoch = session_epoch + 1", None)
             }
@@ -331,7 +395,7 @@ impl AccountStore for SqliteStore {
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            for table in ["messages", "conversations"] {
+            for table in ["messages", "conversations", "usage"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE owner = ?1"),
                     [username.as_str()],
@@ -649,6 +713,15 @@ impl ConversationStore for SqliteStore {
                 Some(seq) if seq != turn.expected_next_seq => return Err(StoreError::Conflict),
                 Some(_) => {}
             }
+            if let Some(limit) = &turn.spend_limit {
+                let spent = month_total(&tx, owner.as_str(), limit.month)?.cost;
+                if spent >= limit.cap {
+                    return Err(StoreError::SpendCapReached);
+                }
+            }
+            if let Some(rate) = &turn.rate {
+                count_send(&tx, owner, rate)?;
+            }
             tx.execute(
                 "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5 \
                  WHERE owner = ?1 AND id = ?2",
@@ -673,6 +746,7 @@ impl ConversationStore for SqliteStore {
         owner: &Username,
         id: &ConversationId,
         reply: &Message,
+        charge: Option<&Charge>,
     ) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn
@@ -690,7 +764,193 @@ impl ConversationStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             insert_message(&tx, owner, id, reply)?;
+            if let Some(charge) = charge {
+                add_usage(&tx, owner, charge)?;
+            }
             tx.commit().map_err(backend)
+        })
+    }
+}
+
+fn totals_from_row(row: &Row, first: usize) -> rusqlite::Result<Totals> {
+    let n = |i: usize| row.get::<_, i64>(first + i).map(|v| v as u64);
+    Ok(Totals {
+        input_tokens: n(0)?,
+        output_tokens: n(1)?,
+        cost: Cost::from_nanos(n(2)?),
+        replies: n(3)?,
+        estimated_replies: n(4)?,
+    })
+}
+
+const TOTALS_COLUMNS: &str = "input_tokens, output_tokens, cost, replies, estimated_replies";
+
+fn month_total(tx: &Transaction, owner: &str, month: Month) -> StoreResult<Totals> {
+    tx.query_row(
+        &format!(
+            "SELECT {TOTALS_COLUMNS} FROM usage \
+             WHERE owner = ?1 AND month = ?2 AND kind = 'T' AND id = ''"
+        ),
+        params![owner, month.key()],
+        |row| totals_from_row(row, 0),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
+    .map_err(backend)
+}
+
+/// Counts one send in the rate's window, or refuses it once the window is full.
+fn count_send(tx: &Transaction, owner: &Username, rate: &SendRate) -> StoreResult<()> {
+    let key = ThrottleKey::Sends(owner.as_str().to_string()).storage_key();
+    tx.execute(
+        "DELETE FROM throttle WHERE expires_at < ?1",
+        [rate.window_start as i64],
+    )
+    .map_err(backend)?;
+    let sent: u32 = tx
+        .query_row(
+            "SELECT failures FROM throttle WHERE key = ?1 AND window_start = ?2",
+            params![key, rate.window_start as i64],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend)?
+        .unwrap_or(0);
+    if sent >= rate.limit {
+        return Err(StoreError::RateLimited);
+    }
+    tx.execute(
+        "INSERT INTO throttle (key, window_start, failures, expires_at) VALUES (?1, ?2, 1, ?3) \
+         ON CONFLICT (key, window_start) DO UPDATE SET failures = failures + 1",
+        params![key, rate.window_start as i64, rate.expires_at() as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> StoreResult<()> {
+    let lines = [
+        ("T", "", ""),
+        ("M", charge.model.as_str(), charge.model.as_str()),
+        ("C", charge.conversation.as_str(), charge.title.as_str()),
+    ];
+    for (kind, id, label) in lines {
+        tx.execute(
+            &format!(
+                "INSERT INTO usage (owner, month, kind, id, label, {TOTALS_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
+                 ON CONFLICT (owner, month, kind, id) DO UPDATE SET label = excluded.label, \
+                 input_tokens = input_tokens + excluded.input_tokens, \
+                 output_tokens = output_tokens + excluded.output_tokens, \
+                 cost = cost + excluded.cost, replies = replies + 1, \
+                 estimated_replies = estimated_replies + excluded.estimated_replies"
+            ),
+            params![
+                owner.as_str(),
+                charge.month.key(),
+                kind,
+                id,
+                label,
+                charge.input_tokens,
+                charge.output_tokens,
+                charge.cost.nanos() as i64,
+                charge.estimated,
+            ],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+impl UsageStore for SqliteStore {
+    async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            add_usage(&tx, owner, charge)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT kind, id, label, {TOTALS_COLUMNS} FROM usage \
+                     WHERE owner = ?1 AND month = ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![owner.as_str(), month.key()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        UsageLine {
+                            id: row.get(1)?,
+                            label: row.get(2)?,
+                            totals: totals_from_row(row, 3)?,
+                        },
+                    ))
+                })
+                .map_err(backend)?;
+            let mut report = UsageReport::default();
+            for row in rows {
+                let (kind, line) = row.map_err(backend)?;
+                match kind.as_str() {
+                    "T" => report.total = line.totals,
+                    "M" => report.by_model.push(line),
+                    "C" => report.by_conversation.push(line),
+                    other => return Err(StoreError::Corrupt(format!("usage kind {other}"))),
+                }
+            }
+            Ok(report.sorted())
+        })
+    }
+
+    async fn spend_between(
+        &self,
+        month: Month,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<(String, Totals)>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT owner, {TOTALS_COLUMNS} FROM usage \
+                     WHERE month = ?1 AND kind = 'T' AND owner BETWEEN ?2 AND ?3 ORDER BY owner"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![month.key(), first, last], |row| {
+                    Ok((row.get::<_, String>(0)?, totals_from_row(row, 1)?))
+                })
+                .map_err(backend)?;
+            collect(rows, Ok)
+        })
+    }
+
+    async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT value FROM settings WHERE name = ?1",
+                [DEFAULT_CAP_SETTING],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map(|v| v.flatten().map(|c| Cost::from_nanos(c as u64)))
+            .map_err(backend)
+        })
+    }
+
+    async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![DEFAULT_CAP_SETTING, cap.map(|c| c.nanos() as i64)],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
     }
 }
@@ -715,4 +975,42 @@ mod contract {
     }
 
     crate::contract_tests!(async { SqliteStore::open(&path()).unwrap() });
+}
+
+#[cfg(test)]
+mod migrations {
+    use rusqlite::Connection;
+
+    use super::{SCHEMA, SqliteStore};
+    use crate::store::AccountStore;
+    use crate::users::Username;
+
+    #[tokio::test]
+    async fn a_file_from_before_usage_is_upgraded_and_keeps_its_data() {
+        let dir = std::env::temp_dir().join(format!("switchboard-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(SCHEMA).unwrap();
+            old.execute(
+                "INSERT INTO accounts VALUES ('ann', NULL, \
+                 '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', \
+                 'user', 0, 3, 1700000000)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let ann = store
+            .account(&Username::parse("ann").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((ann.session_epoch, ann.spend_cap), (3, None));
+        // Opening again (another process) finds it up to date and changes nothing.
+        drop(store);
+        SqliteStore::open(&path).unwrap();
+    }
 }
