@@ -31,6 +31,51 @@
           if (fresh) {
             log.replaceWith(document.importNode(fresh, true));
             follow();
+
+  // The cost estimate beside a message field: the same arithmetic as the server's
+  // (shared/src/estimate.rs), redone as the user types or picks another model.
+  function tokens(text) {
+    return Math.ceil(new TextEncoder().encode(text).length / 4);
+  }
+  function nanos(count, pricePerMillion) {
+    return Math.max(0, Math.round(count * pricePerMillion * 1000));
+  }
+  function dollars(n) {
+    if (n === 0) return '$0.00';
+    var d = n / 1e9;
+    if (d >= 1) return '$' + (Math.round(n / 1e7) / 100).toFixed(2);
+    var decimals = Math.min(9, Math.max(2, 2 - Math.floor(Math.log10(d)) + 1));
+    var text = d.toFixed(decimals).replace(/0+$/, '');
+    if (/\.$/.test(text)) text += '00';
+    else if (text.split('.')[1].length < 2) text += '0';
+    return '$' + text;
+  }
+  document.querySelectorAll('[data-estimate]').forEach(function (note) {
+    var owner = note.closest('form');
+    if (!owner || !window.TextEncoder) return;
+    var box = owner.querySelector('textarea[name=message]');
+    var system = owner.querySelector('textarea[name=system]');
+    var select = owner.querySelector('select[name=model]');
+    var base = Number(note.dataset.contextTokens);
+    var typical = Number(note.dataset.replyTokens);
+    function update() {
+      var option = select && select.selectedOptions[0];
+      if (!option) return;
+      var name = option.textContent;
+      var input = base + (box ? tokens(box.value) : 0);
+      if (system && system.value.trim()) input += tokens(system.value) + 4;
+      var reply = Math.min(typical, Math.max(1, Number(option.dataset.maxOutput)));
+      var cost = nanos(input, Number(option.dataset.inputPrice)) +
+        nanos(reply, Number(option.dataset.outputPrice));
+      note.textContent = cost === 0
+        ? 'Sending with ' + name + ' costs nothing: it has no price set.'
+        : 'Sending with ' + name + ' costs about ' + dollars(cost) + ': about ' + input +
+          ' tokens in (the conversation and your message) and a typical reply of ' + reply +
+          ' tokens.';
+    }
+    [box, system].forEach(function (field) { if (field) field.addEventListener('input', update); });
+    if (select) select.addEventListener('change', update);
+  });
           }
         })
         .catch(function () { setTimeout(follow, 3000); });

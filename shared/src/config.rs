@@ -30,6 +30,7 @@ pub const LOGIN_WINDOW_MINUTES: &str = "SWITCHBOARD_LOGIN_WINDOW_MINUTES";
 pub const MODELS: &str = "SWITCHBOARD_MODELS";
 pub const PROVIDER_TIMEOUT: &str = "SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS";
 pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
+pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -83,6 +84,9 @@ pub struct Config {
     pub provider_timeout: Duration,
     /// The offline model's pause between words, so that its replies visibly stream.
     pub offline_pace: Duration,
+    /// How many sends (messages, regenerates, edits) one user may make per minute; `None`
+    /// for no limit.
+    pub sends_per_minute: Option<u32>,
 }
 
 /// Reads one variable at a time, treating blank as unset.
@@ -217,11 +221,13 @@ impl Config {
         };
         let provider_timeout = vars.number(PROVIDER_TIMEOUT, 60, 1..=900)?;
         let offline_pace = vars.number(OFFLINE_PACE, 40, 0..=5000)?;
+        let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
 
         Ok(Self {
             models,
             provider_timeout: Duration::from_secs(provider_timeout),
             offline_pace: Duration::from_millis(offline_pace),
+            sends_per_minute: (sends_per_minute > 0).then_some(sends_per_minute),
             session_keys,
             session_lifetime: Duration::from_secs(hours * 3600),
             secrets_ttl: Duration::from_secs(secrets_ttl),
@@ -283,6 +289,13 @@ mod tests {
         assert_eq!(config.signup, SignupPolicy::Closed);
         assert_eq!(config.throttle.per_account, 5);
         assert!(matches!(config.session_keys, SessionKeySource::Fixed(_)));
+        assert_eq!(config.sends_per_minute, Some(20));
+        let unlimited = super::tests::config(&[
+            (SESSION_KEY, testing::SESSION_KEY_B64),
+            (SENDS_PER_MINUTE, "0"),
+        ])
+        .unwrap();
+        assert_eq!(unlimited.sends_per_minute, None);
     }
 
     #[test]
@@ -316,6 +329,7 @@ mod tests {
                 SESSION_KEY_PREVIOUS,
             ),
             (vec![key, (SESSION_HOURS, "0")], SESSION_HOURS),
+            (vec![key, (SENDS_PER_MINUTE, "-1")], SENDS_PER_MINUTE),
             (
                 vec![key, (BOOTSTRAP_ADMINS, "alice=plaintext")],
                 BOOTSTRAP_ADMINS,

@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod ai;
 pub mod app;
+pub mod calendar;
 pub mod config;
 pub mod conversations;
 pub mod error;
+pub mod estimate;
 pub mod form;
 pub mod invites;
 pub mod listing;

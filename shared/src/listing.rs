@@ -9,6 +9,7 @@ use crate::ai::Catalogue;
 use crate::conversations::{Conversation, ConversationId};
 use crate::store::{ActivityCursor, ConversationStore, Page};
 use crate::users::Username;
+use crate::{estimate, usage};
 
 pub const PAGE_SIZE: usize = 20;
 const MAX_QUERY_CHARS: usize = 200;
@@ -20,12 +21,20 @@ pub fn model_name(catalogue: &Catalogue, id: &str) -> String {
         .map_or_else(|| id.to_string(), |m| m.name.clone())
 }
 
-/// The models a user can pick, for a `<select>`.
+/// The models a user can pick, for a `<select>`, with the prices the cost estimate uses.
 pub fn models(catalogue: &Catalogue) -> Value {
     catalogue
         .models()
         .iter()
-        .map(|m| context! { id => &m.id, name => &m.name })
+        .map(|m| {
+            context! {
+                id => &m.id,
+                name => &m.name,
+                input_price => m.input_price,
+                output_price => m.output_price,
+                max_output_tokens => m.max_output_tokens,
+            }
+        })
         .collect()
 }
 
@@ -84,5 +93,27 @@ pub async fn home(
         query,
         models => models(catalogue),
         default_model => &catalogue.default_model().id,
+        estimate => new_conversation_estimate(catalogue, "", "", ""),
     })
+}
+
+/// The cost estimate of the new-conversation form: the system prompt and the message alone.
+pub fn new_conversation_estimate(
+    catalogue: &Catalogue,
+    model: &str,
+    system: &str,
+    message: &str,
+) -> Value {
+    let system_tokens = if system.trim().is_empty() {
+        0
+    } else {
+        crate::ai::estimate_tokens(system)
+    };
+    estimate::view(
+        catalogue,
+        model,
+        crate::ai::estimate_tokens("") + system_tokens,
+        message,
+        usage::TYPICAL_REPLY_TOKENS,
+    )
 }

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "settings.html",
     "admin.html",
     "chat.html",
+    "usage.html",
 );
 
 /// The one script every page carries (streamed replies, copy buttons, live updates). Pages
@@ -62,17 +63,8 @@ impl Pages {
 
 /// Epoch seconds as `2026-11-25 09:07 UTC`.
 fn datetime(epoch: u64) -> String {
-    let (days, secs) = (epoch / 86_400, epoch % 86_400);
-    // Howard Hinnant's civil-from-days, for the proleptic Gregorian calendar.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::calendar::civil_date(epoch);
+    let secs = epoch % 86_400;
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
         secs / 3600,
@@ -111,6 +103,7 @@ mod tests {
             "settings.html",
             "admin.html",
             "chat.html",
+            "usage.html",
         ] {
             let html = pages
                 .render(
@@ -150,6 +143,7 @@ mod tests {
             "signup.html",
             "settings.html",
             "admin.html",
+            "usage.html",
         ] {
             let rendered = pages.render(name, context! { csrf_token => "tok", user => "ann" });
             assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());

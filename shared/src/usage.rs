@@ -113,17 +113,11 @@ pub struct Month {
 impl Month {
     /// The month that contains `epoch_seconds`.
     pub fn of(epoch_seconds: u64) -> Self {
-        // Days to civil date (Howard Hinnant's algorithm), valid for any date after 1970.
-        let days = (epoch_seconds / 86_400) as i64 + 719_468;
-        let era = days / 146_097;
-        let day_of_era = days - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let mp = (5 * day_of_year + 2) / 153;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (year_of_era + era * 400) as u32 + u32::from(month <= 2);
-        Self { year, month }
+        let (year, month, _) = crate::calendar::civil_date(epoch_seconds);
+        Self {
+            year: year as u32,
+            month,
+        }
     }
 
     pub fn previous(self) -> Self {
@@ -136,6 +130,20 @@ impl Month {
             Self {
                 year: self.year,
                 month: self.month - 1,
+            }
+        }
+    }
+
+    pub fn next(self) -> Self {
+        if self.month == 12 {
+            Self {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Self {
+                year: self.year,
+                month: self.month + 1,
             }
         }
     }
@@ -391,6 +399,8 @@ mod tests {
         assert_eq!(Month::of(1_798_761_599).key(), "2026-12");
         assert_eq!(Month::of(1_798_761_600).key(), "2027-01");
         assert_eq!(Month::parse("2027-01").unwrap().previous().key(), "2026-12");
+        assert_eq!(Month::parse("2026-12").unwrap().next().key(), "2027-01");
+        assert_eq!(Month::parse("2026-03").unwrap().next().key(), "2026-04");
         assert_eq!(Month::parse("2026-11").unwrap().name(), "November 2026");
         for bad in ["2026-13", "2026-00", "2026-1", "26-01", "x"] {
             assert!(Month::parse(bad).is_none(), "{bad}");

@@ -369,11 +369,12 @@ impl<'a> Visit<'a> {
         if flash.is_some() {
             self.changed = true;
         }
-        // Earlier maps win: the page's own values over the common ones.
+        // Later maps win (minijinja's merge looks keys up from the last map back): the
+        // page's own values over the common ones.
         let context = merge_maps([
-            page,
             self.common_context(),
             context! { flash => flash.as_ref().map(Flash::text) },
+            page,
         ]);
         match self.app.pages.render(template, context) {
             Ok(html) => html_response(status, html),

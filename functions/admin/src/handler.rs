@@ -10,7 +10,8 @@ use shared::accounts::{Account, AccountChange, Email, Role};
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::signup::SignupPolicy;
-use shared::store::{AccountStore, Invite, InviteStore, StoreError};
+use shared::store::{AccountStore, Invite, InviteStore, StoreError, UsageStore};
+use shared::usage::{Cost, Month, Totals};
 use shared::users::Username;
 use shared::{App, AppError, Reply, Visit, form, invites, password, serve};
 
@@ -29,6 +30,9 @@ struct AdminForm {
     password: String,
     #[serde(default)]
     role: String,
+    /// A spend cap in dollars; blank for none (the default) or the default (an account).
+    #[serde(default)]
+    cap: String,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -69,15 +73,46 @@ async fn render(
         .list_accounts(after, PAGE_SIZE)
         .await
         .map_err(AppError::internal)?;
+    let store = app.store().await?;
+    let (this_month, last_month) = {
+        let month = Month::of(visit.now());
+        let first = page.items.first().map_or("", |a| a.username.as_str());
+        let last = page.items.last().map_or("", |a| a.username.as_str());
+        // The page's accounts' spend: two range queries by username, not one read each.
+        if page.items.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            tokio::try_join!(
+                store.spend_between(month, first, last),
+                store.spend_between(month.previous(), first, last),
+            )
+            .map_err(AppError::internal)?
+        }
+    };
+    let default_cap = store
+        .default_spend_cap()
+        .await
+        .map_err(AppError::internal)?;
+    let spent = |list: &[(String, Totals)], name: &str| {
+        list.iter()
+            .find(|(n, _)| n == name)
+            .map_or(Cost::ZERO, |(_, t)| t.cost)
+            .to_string()
+    };
     let accounts: Vec<Value> = page
         .items
         .iter()
         .map(|a| {
+            let name = a.username.as_str();
             context! {
-                username => a.username.as_str(),
+                username => name,
                 email => a.email.as_ref().map(Email::as_str),
                 role => a.role.as_str(),
                 disabled => a.disabled,
+                spent_this_month => spent(&this_month, name),
+                spent_last_month => spent(&last_month, name),
+                own_cap => a.spend_cap.map(|c| c.dollars()),
+                own_cap_input => a.spend_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
             }
         })
         .collect();
@@ -91,8 +126,18 @@ async fn render(
             error => problems.error,
             form => problems.form,
             invite_days => app.config.invite_lifetime.as_secs() / 86_400,
+            default_cap => default_cap.map(|c| c.dollars()),
+            default_cap_input => default_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
         },
     ))
+}
+
+/// A cap as the form gives it: blank for none.
+fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        amount => Cost::parse_dollars(amount).map(Some),
+    }
 }
 
 impl Problems {
@@ -253,6 +298,69 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             );
             visit.flash(Flash::new(format!("{} {done}.", username.as_str())));
         }
+        "cap" => {
+            let username = Username::parse(&form.username)
+                .map_err(|_| AppError::BadRequest("That is not a valid username."))?;
+            let cap = match parse_cap(&form.cap) {
+                Ok(cap) => cap,
+                Err(message) => {
+                    let error = format!(
+                        "The cap for {} was not changed: {message}",
+                        username.as_str()
+                    );
+                    return refuse(visit, Problems::message(&error)).await;
+                }
+            };
+            match store
+                .change_account(&username, &AccountChange::SpendCap(cap))
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => return Err(AppError::NotFound),
+                Err(err) => return Err(AppError::internal(err)),
+            }
+            tracing::info!(
+                admin = admin.username.as_str(),
+                user = username.as_str(),
+                cap = cap.map(Cost::nanos),
+                "spend cap set"
+            );
+            visit.flash(Flash::new(match cap {
+                Some(cap) => format!(
+                    "{} may now spend {} a month.",
+                    username.as_str(),
+                    cap.dollars()
+                ),
+                None => format!("{} now follows the default cap.", username.as_str()),
+            }));
+        }
+        "default-cap" => {
+            let cap = match parse_cap(&form.cap) {
+                Ok(cap) => cap,
+                Err(message) => {
+                    let mut errors = FieldErrors::default();
+                    errors.add("default_cap", message);
+                    let values = context! { default_cap => form.cap.trim() };
+                    return refuse(visit, Problems::fields(errors, values)).await;
+                }
+            };
+            store
+                .set_default_spend_cap(cap)
+                .await
+                .map_err(AppError::internal)?;
+            tracing::info!(
+                admin = admin.username.as_str(),
+                cap = cap.map(Cost::nanos),
+                "default spend cap set"
+            );
+            visit.flash(Flash::new(match cap {
+                Some(cap) => format!(
+                    "Accounts without their own cap may now spend {} a month.",
+                    cap.dollars()
+                ),
+                None => "Accounts without their own cap have no limit now.".to_string(),
+            }));
+        }
         _ => {
             return Err(AppError::BadRequest(
                 "The form asked for an unknown action.",
@@ -309,6 +417,144 @@ mod tests {
 
     async fn stored(app: &App, name: &Username) -> Option<Account> {
         app.store().await.unwrap().account(name).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn admins_set_caps_and_see_each_accounts_spend() {
+        use shared::store::{ConversationStore, UsageStore};
+        use shared::usage::Charge;
+        // The default cap is one setting for the whole store: this test has a store of its own.
+        let path = std::env::temp_dir().join(format!(
+            "switchboard-admin-caps-{}.sqlite3",
+            unique_name("db").as_str()
+        ));
+        let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+        let boss = admin(&app).await;
+        let ann = testing::create_account(&app, "spender", Role::User, PASSWORD).await;
+        let store = app.store().await.unwrap();
+        let now = shared::session::now();
+        let conversation = shared::conversations::Conversation::new(
+            shared::conversations::Title::parse("Costly").unwrap(),
+            "offline".into(),
+            None,
+            now,
+        );
+        store
+            .create_conversation(&ann.username, &conversation)
+            .await
+            .unwrap();
+        let charge = |month: Month, nanos: u64| Charge {
+            month,
+            conversation: conversation.id.as_str().to_string(),
+            title: "Costly".into(),
+            model: "offline".into(),
+            input_tokens: 10,
+            output_tokens: 10,
+            cost: Cost::from_nanos(nanos),
+            estimated: false,
+        };
+        let month = Month::of(now);
+        store
+            .record_usage(&ann.username, &charge(month, 1_250_000_000))
+            .await
+            .unwrap();
+        store
+            .record_usage(&ann.username, &charge(month.previous(), 30_000_000))
+            .await
+            .unwrap();
+
+        let name = ann.username.as_str();
+        let html = follow(
+            &app,
+            &boss,
+            &post(
+                &app,
+                &boss,
+                &[("action", "cap"), ("username", name), ("cap", "12.5")],
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            html.contains(&format!("{name} may now spend $12.50 a month.")),
+            "{html}"
+        );
+        assert_eq!(
+            stored(&app, &ann.username).await.unwrap().spend_cap,
+            Some(Cost::parse_dollars("12.50").unwrap())
+        );
+        assert!(
+            html.contains("<td>$1.25</td>"),
+            "this month's spend: {html}"
+        );
+        assert!(
+            html.contains("<td>$0.03</td>"),
+            "last month's spend: {html}"
+        );
+        assert!(
+            html.contains("value=\"12.50\""),
+            "the cap in its field: {html}"
+        );
+
+        // Blank: back to the default.
+        let html = follow(
+            &app,
+            &boss,
+            &post(
+                &app,
+                &boss,
+                &[("action", "cap"), ("username", name), ("cap", " ")],
+            )
+            .await,
+        )
+        .await;
+        assert!(html.contains("now follows the default cap"), "{html}");
+        assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
+
+        let html = follow(
+            &app,
+            &boss,
+            &post(&app, &boss, &[("action", "default-cap"), ("cap", "$3")]).await,
+        )
+        .await;
+        assert!(html.contains("may now spend $3.00 a month"), "{html}");
+        assert_eq!(
+            store.default_spend_cap().await.unwrap(),
+            Some(Cost::parse_dollars("3").unwrap())
+        );
+
+        // Bad amounts change nothing and say why.
+        let bad = post(&app, &boss, &[("action", "default-cap"), ("cap", "three")]).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&bad).contains("Enter an amount in dollars"));
+        let bad = post(
+            &app,
+            &boss,
+            &[("action", "cap"), ("username", name), ("cap", "-1")],
+        )
+        .await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
+        assert_eq!(
+            store.default_spend_cap().await.unwrap(),
+            Some(Cost::parse_dollars("3").unwrap())
+        );
+        let missing = post(
+            &app,
+            &boss,
+            &[("action", "cap"), ("username", "nobody-here"), ("cap", "1")],
+        )
+        .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+        let html = follow(
+            &app,
+            &boss,
+            &post(&app, &boss, &[("action", "default-cap"), ("cap", "")]).await,
+        )
+        .await;
+        assert!(html.contains("have no limit now"), "{html}");
+        assert_eq!(store.default_spend_cap().await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use shared::store::{ConversationStore, StoreError};
 use shared::users::Username;
 use shared::{App, AppError, Reply, Streamed, Visit, form, listing, session};
 
-use crate::turn::{self, Kind, TurnError};
+use crate::turn::{self, Kind, Limits, TurnError};
 use crate::view::{self, Show};
 
 #[derive(Deserialize)]
@@ -129,16 +129,7 @@ async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
         errors.add("message", message);
     }
     let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
-        let page = listing::home(app, &owner, None, None).await?;
-        let context = minijinja::value::merge_maps([
-            context! { errors, form => context! { message => form.message, system => form.system, model => form.model } },
-            page,
-        ]);
-        return Ok(Reply::page_with_status(
-            StatusCode::BAD_REQUEST,
-            "home.html",
-            context,
-        ));
+        return home_again(app, &owner, &form, errors, StatusCode::BAD_REQUEST).await;
     };
     let conversation = Conversation::new(
         Title::from_message(&text),
@@ -146,20 +137,60 @@ async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
         system,
         session::now(),
     );
-    app.store()
-        .await?
+    let store = app.store().await?;
+    store
         .create_conversation(&owner, &conversation)
         .await
         .map_err(AppError::internal)?;
-    converse(
-        visit,
-        req,
-        &owner,
-        &conversation.id,
-        Kind::Send(text),
-        &model.id,
-    )
-    .await
+    let id = conversation.id;
+    let limits = Limits::of(app, visit.require_user()?).await?;
+    match turn::prepare(app, &owner, &id, &Kind::Send(text), &model.id, &limits).await {
+        Ok(prepared) => Ok(deliver(visit, req, &id, prepared).await),
+        Err(err) => {
+            let Some((status, message)) = err.refusal() else {
+                return Err(turn_failure(err));
+            };
+            // Refused before anything was sent: the new conversation goes, the form stays.
+            store
+                .delete_conversation(&owner, &id)
+                .await
+                .map_err(AppError::internal)?;
+            let mut errors = FieldErrors::default();
+            errors.add("message", message);
+            home_again(app, &owner, &form, errors, status).await
+        }
+    }
+}
+
+/// The home page again, with the new-conversation form as it was sent and `errors` beside
+/// its fields; nothing stored.
+async fn home_again(
+    app: &App,
+    owner: &Username,
+    form: &ChatForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Reply, AppError> {
+    let page = listing::home(app, owner, None, None).await?;
+    let catalogue = &app.config.models;
+    // Later maps win: what the form was sent with over the page's defaults.
+    let context = minijinja::value::merge_maps([
+        page,
+        context! {
+            errors,
+            estimate => listing::new_conversation_estimate(catalogue, &form.model, &form.system, &form.message),
+            form => context! { message => &form.message, system => &form.system, model => &form.model },
+        },
+    ]);
+    Ok(Reply::page_with_status(status, "home.html", context))
+}
+
+fn turn_failure(err: TurnError) -> AppError {
+    match err {
+        TurnError::NotFound => AppError::NotFound,
+        TurnError::App(err) => err,
+        refused => AppError::internal(refused.to_string()),
+    }
 }
 
 async fn submit(
@@ -245,6 +276,25 @@ async fn again(
     message: String,
     editing: bool,
 ) -> Result<Reply, AppError> {
+    again_with_status(
+        visit,
+        owner,
+        id,
+        form,
+        (StatusCode::BAD_REQUEST, &message),
+        editing,
+    )
+    .await
+}
+
+async fn again_with_status(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    form: &ChatForm,
+    (status, message): (StatusCode, &str),
+    editing: bool,
+) -> Result<Reply, AppError> {
     let app = visit.app();
     let show = Show {
         editing,
@@ -254,15 +304,11 @@ async fn again(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
-    errors.add("message", message);
+    errors.add("message", message.to_string());
     let extra =
         context! { errors, form => context! { message => &form.message, model => &form.model } };
     let page = view::page(app, &conversation, &messages, &show, extra);
-    Ok(Reply::page_with_status(
-        StatusCode::BAD_REQUEST,
-        "chat.html",
-        page,
-    ))
+    Ok(Reply::page_with_status(status, "chat.html", page))
 }
 
 /// Stores the turn, then streams the reply to a script, or waits for it and redirects.
@@ -275,37 +321,42 @@ async fn converse(
     model: &str,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
-    let prepared = match turn::prepare(app, owner, id, &kind, model).await {
-        Ok(prepared) => prepared,
-        Err(TurnError::NotFound) => return Err(AppError::NotFound),
-        Err(TurnError::App(err)) => return Err(err),
-        Err(TurnError::Message(message)) => {
-            let form = ChatForm {
-                csrf_token: String::new(),
-                action: String::new(),
-                message: match &kind {
-                    Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
-                    Kind::Regenerate => String::new(),
-                },
-                model: model.to_string(),
-                system: String::new(),
-                title: String::new(),
-            };
-            return again(
-                visit,
-                owner,
-                id,
-                &form,
-                message,
-                matches!(kind, Kind::Edit(_)),
-            )
-            .await;
-        }
+    let limits = Limits::of(app, visit.require_user()?).await?;
+    let err = match turn::prepare(app, owner, id, &kind, model, &limits).await {
+        Ok(prepared) => return Ok(deliver(visit, req, id, prepared).await),
+        Err(err) => err,
     };
+    let Some(refusal) = err.refusal() else {
+        return Err(turn_failure(err));
+    };
+    let form = ChatForm {
+        csrf_token: String::new(),
+        action: String::new(),
+        message: match &kind {
+            Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
+            Kind::Regenerate => String::new(),
+        },
+        model: model.to_string(),
+        system: String::new(),
+        title: String::new(),
+    };
+    let editing = matches!(kind, Kind::Edit(_));
+    again_with_status(visit, owner, id, &form, refusal, editing).await
+}
+
+/// Writes the stored turn's reply: streamed to a script as it is written, or awaited whole
+/// before redirecting to the conversation.
+async fn deliver(
+    visit: &Visit<'static>,
+    req: &Request,
+    id: &ConversationId,
+    prepared: turn::Prepared,
+) -> Reply {
+    let app = visit.app();
     let path = format!("/chat/{}", id.as_str());
     if !wants_events(req) {
         turn::run(app, prepared, String::new(), None).await;
-        return Ok(Reply::RedirectTo(format!("{path}#latest")));
+        return Reply::RedirectTo(format!("{path}#latest"));
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let url = format!("{}{path}", visit.base_path());
@@ -313,7 +364,7 @@ async fn converse(
         turn::run(app, prepared, url, Some(tx)).await;
     });
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Ok(Reply::Events(Box::pin(events)))
+    Reply::Events(Box::pin(events))
 }
 
 #[cfg(test)]
@@ -410,6 +461,202 @@ mod tests {
                 .unwrap()
                 .1
         }
+    }
+
+    async fn set_cap(app: &App, name: &Username, cap: Option<shared::usage::Cost>) {
+        use shared::store::AccountStore;
+        app.store()
+            .await
+            .unwrap()
+            .change_account(name, &shared::accounts::AccountChange::SpendCap(cap))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn replies_record_their_tokens_and_cost() {
+        use shared::store::UsageStore;
+        use shared::usage::Month;
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "what does it cost").await;
+        let reply = &ann.messages(&path).await[1];
+        // The fake reports 11 tokens in and one per word out; $1 and $2 per million.
+        let words = reply.output_tokens.unwrap();
+        assert_eq!(reply.input_tokens, Some(11));
+        assert!(!reply.tokens_estimated);
+        let cost = 11 * 1000 + u64::from(words) * 2000;
+        assert_eq!(reply.cost.map(|c| c.nanos()), Some(cost));
+        let (_, html) = ann.get(&path).await;
+        let shown = format!("11 in · {words} out tokens · {}", reply.cost.unwrap());
+        assert!(html.contains(&shown), "{shown} in {html}");
+
+        // A provider that sends no usage data (the connection drops) is estimated, marked.
+        let dropped = ann.start("fake-drop", "and this").await;
+        let reply = &ann.messages(&dropped).await[1];
+        assert!(reply.tokens_estimated && reply.cost.is_some(), "{reply:?}");
+        let (_, html) = ann.get(&dropped).await;
+        assert!(html.contains("tokens (estimated) · $"), "{html}");
+
+        let report = app
+            .store()
+            .await
+            .unwrap()
+            .usage(&ann.name, Month::of(session::now()))
+            .await
+            .unwrap();
+        assert_eq!(report.total.replies, 2);
+        assert_eq!(report.total.estimated_replies, 1);
+        assert_eq!(report.by_conversation.len(), 2);
+        assert_eq!(report.by_model.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_page_estimates_what_the_next_send_costs() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "hello there").await;
+        let (_, html) = ann.get(&path).await;
+        assert!(
+            html.contains("Sending with Fake echo costs about $"),
+            "{html}"
+        );
+        assert!(html.contains("data-estimate"), "{html}");
+        assert!(html.contains("data-input-price=\"1.0\""), "{html}");
+        let (_, home) = ann.get("/").await;
+        assert!(
+            home.contains("data-estimate"),
+            "the new-conversation form too"
+        );
+    }
+
+    #[tokio::test]
+    async fn sends_past_the_spend_cap_are_refused_before_the_provider_is_asked() {
+        let (app, fake) = portal().await;
+        let ann = Person::new(app).await;
+        set_cap(
+            app,
+            &ann.name,
+            Some(shared::usage::Cost::parse_dollars("1").unwrap()),
+        )
+        .await;
+        // Nothing spent yet: the first send goes; its reply costs far more than the cap.
+        let path = ann.start("fake-pricey", "one").await;
+        assert_eq!(ann.messages(&path).await.len(), 2);
+        let asked = fake.requests().len();
+
+        let response = ann.post(&path, &[("message", "two")]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let html = streamed_text(response).await.replace("&#x2f;", "/");
+        assert!(
+            html.contains("You have reached your spending cap"),
+            "{html}"
+        );
+        assert!(html.contains("($1.00)"), "{html}");
+        assert!(
+            html.contains(">two</textarea>"),
+            "the message stays in the field: {html}"
+        );
+        assert_eq!(ann.messages(&path).await.len(), 2, "nothing stored");
+        // Streaming sends and regenerates are refused the same way.
+        let response = ann.stream(&path, &[("message", "three")]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let response = ann.post(&path, &[("action", "regenerate")]).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        // A new conversation is refused and leaves nothing behind.
+        let response = ann
+            .post("/chat", &[("model", "offline"), ("message", "new one")])
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(streamed_text(response).await.contains("spending cap"));
+        let home = listing::home(app, &ann.name, None, None).await.unwrap();
+        assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
+        assert_eq!(fake.requests().len(), asked, "the provider was not asked");
+
+        // Raising the cap lets sends through again.
+        set_cap(
+            app,
+            &ann.name,
+            Some(shared::usage::Cost::parse_dollars("100000").unwrap()),
+        )
+        .await;
+        let response = ann.post(&path, &[("message", "four")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+
+    #[tokio::test]
+    async fn accounts_without_their_own_cap_follow_the_default() {
+        use shared::store::UsageStore;
+        // The default is one setting for the whole store: this test gets a store of its own.
+        let fake = FakeProvider::start().await;
+        let dir =
+            std::env::temp_dir().join(format!("switchboard-default-cap-{}", std::process::id()));
+        let models = fake_provider::catalogue(&fake.openai_url());
+        let app: &'static App = Box::leak(Box::new(testing::app_with(&[
+            (MODELS, &models),
+            (OFFLINE_PACE, "0"),
+            (
+                shared::config::SQLITE_PATH,
+                dir.join("store.sqlite3").to_str().unwrap(),
+            ),
+        ])));
+        let store = app.store().await.unwrap();
+        store
+            .set_default_spend_cap(Some(shared::usage::Cost::ZERO))
+            .await
+            .unwrap();
+        let ann = Person::new(app).await;
+        let response = ann
+            .post("/chat", &[("model", "offline"), ("message", "hi")])
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        // Her own cap wins over the default.
+        set_cap(
+            app,
+            &ann.name,
+            Some(shared::usage::Cost::parse_dollars("5").unwrap()),
+        )
+        .await;
+        let Person { cookie, csrf, .. } = &ann;
+        let ann = Person {
+            app,
+            cookie: cookie.clone(),
+            csrf: csrf.clone(),
+            name: ann.name.clone(),
+        };
+        ann.start("offline", "hi").await;
+        store.set_default_spend_cap(None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_user_may_send_only_so_many_messages_a_minute() {
+        let fake = FakeProvider::start().await;
+        let models = fake_provider::catalogue(&fake.openai_url());
+        let app: &'static App = Box::leak(Box::new(testing::app_with(&[
+            (MODELS, &models),
+            (OFFLINE_PACE, "0"),
+            (shared::config::SENDS_PER_MINUTE, "2"),
+        ])));
+        let ann = Person::new(app).await;
+        let path = ann.start("offline", "one").await;
+        // At most two a minute: one more is allowed, then sends are refused until the next
+        // minute (a minute may turn between two sends, so allow for one fresh window).
+        let mut refused = None;
+        for i in 0..5 {
+            let response = ann.post(&path, &[("message", &format!("again {i}"))]).await;
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                refused = Some(streamed_text(response).await);
+                break;
+            }
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+        let html = refused.expect("a send was refused");
+        assert!(html.contains("at most 2 a minute"), "{html}");
+        let sent = ann.messages(&path).await.len() / 2;
+        assert!((2..=4).contains(&sent), "{sent} sends got through");
+        // Someone else is not held back by her sends.
+        let bob = Person::new(app).await;
+        bob.start("offline", "hello").await;
     }
 
     #[tokio::test]

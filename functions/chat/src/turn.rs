@@ -6,13 +6,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use lambda_http::http::StatusCode;
 use serde_json::json;
+use shared::accounts::Account;
 use shared::ai::{self, ContextError, Event, Model, Prompt, Timeouts};
 use shared::conversations::{
     ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker, new_turn_id,
 };
 use shared::session;
-use shared::store::{ConversationStore, StoreError, TurnWrite};
+use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
+use shared::usage::{Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
 use shared::{App, AppError};
 use tokio::sync::mpsc::UnboundedSender;
@@ -39,14 +42,92 @@ pub enum TurnError {
     /// Shown beside the message field; nothing was stored.
     #[error("{0}")]
     Message(String),
+    /// A limit refused the send (spend cap, send rate); shown beside the message field with
+    /// `status`; nothing was stored.
+    #[error("{1}")]
+    Limited(StatusCode, String),
     #[error(transparent)]
     App(#[from] AppError),
+}
+
+impl TurnError {
+    /// What to show beside the message field, and with which status, if the send was
+    /// refused for something the user can act on.
+    pub fn refusal(&self) -> Option<(StatusCode, &str)> {
+        match self {
+            TurnError::Message(message) => Some((StatusCode::BAD_REQUEST, message)),
+            TurnError::Limited(status, message) => Some((*status, message)),
+            _ => None,
+        }
+    }
+}
+
+/// The limits a user's sends are checked against, as the turn's write checks them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub spend_cap: Option<Cost>,
+    pub sends_per_minute: Option<u32>,
+}
+
+impl Limits {
+    /// The account's own cap, else the portal's default (one read, only when needed), and the
+    /// configured send rate.
+    pub async fn of(app: &App, account: &Account) -> Result<Self, AppError> {
+        let spend_cap = match account.spend_cap {
+            Some(cap) => Some(cap),
+            None => app
+                .store()
+                .await?
+                .default_spend_cap()
+                .await
+                .map_err(AppError::internal)?,
+        };
+        Ok(Self {
+            spend_cap,
+            sends_per_minute: app.config.sends_per_minute,
+        })
+    }
+}
+
+const RATE_WINDOW_SECONDS: u64 = 60;
+
+fn limit_error(err: StoreError, limits: &Limits, now: u64) -> TurnError {
+    match err {
+        StoreError::SpendCapReached => TurnError::Limited(
+            StatusCode::FORBIDDEN,
+            format!(
+                "You have reached your spending cap for {} ({}). Ask your administrator to raise \
+                 it, or wait for the next month (UTC). Your message was not sent.",
+                Month::of(now).name(),
+                limits.spend_cap.unwrap_or_default().dollars(),
+            ),
+        ),
+        StoreError::RateLimited => {
+            let rate = SendRate::at(
+                now,
+                RATE_WINDOW_SECONDS,
+                limits.sends_per_minute.unwrap_or_default(),
+            );
+            TurnError::Limited(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "You are sending messages too quickly: at most {} a minute. Wait {} seconds \
+                     and send again; your message is still here.",
+                    rate.limit,
+                    rate.expires_at() - now,
+                ),
+            )
+        }
+        other => TurnError::App(AppError::internal(other)),
+    }
 }
 
 /// A turn whose messages are stored, ready for the model to write the reply.
 pub struct Prepared {
     pub owner: Username,
     pub id: ConversationId,
+    /// The conversation's title, which its usage is listed under.
+    pub title: String,
     pub reply: Message,
     pub model: Model,
     pub prompt: Prompt,
@@ -101,6 +182,7 @@ pub async fn prepare(
     id: &ConversationId,
     kind: &Kind,
     requested_model: &str,
+    limits: &Limits,
 ) -> Result<Prepared, TurnError> {
     let store = app.store().await?;
     for _ in 0..WRITE_ATTEMPTS {
@@ -166,8 +248,13 @@ pub async fn prepare(
             model: &model.id,
             messages: &messages,
             now,
-            spend_limit: None,
-            rate: None,
+            spend_limit: limits.spend_cap.map(|cap| SpendLimit {
+                month: Month::of(now),
+                cap,
+            }),
+            rate: limits
+                .sends_per_minute
+                .map(|limit| SendRate::at(now, RATE_WINDOW_SECONDS, limit)),
         };
         match store.write_turn(owner, id, &write).await {
             Ok(()) => {
@@ -175,6 +262,7 @@ pub async fn prepare(
                 return Ok(Prepared {
                     owner: owner.clone(),
                     id: id.clone(),
+                    title: conversation.title,
                     reply,
                     model: model.clone(),
                     prompt,
@@ -182,7 +270,7 @@ pub async fn prepare(
             }
             Err(StoreError::Conflict) => continue,
             Err(StoreError::NotFound) => return Err(TurnError::NotFound),
-            Err(err) => return Err(AppError::internal(err).into()),
+            Err(err) => return Err(limit_error(err, limits, now)),
         }
     }
     Err(AppError::internal("too many concurrent sends to one conversation").into())
@@ -217,6 +305,7 @@ pub async fn run(
     let Prepared {
         owner,
         id,
+        title,
         mut reply,
         model,
         prompt,
@@ -262,7 +351,7 @@ pub async fn run(
                             last_save = Instant::now();
                             reply.updated_at = session::now();
                             if let Err(StoreError::Conflict) =
-                                save(store, &owner, &id, &reply).await
+                                save(store, &owner, &id, &reply, None).await
                             {
                                 superseded = true;
                                 break;
@@ -284,11 +373,25 @@ pub async fn run(
             }
         }
     }
+    let charge = Charge::of_reply(
+        &mut reply,
+        &model,
+        prompt.estimated_tokens(),
+        id.as_str(),
+        &title,
+        session::now(),
+    );
     if superseded {
         tracing::info!(
             conversation = id.as_str(),
             "reply replaced by a newer turn; stopped"
         );
+        // The provider was still paid for what it wrote.
+        if let Some(charge) = &charge
+            && let Err(err) = store.record_usage(&owner, charge).await
+        {
+            tracing::error!(%err, "recording a replaced reply's usage failed");
+        }
         listener.send(event(
             "error",
             json!({ "message": "This reply was replaced, or its conversation deleted." }),
@@ -296,7 +399,16 @@ pub async fn run(
         return reply;
     }
     reply.updated_at = session::now();
-    let saved = save(store, &owner, &id, &reply).await;
+    let saved = match save(store, &owner, &id, &reply, charge.as_ref()).await {
+        Err(StoreError::Conflict) => {
+            // Replaced at the last moment: the reply is not saved, but its usage counts.
+            if let Some(charge) = &charge {
+                let _ = store.record_usage(&owner, charge).await;
+            }
+            Err(StoreError::Conflict)
+        }
+        other => other,
+    };
     match (saved, reply.state) {
         (Err(_), _) => listener.send(event(
             "error",
@@ -349,8 +461,9 @@ async fn save(
     owner: &Username,
     id: &ConversationId,
     reply: &Message,
+    charge: Option<&Charge>,
 ) -> Result<(), StoreError> {
-    let result = store.save_reply(owner, id, reply, None).await;
+    let result = store.save_reply(owner, id, reply, charge).await;
     if let Err(err) = &result {
         match err {
             StoreError::Conflict => {}

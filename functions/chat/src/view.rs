@@ -5,7 +5,7 @@ use minijinja::{Value, context};
 use shared::conversations::{Conversation, HISTORY_PAGE, Message, MessageState};
 use shared::store::ConversationStore;
 use shared::users::Username;
-use shared::{App, AppError, listing, markdown, session};
+use shared::{App, AppError, estimate, listing, markdown, session, usage};
 
 use crate::turn::still_streaming;
 
@@ -23,9 +23,15 @@ fn message(app: &App, m: &Message, now: u64) -> Value {
         MessageState::Streaming if !still_streaming(app, m, now) => "interrupted",
         state => state.as_str(),
     };
+    let estimated = if m.tokens_estimated {
+        " (estimated)"
+    } else {
+        ""
+    };
+    let cost = m.cost.map(|c| format!(" · {c}")).unwrap_or_default();
     let tokens = match (m.input_tokens, m.output_tokens) {
-        (Some(i), Some(o)) => Some(format!("{i} in · {o} out tokens")),
-        (None, Some(o)) => Some(format!("{o} tokens")),
+        (Some(i), Some(o)) => Some(format!("{i} in · {o} out tokens{estimated}{cost}")),
+        (None, Some(o)) => Some(format!("{o} tokens{estimated}{cost}")),
         _ => None,
     };
     context! {
@@ -92,12 +98,50 @@ pub fn page(
         .map(|m| m.text.clone());
     let editing = show.editing && show.before.is_none() && !live && last_user.is_some();
     let form = if editing {
-        context! { message => last_user }
+        context! { message => &last_user }
     } else {
         context! {}
     };
+    let typed = extra
+        .get_attr("form")
+        .ok()
+        .and_then(|f| f.get_attr("message").ok())
+        .and_then(|m| m.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let picked = extra
+        .get_attr("form")
+        .ok()
+        .and_then(|f| f.get_attr("model").ok())
+        .and_then(|m| m.as_str().filter(|m| !m.is_empty()).map(str::to_string))
+        .unwrap_or_else(|| conversation.model.clone());
+    let estimate = {
+        let catalogue = &app.config.models;
+        let model = catalogue
+            .get(&picked)
+            .unwrap_or_else(|| catalogue.default_model());
+        // Editing resends the last message in place of the last exchange.
+        let history = if editing {
+            &messages[..messages.len().saturating_sub(2)]
+        } else {
+            messages
+        };
+        let context_tokens =
+            estimate::context_tokens(model, conversation.system.as_deref(), history);
+        let typed = if editing && typed.is_empty() {
+            last_user.clone().unwrap_or_default()
+        } else {
+            typed
+        };
+        estimate::view(
+            catalogue,
+            &model.id,
+            context_tokens,
+            &typed,
+            usage::typical_reply_tokens(messages),
+        )
+    };
+    // Later maps win: `extra` (what the form was sent with) over what is computed here.
     minijinja::value::merge_maps([
-        extra,
         context! {
             conversation => context! {
                 id => conversation.id.as_str(),
@@ -113,6 +157,8 @@ pub fn page(
             confirm_delete => show.confirm_delete,
             models => listing::models(&app.config.models),
             form,
+            estimate,
         },
+        extra,
     ])
 }

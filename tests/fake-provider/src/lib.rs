@@ -45,6 +45,12 @@ pub fn catalogue(base_url: &str) -> String {
              input_price = 1.0\noutput_price = 2.0\n\n"
         ));
     }
+    // A dollar a token: one reply goes past any small spend cap.
+    toml.push_str(&format!(
+        "[[model]]\nid = \"fake-pricey\"\nname = \"Fake pricey\"\nprovider = \"openai\"\n\
+         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
+         input_price = 1000000.0\noutput_price = 1000000.0\n\n"
+    ));
     toml.push_str(&format!(
         "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
          upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\

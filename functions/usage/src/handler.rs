@@ -1,0 +1,250 @@
+//! `GET /usage`: what the signed-in user's replies used and cost, this month and last month
+//! (`?month=YYYY-MM` for another pair), overall, per model and per conversation, against
+//! their spend cap.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, RequestExt, Response};
+use minijinja::{Value, context};
+use shared::accounts::Account;
+use shared::ai::Catalogue;
+use shared::store::UsageStore;
+use shared::usage::{Month, Totals, UsageLine, UsageReport};
+use shared::{App, AppError, Reply, Visit, listing, serve};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    serve(app, req, route).await
+}
+
+async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
+    if req.method() != Method::GET {
+        return Err(AppError::MethodNotAllowed { allow: "GET" });
+    }
+    let account = visit.require_user()?.clone();
+    let current = Month::of(visit.now());
+    let month = match req
+        .query_string_parameters_ref()
+        .and_then(|p| p.first("month"))
+    {
+        None => current,
+        Some(raw) => Month::parse(raw).ok_or(AppError::BadRequest(
+            "That month is not valid: use YYYY-MM.",
+        ))?,
+    };
+    let app = visit.app();
+    let store = app.store().await?;
+    let previous = month.previous();
+    let (shown, before) = tokio::try_join!(
+        store.usage(&account.username, month),
+        store.usage(&account.username, previous),
+    )
+    .map_err(AppError::internal)?;
+    let cap = cap(app, &account, current, month, &shown).await?;
+    let catalogue = &app.config.models;
+    Ok(Reply::page(
+        "usage.html",
+        context! {
+            reports => [report(catalogue, month, &shown), report(catalogue, previous, &before)],
+            cap,
+            earlier => previous.previous().key(),
+            later => (month < current).then(|| month.next().key()),
+        },
+    ))
+}
+
+/// The cap that applies this month, and how much of it is used; only for the current month.
+async fn cap(
+    app: &App,
+    account: &Account,
+    current: Month,
+    month: Month,
+    shown: &UsageReport,
+) -> Result<Value, AppError> {
+    if month != current {
+        return Ok(Value::from(()));
+    }
+    let (cap, own) = match account.spend_cap {
+        Some(cap) => (Some(cap), true),
+        None => (
+            app.store()
+                .await?
+                .default_spend_cap()
+                .await
+                .map_err(AppError::internal)?,
+            false,
+        ),
+    };
+    Ok(match cap {
+        None => context! { none => true },
+        Some(cap) => {
+            let spent = shown.total.cost;
+            let percent = if cap.nanos() == 0 {
+                100
+            } else {
+                (spent.nanos().saturating_mul(100) / cap.nanos()).min(100)
+            };
+            context! {
+                amount => cap.dollars(),
+                own,
+                spent => spent.to_string(),
+                percent,
+                reached => spent >= cap,
+            }
+        }
+    })
+}
+
+fn totals(t: &Totals) -> Value {
+    context! {
+        input_tokens => t.input_tokens,
+        output_tokens => t.output_tokens,
+        cost => t.cost.to_string(),
+        replies => t.replies,
+        estimated_replies => t.estimated_replies,
+    }
+}
+
+fn line(label: String, id: &str, l: &UsageLine) -> Value {
+    minijinja::value::merge_maps([context! { label, id }, totals(&l.totals)])
+}
+
+fn report(catalogue: &Catalogue, month: Month, r: &UsageReport) -> Value {
+    context! {
+        key => month.key(),
+        name => month.name(),
+        total => totals(&r.total),
+        empty => r.total.replies == 0,
+        models => r.by_model.iter()
+            .map(|l| line(listing::model_name(catalogue, &l.id), &l.id, l))
+            .collect::<Vec<_>>(),
+        conversations => r.by_conversation.iter()
+            .map(|l| line(l.label.clone(), &l.id, l))
+            .collect::<Vec<_>>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::http::StatusCode;
+    use shared::accounts::{AccountChange, Role};
+    use shared::conversations::{Conversation, Title};
+    use shared::store::{AccountStore, ConversationStore};
+    use shared::testing::{self, body_text, request, with_cookie};
+    use shared::usage::{Charge, Cost};
+
+    use super::*;
+
+    async fn charge(
+        app: &App,
+        account: &Account,
+        title: &str,
+        model: &str,
+        month: Month,
+        nanos: u64,
+    ) {
+        let store = app.store().await.unwrap();
+        let conversation = Conversation::new(
+            Title::parse(title).unwrap(),
+            model.into(),
+            None,
+            shared::session::now(),
+        );
+        store
+            .create_conversation(&account.username, &conversation)
+            .await
+            .unwrap();
+        let charge = Charge {
+            month,
+            conversation: conversation.id.as_str().to_string(),
+            title: title.into(),
+            model: model.into(),
+            input_tokens: 100,
+            output_tokens: 50,
+            cost: Cost::from_nanos(nanos),
+            estimated: model == "offline",
+        };
+        store
+            .record_usage(&account.username, &charge)
+            .await
+            .unwrap();
+    }
+
+    async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
+        let response = handle(app, with_cookie(request(Method::GET, path), cookie)).await;
+        (
+            response.status(),
+            body_text(&response).replace("&#x2f;", "/"),
+        )
+    }
+
+    #[tokio::test]
+    async fn shows_this_and_last_months_usage_by_model_and_conversation() {
+        let app = testing::app();
+        let ann = testing::create_account(&app, "counted", Role::User, "pw").await;
+        let bob = testing::create_account(&app, "other", Role::User, "pw").await;
+        let now = Month::of(shared::session::now());
+        charge(&app, &ann, "Trip plans", "offline", now, 0).await;
+        charge(&app, &ann, "Tax questions", "gpt-x", now, 2_500_000).await;
+        charge(&app, &ann, "Old chat", "gpt-x", now.previous(), 40_000_000).await;
+        charge(&app, &bob, "Bob's secret", "gpt-x", now, 9_000_000_000).await;
+        app.store()
+            .await
+            .unwrap()
+            .change_account(
+                &ann.username,
+                &AccountChange::SpendCap(Some(Cost::parse_dollars("1").unwrap())),
+            )
+            .await
+            .unwrap();
+        let (cookie, _) = testing::sign_in(&app, &ann).await;
+
+        let (status, html) = page(&app, &cookie, "/usage").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(&now.name()) && html.contains(&now.previous().name()),
+            "{html}"
+        );
+        assert!(
+            html.contains("<strong>$0.0025</strong> for 2 replies"),
+            "{html}"
+        );
+        assert!(html.contains("(1 estimated)"), "{html}");
+        assert!(
+            html.contains("Trip plans") && html.contains("Tax questions"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<strong>$0.04</strong> for 1 reply"),
+            "last month: {html}"
+        );
+        assert!(
+            html.contains("Your cap is <strong>$1.00</strong> a month. You have spent <strong>$0.0025</strong> this month (0%)."),
+            "{html}"
+        );
+        assert!(!html.contains("Bob"), "nothing of anyone else's: {html}");
+
+        // Another pair of months; an empty one says so.
+        let older = now.previous().previous();
+        let (status, html) = page(&app, &cookie, &format!("/usage?month={}", older.key())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("No replies this month."), "{html}");
+        assert!(
+            html.contains(&format!("month={}", older.next().key())),
+            "a later link: {html}"
+        );
+
+        let (status, html) = page(&app, &cookie, "/usage?month=2026-13").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(html.contains("That month is not valid"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn signed_out_visitors_are_sent_to_sign_in_and_only_get_is_served() {
+        let app = testing::app();
+        let response = handle(&app, request(Method::GET, "/usage")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let ann = testing::create_account(&app, "poster", Role::User, "pw").await;
+        let (cookie, _) = testing::sign_in(&app, &ann).await;
+        let response = handle(&app, with_cookie(request(Method::POST, "/usage"), &cookie)).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+}
