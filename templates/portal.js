@@ -31,6 +31,12 @@
           if (fresh) {
             log.replaceWith(document.importNode(fresh, true));
             follow();
+          }
+        })
+        .catch(function () { setTimeout(follow, 3000); });
+    }, 1000);
+  }
+  follow();
 
   // The cost estimate beside a message field: the same arithmetic as the server's
   // (shared/src/estimate.rs), redone as the user types or picks another model.
@@ -76,12 +82,6 @@
     [box, system].forEach(function (field) { if (field) field.addEventListener('input', update); });
     if (select) select.addEventListener('change', update);
   });
-          }
-        })
-        .catch(function () { setTimeout(follow, 3000); });
-    }, 1000);
-  }
-  follow();
 
   // Sending: post the form with fetch and read the reply as server-sent events.
   var form = document.querySelector('form[data-stream]');

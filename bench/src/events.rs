@@ -122,6 +122,7 @@ impl Setup {
             "signup" => self.event("GET", "/signup", false),
             "settings" => self.event("GET", "/settings", true),
             "admin" => self.event("GET", "/admin", true),
+            "usage" => self.event("GET", "/usage", true),
             "chat" => self.event("GET", &format!("/chat/{CONVERSATION}"), true),
             _ => self.event("GET", "/no-such-page", true),
         }

@@ -12,7 +12,7 @@ use bench::measure::{Subject, measure};
 use bench::{events, report};
 
 const FUNCTIONS: &[&str] = &[
-    "home", "login", "logout", "signup", "settings", "admin", "chat", "notfound",
+    "home", "login", "logout", "signup", "settings", "admin", "usage", "chat", "notfound",
 ];
 
 struct Options {

@@ -7,6 +7,8 @@ use reqwest::{Client, Response, StatusCode, redirect};
 
 pub const USER: &str = "tester";
 pub const PASSWORD: &str = "tester-password-123";
+/// The password of accounts the tests sign up.
+pub const NEW_PASSWORD: &str = "violet kettle marching owl";
 
 /// One visitor with their own cookies, like a browser that does not follow redirects.
 pub struct Visitor {
@@ -62,6 +64,53 @@ impl Visitor {
             ],
         )
         .await
+    }
+}
+
+impl Visitor {
+    /// Signs up as `name` with `NEW_PASSWORD` (the portal's sign-up is open).
+    pub async fn sign_up(&self, name: &str) -> Response {
+        let token = self.csrf_token("/signup").await;
+        let fields = [
+            ("csrf_token", token.as_str()),
+            ("username", name),
+            ("email", "someone@example.com"),
+            ("password", NEW_PASSWORD),
+            ("confirm", NEW_PASSWORD),
+        ];
+        self.post_form("/signup", &fields).await
+    }
+
+    /// A new account with a fresh name starting with `prefix`, signed in; and its name.
+    pub async fn newcomer(prefix: &str) -> (Self, String) {
+        let visitor = Self::new();
+        let name = shared::store::contract::unique_name(prefix);
+        let created = visitor.sign_up(name.as_str()).await;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        (visitor, name.as_str().to_string())
+    }
+
+    /// Starts a conversation with a plain form post, as a browser without JavaScript does;
+    /// its path.
+    pub async fn start_conversation(&self, model: &str, message: &str) -> String {
+        let token = self.csrf_token("/").await;
+        let response = self
+            .post_form(
+                "/chat",
+                &[
+                    ("csrf_token", &token),
+                    ("model", model),
+                    ("message", message),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let path = location(&response)
+            .unwrap()
+            .trim_end_matches("#latest")
+            .to_string();
+        assert!(path.starts_with("/chat/"), "{path}");
+        path
     }
 }
 

@@ -1,28 +1,14 @@
 //! Accounts through the real binaries: sign-up, the admin page, settings.
 
-use e2e::{PASSWORD, USER, Visitor, expect_page, location};
+use e2e::{NEW_PASSWORD, PASSWORD, USER, Visitor, expect_page, location};
 use reqwest::StatusCode;
 use shared::store::contract::unique_name;
-
-const NEW_PASSWORD: &str = "violet kettle marching owl";
-
-async fn sign_up(visitor: &Visitor, name: &str) -> reqwest::Response {
-    let token = visitor.csrf_token("/signup").await;
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("username", name),
-        ("email", "someone@example.com"),
-        ("password", NEW_PASSWORD),
-        ("confirm", NEW_PASSWORD),
-    ];
-    visitor.post_form("/signup", &fields).await
-}
 
 #[tokio::test]
 async fn sign_up_then_sign_in_again() {
     let name = unique_name("e2e");
     let visitor = Visitor::new();
-    let created = sign_up(&visitor, name.as_str()).await;
+    let created = visitor.sign_up(name.as_str()).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let home = expect_page(
         visitor.get("/").await,
@@ -33,7 +19,7 @@ async fn sign_up_then_sign_in_again() {
     assert!(home.contains(&format!("Hello, {}!", name.as_str())));
 
     let again = Visitor::new();
-    let taken = sign_up(&again, name.as_str()).await;
+    let taken = again.sign_up(name.as_str()).await;
     expect_page(taken, StatusCode::BAD_REQUEST, "That username is taken.").await;
     let signed_in = again.sign_in(name.as_str(), NEW_PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
@@ -43,7 +29,7 @@ async fn sign_up_then_sign_in_again() {
 async fn an_admin_disables_a_user_who_is_then_signed_out() {
     let name = unique_name("victim");
     let user = Visitor::new();
-    sign_up(&user, name.as_str()).await;
+    user.sign_up(name.as_str()).await;
     expect_page(user.get("/").await, StatusCode::OK, "Hello").await;
 
     let admin = Visitor::new();
@@ -75,7 +61,7 @@ async fn an_admin_disables_a_user_who_is_then_signed_out() {
 
     // Users do not get the admin page.
     let other = Visitor::new();
-    sign_up(&other, unique_name("plain").as_str()).await;
+    other.sign_up(unique_name("plain").as_str()).await;
     assert_eq!(other.get("/admin").await.status(), StatusCode::FORBIDDEN);
 }
 
@@ -83,7 +69,7 @@ async fn an_admin_disables_a_user_who_is_then_signed_out() {
 async fn sign_out_everywhere_ends_other_sessions_and_a_password_change_sticks() {
     let name = unique_name("roamer");
     let laptop = Visitor::new();
-    sign_up(&laptop, name.as_str()).await;
+    laptop.sign_up(name.as_str()).await;
     let phone = Visitor::new();
     assert_eq!(
         phone.sign_in(name.as_str(), NEW_PASSWORD).await.status(),

@@ -1,50 +1,12 @@
 //! Conversations through the real binaries under `cargo lambda watch`, with the fake provider
 //! the test portal's catalogue points at: on the embedded store and on DynamoDB Local.
 
-use e2e::{Visitor, expect_page, location};
+use e2e::{Visitor, expect_page};
 use reqwest::StatusCode;
-use shared::store::contract::unique_name;
-
-const PASSWORD: &str = "violet kettle marching owl";
 
 /// A new account, signed in.
 async fn someone() -> Visitor {
-    let visitor = Visitor::new();
-    let name = unique_name("chat");
-    let token = visitor.csrf_token("/signup").await;
-    let fields = [
-        ("csrf_token", token.as_str()),
-        ("username", name.as_str()),
-        ("email", "someone@example.com"),
-        ("password", PASSWORD),
-        ("confirm", PASSWORD),
-    ];
-    let created = visitor.post_form("/signup", &fields).await;
-    assert_eq!(created.status(), StatusCode::SEE_OTHER);
-    visitor
-}
-
-/// Starts a conversation with a plain form post, as a browser without JavaScript does; its
-/// path.
-async fn start(visitor: &Visitor, model: &str, message: &str) -> String {
-    let token = visitor.csrf_token("/").await;
-    let response = visitor
-        .post_form(
-            "/chat",
-            &[
-                ("csrf_token", &token),
-                ("model", model),
-                ("message", message),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let path = location(&response)
-        .unwrap()
-        .trim_end_matches("#latest")
-        .to_string();
-    assert!(path.starts_with("/chat/"), "{path}");
-    path
+    Visitor::newcomer("chat").await.0
 }
 
 async fn page(visitor: &Visitor, path: &str) -> String {
@@ -55,7 +17,9 @@ async fn page(visitor: &Visitor, path: &str) -> String {
 #[tokio::test]
 async fn without_javascript_a_send_shows_the_finished_reply() {
     let ann = someone().await;
-    let path = start(&ann, "fake-echo", "What is a monad?").await;
+    let path = ann
+        .start_conversation("fake-echo", "What is a monad?")
+        .await;
     let html = page(&ann, &path).await;
     assert!(html.contains("You said: What is a monad?"), "{html}");
     assert!(html.contains("data-live=\"false\""));
@@ -83,7 +47,7 @@ async fn page_of_home(visitor: &Visitor) -> String {
 #[tokio::test]
 async fn a_reply_streams_and_a_reload_mid_stream_shows_it_so_far() {
     let ann = someone().await;
-    let path = start(&ann, "offline", "hello").await;
+    let path = ann.start_conversation("offline", "hello").await;
     let token = e2e::csrf_token(&page(&ann, &path).await);
     let mut response = ann
         .client
@@ -142,7 +106,7 @@ async fn a_reply_streams_and_a_reload_mid_stream_shows_it_so_far() {
 #[tokio::test]
 async fn concurrent_sends_keep_every_message_in_order() {
     let ann = someone().await;
-    let path = start(&ann, "fake-echo", "first").await;
+    let path = ann.start_conversation("fake-echo", "first").await;
     let token = e2e::csrf_token(&page(&ann, &path).await);
     let sends = (0..4).map(|i| {
         let (ann, path, token) = (&ann, &path, &token);
@@ -175,7 +139,7 @@ async fn concurrent_sends_keep_every_message_in_order() {
 #[tokio::test]
 async fn a_failing_provider_keeps_the_message_and_offers_a_retry() {
     let ann = someone().await;
-    let path = start(&ann, "fake-drop", "are you there?").await;
+    let path = ann.start_conversation("fake-drop", "are you there?").await;
     let html = page(&ann, &path).await;
     assert!(html.contains("<p>are you there?</p>"), "{html}");
     assert!(
@@ -208,7 +172,7 @@ async fn a_failing_provider_keeps_the_message_and_offers_a_retry() {
 async fn another_users_conversation_is_not_found() {
     let ann = someone().await;
     let bob = someone().await;
-    let path = start(&ann, "offline", "mine alone").await;
+    let path = ann.start_conversation("offline", "mine alone").await;
     assert_eq!(bob.get(&path).await.status(), StatusCode::NOT_FOUND);
     let token = e2e::csrf_token(&page_of_home(&bob).await);
     let attempt = bob

@@ -59,9 +59,9 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(count, 0, "{function}, signed out: {operations:?}");
     }
-    // Home lists the user's conversations, admin the accounts, and a conversation's page its
-    // messages: the session's read plus one query.
-    for function in ["home", "admin", "chat"] {
+    // Home lists the user's conversations and a conversation's page its messages: the
+    // session's read plus one query.
+    for function in ["home", "chat"] {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(
             (count, operations),
@@ -69,23 +69,47 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
             "{function}"
         );
     }
+    // The usage page: this month's and last month's usage (one query each) and, for an
+    // account without its own cap, the default cap.
+    let (_, operations) = requests(&setup, "usage").await;
+    assert_eq!(
+        operations,
+        ["GetItem", "Query", "Query", "GetItem"],
+        "usage"
+    );
+    // The admin page: the accounts, their spend this month and last (a range query each,
+    // not a read per account) and the default cap.
+    let (_, operations) = requests(&setup, "admin").await;
+    assert_eq!(
+        operations,
+        ["GetItem", "Query", "Query", "Query", "GetItem"],
+        "admin"
+    );
 }
 
 #[tokio::test]
-async fn a_chat_turn_reads_twice_and_writes_twice() {
+async fn a_chat_turn_reads_three_times_and_writes_twice() {
     let url = std::env::var("SWITCHBOARD_TEST_DYNAMODB_URL").expect(
         "SWITCHBOARD_TEST_DYNAMODB_URL: these tests need DynamoDB Local (scripts/test starts it)",
     );
     let setup = Setup::new(Some(&url))
         .await
         .expect("the bench account and table");
-    // The session's account, the conversation with its recent history, the turn (the user's
-    // message and the empty reply, in one transaction), and the finished reply. A reply that
-    // streams for longer adds one save per 500 ms.
+    // The session's account, the default spend cap (the bench account has no cap of its
+    // own), the conversation with its recent history, the turn (the user's message and the
+    // empty reply, with the cap's check and the send counted, in one transaction), and the
+    // finished reply with its usage added to the month's totals (one transaction). A reply
+    // that streams for longer adds one save per 500 ms.
     let (count, operations) = requests_for(&setup, "chat", setup.chat_turn()).await;
     assert_eq!(
         operations,
-        ["GetItem", "Query", "TransactWriteItems", "PutItem"],
+        [
+            "GetItem",
+            "GetItem",
+            "Query",
+            "TransactWriteItems",
+            "TransactWriteItems"
+        ],
         "{count}"
     );
 }
