@@ -147,6 +147,8 @@ pub struct Conversation {
     pub updated_at: u64,
     /// The sequence number the next message will get; also the number of messages.
     pub next_seq: u32,
+    /// While the conversation is shared: the token of its read-only link.
+    pub share: Option<String>,
 }
 
 impl Conversation {
@@ -159,6 +161,7 @@ impl Conversation {
             created_at: now,
             updated_at: now,
             next_seq: 0,
+            share: None,
         }
     }
 }

@@ -10,7 +10,7 @@ pub mod conversations;
 pub mod error;
 pub mod estimate;
 pub mod form;
-pub mod invites;
+pub mod link_tokens;
 pub mod listing;
 pub mod markdown;
 pub mod pages;

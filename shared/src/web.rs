@@ -38,6 +38,12 @@ pub enum Reply {
     /// Server-sent events, written as they are produced (functions run with
     /// `run_with_streaming_response`).
     Events(ByteStream),
+    /// A file to save (an export), named `filename`.
+    Download {
+        content_type: &'static str,
+        filename: String,
+        body: String,
+    },
 }
 
 /// A body written piece by piece.
@@ -72,6 +78,7 @@ impl std::fmt::Debug for Reply {
             Reply::Redirect(path) => write!(f, "Redirect({path})"),
             Reply::RedirectTo(path) => write!(f, "RedirectTo({path})"),
             Reply::Events(_) => write!(f, "Events"),
+            Reply::Download { filename, .. } => write!(f, "Download({filename})"),
         }
     }
 }
@@ -338,6 +345,11 @@ impl<'a> Visit<'a> {
                 template,
                 context,
             }) => self.render(status, template, context),
+            Ok(Reply::Download {
+                content_type,
+                filename,
+                body,
+            }) => download(content_type, &filename, body),
             Err(AppError::SignInRequired) => self.redirect("/login"),
             Err(err) => self.error_page(&err),
         };
@@ -448,6 +460,21 @@ fn source_address(req: &Request) -> String {
     address
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn download(content_type: &'static str, filename: &str, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The name is ours (letters, digits, dashes, dots); anything else is dropped.
+    let safe: String = filename
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    if let Ok(value) = HeaderValue::try_from(format!("attachment; filename=\"{safe}\"")) {
+        headers.insert("content-disposition", value);
+    }
+    response
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<Body> {

@@ -13,7 +13,7 @@ use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, Invite, InviteStore, StoreError, UsageStore};
 use shared::usage::{Cost, Month, Totals};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, form, invites, password, serve};
+use shared::{App, AppError, Reply, Visit, form, link_tokens, password, serve};
 
 const PAGE_SIZE: usize = 50;
 
@@ -217,7 +217,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
                              invite-only (see SWITCHBOARD_SIGNUP).";
                 return refuse(visit, Problems::message(error)).await;
             }
-            let (token, hash) = invites::generate();
+            let (token, hash) = link_tokens::generate();
             let invite = Invite {
                 token_hash: hash,
                 created_by: admin.username.clone(),
@@ -787,7 +787,7 @@ mod tests {
         let token = link.rsplit('=').next().unwrap();
         let store = app.store().await.unwrap();
         let invite = store
-            .invite(&invites::hash(token), shared::session::now())
+            .invite(&link_tokens::hash(token), shared::session::now())
             .await
             .unwrap();
         assert_eq!(invite.unwrap().created_by, boss.account.username);

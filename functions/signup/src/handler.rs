@@ -12,7 +12,7 @@ use shared::session::Flash;
 use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, InviteStore, StoreError};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, form, invites, password, serve};
+use shared::{App, AppError, Reply, Visit, form, link_tokens, password, serve};
 
 #[derive(Deserialize)]
 struct SignupForm {
@@ -58,7 +58,7 @@ async fn show(visit: &Visit<'_>, req: &Request) -> Result<Reply, AppError> {
             };
             let store = app.store().await?;
             let found = store
-                .invite(&invites::hash(token), visit.now())
+                .invite(&link_tokens::hash(token), visit.now())
                 .await
                 .map_err(AppError::internal)?;
             if found.is_none() {
@@ -83,7 +83,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         SignupPolicy::Invite if form.invite.trim().is_empty() => {
             return Err(AppError::InviteUnusable);
         }
-        SignupPolicy::Invite => Some(invites::hash(&form.invite)),
+        SignupPolicy::Invite => Some(link_tokens::hash(&form.invite)),
         SignupPolicy::Open { .. } => None,
     };
 
@@ -296,7 +296,7 @@ mod tests {
     async fn invite_links_work_once_and_bad_ones_get_a_clear_error() {
         let app = testing::app_with(&[("SWITCHBOARD_SIGNUP", "invite")]);
         let store = app.store().await.unwrap();
-        let (token, hash) = invites::generate();
+        let (token, hash) = link_tokens::generate();
         let now = shared::session::now();
         let invite = Invite {
             token_hash: hash,

@@ -3,8 +3,8 @@
 //! DynamoDB Local.
 
 use super::{
-    AccountStore, ActivityCursor, ConversationStore, Invite, InviteStore, StoreError, ThrottleKey,
-    ThrottleStore, TurnWrite, UsageStore,
+    AccountStore, ActivityCursor, ConversationStore, Invite, InviteStore, ShareStore, StoreError,
+    ThrottleKey, ThrottleStore, TransferStore, TurnWrite, UsageStore,
 };
 use crate::accounts::{Account, AccountChange, Role};
 use crate::conversations::{
@@ -868,6 +868,132 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore>(store: &S) {
     store.set_default_spend_cap(original).await.unwrap();
 }
 
+pub async fn exports_hold_everything_and_imports_add_each_conversation_once<
+    S: ConversationStore + TransferStore,
+>(
+    store: &S,
+) {
+    let ann = unique_name("export");
+    let (long, empty) = (
+        conversation("Long one", 1_800_000_000),
+        conversation("Empty", 1_800_000_001),
+    );
+    store.create_conversation(&ann, &long).await.unwrap();
+    store.create_conversation(&ann, &empty).await.unwrap();
+    // More messages than one batch write takes.
+    for i in 0..15 {
+        send(
+            store,
+            &ann,
+            &long.id,
+            &format!("message {i}"),
+            1_800_000_002 + i,
+        )
+        .await;
+    }
+    let exported = store.export_conversations(&ann).await.unwrap();
+    let mut ids = vec![long.id.as_str(), empty.id.as_str()];
+    ids.sort();
+    assert_eq!(
+        exported
+            .iter()
+            .map(|(c, _)| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    let (read, messages) = store
+        .conversation(&ann, &long.id, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(messages.len(), 30);
+    assert!(exported.contains(&(read, messages)), "whole and in order");
+    assert!(
+        exported
+            .iter()
+            .any(|(c, m)| c.id == empty.id && m.is_empty())
+    );
+
+    // Into another account: everything, once.
+    let bob = unique_name("import");
+    assert_eq!(
+        store.import_conversations(&bob, &exported).await.unwrap(),
+        2
+    );
+    assert_eq!(store.export_conversations(&bob).await.unwrap(), exported);
+    let listed = store.list_conversations(&bob, None, 10).await.unwrap();
+    assert_eq!(listed.items.len(), 2, "imported conversations are listed");
+    assert_eq!(
+        store.import_conversations(&bob, &exported).await.unwrap(),
+        0
+    );
+    assert_eq!(store.export_conversations(&bob).await.unwrap(), exported);
+    // A mix of new and known: only the new one is added, and the known one is untouched.
+    let mut changed = exported.clone();
+    changed[0].1.truncate(2);
+    let extra = conversation("Extra", 1_800_000_100);
+    changed.push((extra.clone(), Vec::new()));
+    assert_eq!(store.import_conversations(&bob, &changed).await.unwrap(), 1);
+    let again = store.export_conversations(&bob).await.unwrap();
+    assert_eq!(again.len(), 3);
+    assert!(exported.iter().all(|t| again.contains(t)));
+    // Back into the owner's own account: nothing to add.
+    assert_eq!(
+        store.import_conversations(&ann, &exported).await.unwrap(),
+        0
+    );
+}
+
+pub async fn share_links_lead_to_their_conversation_until_revoked<
+    S: ConversationStore + ShareStore,
+>(
+    store: &S,
+) {
+    let ann = unique_name("sharer");
+    let c = conversation("Shared", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    let (token, _) = crate::link_tokens::generate();
+    store.share_conversation(&ann, &c.id, &token).await.unwrap();
+    let shared = store.shared(&token).await.unwrap().unwrap();
+    assert_eq!((shared.owner, shared.id), (ann.clone(), c.id.clone()));
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.share.as_deref(), Some(token.as_str()));
+    assert_eq!(store.shared(&format!("{token}x")).await.unwrap(), None);
+
+    let (other, _) = crate::link_tokens::generate();
+    assert!(matches!(
+        store.share_conversation(&ann, &c.id, &other).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        store
+            .share_conversation(&ann, &ConversationId::generate(), &other)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .share_conversation(&unique_name("bob"), &c.id, &other)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    store.unshare_conversation(&ann, &c.id).await.unwrap();
+    assert_eq!(store.shared(&token).await.unwrap(), None);
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.share, None);
+    assert!(matches!(
+        store.unshare_conversation(&ann, &c.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Shared again under a new link; deleting the conversation ends it too.
+    store.share_conversation(&ann, &c.id, &other).await.unwrap();
+    assert!(store.shared(&other).await.unwrap().is_some());
+    store.delete_conversation(&ann, &c.id).await.unwrap();
+    assert_eq!(store.shared(&other).await.unwrap(), None);
+}
+
 async fn search_is_empty<S: ConversationStore>(
     store: &S,
     owner: &crate::users::Username,
@@ -970,6 +1096,20 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn spend_caps_are_kept() {
             $crate::store::contract::spend_caps_are_kept(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn exports_hold_everything_and_imports_add_each_conversation_once() {
+            $crate::store::contract::exports_hold_everything_and_imports_add_each_conversation_once(
+                        &$make.await,
+                    )
+                    .await;
+        }
+        #[tokio::test]
+        async fn share_links_lead_to_their_conversation_until_revoked() {
+            $crate::store::contract::share_links_lead_to_their_conversation_until_revoked(
+                &$make.await,
+            )
+            .await;
         }
         #[tokio::test]
         async fn throttle_counts_parallel_failures_exactly() {

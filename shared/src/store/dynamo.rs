@@ -9,18 +9,20 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    Update, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    TurnWrite, UsageStore, matches_search,
+    InviteStore, MessageRecord, Page, ShareStore, SharedConversation, StoreError, StoreResult,
+    ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
 };
 use crate::accounts::{Account, AccountChange};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
+use crate::link_tokens;
 use crate::usage::{Charge, Cost, Month, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
@@ -179,6 +181,16 @@ struct MessageItem {
     record: MessageRecord,
 }
 
+fn conversation_item(owner: &Username, c: &Conversation) -> StoreResult<Item> {
+    to_item(&ConversationItem {
+        pk: user_pk(owner.as_str()),
+        sk: conversation_sk(&c.id),
+        gsi1pk: conversations_pk(owner),
+        gsi1sk: activity_sk(c.updated_at, c.id.as_str()),
+        record: ConversationRecord::from_conversation(c),
+    })
+}
+
 fn message_item(owner: &Username, id: &ConversationId, m: &Message) -> StoreResult<Item> {
     to_item(&MessageItem {
         pk: user_pk(owner.as_str()),
@@ -293,35 +305,7 @@ impl DynamoStore {
                 None => query.key_condition_expression("PK = :pk"),
             };
             let output = query.send().await.map_err(backend)?;
-            let keys: Vec<_> = output.items.unwrap_or_default();
-            for chunk in keys.chunks(25) {
-                let mut requests: Vec<WriteRequest> = chunk
-                    .iter()
-                    .map(|k| {
-                        WriteRequest::builder()
-                            .delete_request(
-                                DeleteRequest::builder()
-                                    .set_key(Some(k.clone()))
-                                    .build()
-                                    .expect("key is set"),
-                            )
-                            .build()
-                    })
-                    .collect();
-                while !requests.is_empty() {
-                    let output = self
-                        .client
-                        .batch_write_item()
-                        .request_items(&self.table, requests)
-                        .send()
-                        .await
-                        .map_err(backend)?;
-                    requests = output
-                        .unprocessed_items
-                        .and_then(|mut m| m.remove(&self.table))
-                        .unwrap_or_default();
-                }
-            }
+            self.delete_keys(&output.items.unwrap_or_default()).await?;
             start = output.last_evaluated_key;
             if start.is_none() {
                 return Ok(());
@@ -569,14 +553,7 @@ const SEARCH_READ_BUDGET: usize = 8;
 
 impl ConversationStore for DynamoStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
-        let item = ConversationItem {
-            pk: user_pk(owner.as_str()),
-            sk: conversation_sk(&c.id),
-            gsi1pk: conversations_pk(owner),
-            gsi1sk: activity_sk(c.updated_at, c.id.as_str()),
-            record: ConversationRecord::from_conversation(c),
-        };
-        self.put_new(to_item(&item)?).await
+        self.put_new(conversation_item(owner, c)?).await
     }
 
     async fn conversation(
@@ -771,12 +748,23 @@ impl ConversationStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), conversation_sk(id))))
             .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => {}
+        let old = match result {
+            Ok(output) => output.attributes.unwrap_or_default(),
             Err(err) if is_condition_failure(&err) => return Err(StoreError::NotFound),
             Err(err) => return Err(backend(err)),
+        };
+        // Its share link goes with it.
+        if let Some(token) = old.get("share").and_then(|v| v.as_s().ok()) {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(share_key(token)))
+                .send()
+                .await
+                .map_err(backend)?;
         }
         self.delete_under(pk, Some(conversation_prefix(id))).await
     }
@@ -931,6 +919,348 @@ impl ConversationStore for DynamoStore {
             Some(failed) if failed(0) => Err(StoreError::Conflict),
             _ => Err(backend(err)),
         }
+    }
+}
+
+fn share_key(token: &str) -> Item {
+    key(format!("SHARE#{}", link_tokens::hash(token)), "SHARE")
+}
+
+/// The most items one `BatchWriteItem` takes.
+const BATCH_WRITE_LIMIT: usize = 25;
+/// The most keys one `BatchGetItem` takes.
+const BATCH_GET_LIMIT: usize = 100;
+
+impl DynamoStore {
+    /// Writes `items` in batches, retrying what DynamoDB leaves unprocessed; on failure, the
+    /// keys of the items written so far are in `written`.
+    async fn put_all(&self, items: Vec<Item>, written: &mut Vec<Item>) -> StoreResult<()> {
+        for chunk in items.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .expect("item is set"),
+                        )
+                        .build()
+                })
+                .collect();
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            written.extend(chunk.iter().map(item_key));
+        }
+        Ok(())
+    }
+
+    /// Deletes the items with these keys, in batches.
+    async fn delete_keys(&self, keys: &[Item]) -> StoreResult<()> {
+        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder()
+                                .set_key(Some(k.clone()))
+                                .build()
+                                .expect("key is set"),
+                        )
+                        .build()
+                })
+                .collect();
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    /// Which of the owner's conversation ids exist, read consistently in batches.
+    async fn existing_conversations(
+        &self,
+        owner: &Username,
+        ids: &[&ConversationId],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        let pk = user_pk(owner.as_str());
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(BATCH_GET_LIMIT) {
+            let mut keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| key(pk.clone(), conversation_sk(id)))
+                .collect();
+            while !keys.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression("SK")
+                    .consistent_read(true)
+                    .build()
+                    .expect("keys are set");
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    if let Some(sk) = item.get(table::SORT_KEY).and_then(|v| v.as_s().ok()) {
+                        found.insert(sk.clone());
+                    }
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut m| m.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn item_key(item: &Item) -> Item {
+    [table::PARTITION_KEY, table::SORT_KEY]
+        .iter()
+        .filter_map(|name| Some((name.to_string(), item.get(*name)?.clone())))
+        .collect()
+}
+
+impl TransferStore for DynamoStore {
+    async fn export_conversations(&self, owner: &Username) -> StoreResult<Vec<Transcript>> {
+        // One query over the owner's conversation items, in key order: each conversation's
+        // messages, then its metadata.
+        let mut transcripts = Vec::new();
+        let mut messages = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :conv)")
+                .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+                .expression_attribute_values(":conv", s("CONV#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                if is_conversation_item(&item) {
+                    let conversation = conversation_from_item(item)?;
+                    transcripts.push((conversation, std::mem::take(&mut messages)));
+                } else {
+                    messages.push(message_from_item(item)?);
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                // Messages left without metadata belong to a conversation being deleted.
+                return Ok(transcripts);
+            }
+        }
+    }
+
+    async fn import_conversations(
+        &self,
+        owner: &Username,
+        transcripts: &[Transcript],
+    ) -> StoreResult<usize> {
+        let ids: Vec<&ConversationId> = transcripts.iter().map(|(c, _)| &c.id).collect();
+        let existing = self.existing_conversations(owner, &ids).await?;
+        let new: Vec<&Transcript> = transcripts
+            .iter()
+            .filter(|(c, _)| !existing.contains(&conversation_sk(&c.id)))
+            .collect();
+        // Messages first, each conversation's metadata last: a conversation appears whole or
+        // not at all. On any failure, what this import wrote is deleted again.
+        let mut written = Vec::new();
+        let result = async {
+            let mut items = Vec::new();
+            for (conversation, messages) in &new {
+                for message in messages {
+                    items.push(message_item(owner, &conversation.id, message)?);
+                }
+            }
+            self.put_all(items, &mut written).await?;
+            for (conversation, _) in &new {
+                let item = conversation_item(owner, conversation)?;
+                let key = item_key(&item);
+                self.put_new(item).await?;
+                written.push(key);
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(new.len()),
+            Err(err) => {
+                if let Err(undo) = self.delete_keys(&written).await {
+                    tracing::error!(%undo, "undoing a failed import failed");
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+impl ShareStore for DynamoStore {
+    async fn share_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        token: &str,
+    ) -> StoreResult<()> {
+        let conversation_key = key(user_pk(owner.as_str()), conversation_sk(id));
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(conversation_key.clone()))
+            .update_expression("SET #share = :token")
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(#share)")
+            .expression_attribute_names("#share", "share")
+            .expression_attribute_values(":token", s(token))
+            .build()
+            .expect("table, key and expression are set");
+        let mut link = share_key(token);
+        link.insert("owner".into(), s(owner.as_str()));
+        link.insert("conversation".into(), s(id.as_str()));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(link))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => {
+                let exists = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(conversation_key))
+                    .projection_expression("PK")
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(backend)?
+                    .item
+                    .is_some();
+                Err(if exists {
+                    StoreError::Conflict
+                } else {
+                    StoreError::NotFound
+                })
+            }
+            Some(failed) if failed(1) => Err(StoreError::Conflict),
+            _ => Err(backend(err)),
+        }
+    }
+
+    async fn unshare_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        let conversation_key = key(user_pk(owner.as_str()), conversation_sk(id));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(conversation_key.clone()))
+            .projection_expression("#share")
+            .expression_attribute_names("#share", "share")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(token) = output
+            .item
+            .and_then(|item| item.get("share")?.as_s().ok().cloned())
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let unmark = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(conversation_key))
+            .update_expression("REMOVE #share")
+            .condition_expression("#share = :token")
+            .expression_attribute_names("#share", "share")
+            .expression_attribute_values(":token", s(&token))
+            .build()
+            .expect("table, key and expression are set");
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(share_key(&token)))
+            .build()
+            .expect("table and key are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(unmark).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Unshared (or deleted) by another request meanwhile.
+            Err(err) if condition_failures(&err).is_some_and(|failed| failed(0)) => {
+                Err(StoreError::NotFound)
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn shared(&self, token: &str) -> StoreResult<Option<SharedConversation>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(share_key(token)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let field = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("share without {name}")))
+        };
+        SharedConversation::parse(&field("owner")?, &field("conversation")?).map(Some)
     }
 }
 

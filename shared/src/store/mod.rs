@@ -132,6 +132,8 @@ pub(crate) struct ConversationRecord {
     pub created_at: u64,
     pub updated_at: u64,
     pub next_seq: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
 }
 
 impl ConversationRecord {
@@ -144,6 +146,7 @@ impl ConversationRecord {
             created_at: c.created_at,
             updated_at: c.updated_at,
             next_seq: c.next_seq,
+            share: c.share.clone(),
         }
     }
 
@@ -157,6 +160,7 @@ impl ConversationRecord {
             created_at: self.created_at,
             updated_at: self.updated_at,
             next_seq: self.next_seq,
+            share: self.share,
         })
     }
 }
@@ -423,6 +427,59 @@ pub trait ConversationStore {
     ) -> StoreResult<()>;
 }
 
+/// A conversation with all its messages, oldest first: what an export holds.
+pub type Transcript = (Conversation, Vec<Message>);
+
+#[allow(async_fn_in_trait)]
+pub trait TransferStore {
+    /// Every conversation of the owner with all its messages, in id order.
+    async fn export_conversations(&self, owner: &Username) -> StoreResult<Vec<Transcript>>;
+    /// Adds the transcripts whose conversation ids the owner does not have yet, all of them or
+    /// (on any failure) none, and returns how many were added; those already there are left
+    /// as they are, so importing the same export twice adds nothing the second time.
+    async fn import_conversations(
+        &self,
+        owner: &Username,
+        transcripts: &[Transcript],
+    ) -> StoreResult<usize>;
+}
+
+/// Where a share link leads: whose conversation, and which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedConversation {
+    pub owner: Username,
+    pub id: ConversationId,
+}
+
+impl SharedConversation {
+    /// A share's stored owner and conversation id, checked.
+    pub(crate) fn parse(owner: &str, id: &str) -> StoreResult<Self> {
+        Ok(Self {
+            owner: Username::parse(owner)
+                .map_err(|e| StoreError::Corrupt(format!("share owner: {e}")))?,
+            id: ConversationId::parse(id)
+                .ok_or_else(|| StoreError::Corrupt(format!("share conversation {id}")))?,
+        })
+    }
+}
+
+#[allow(async_fn_in_trait)]
+pub trait ShareStore {
+    /// Shares the conversation under `token` (its link): `NotFound` if there is no such
+    /// conversation, `Conflict` if it is shared already (under another token).
+    async fn share_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        token: &str,
+    ) -> StoreResult<()>;
+    /// Ends the conversation's share: its link leads nowhere from then on. `NotFound` if it
+    /// was not shared.
+    async fn unshare_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()>;
+    /// Where the link with this token leads, if it is live.
+    async fn shared(&self, token: &str) -> StoreResult<Option<SharedConversation>>;
+}
+
 #[allow(async_fn_in_trait)]
 pub trait UsageStore {
     /// Adds a reply's usage to the owner's totals for its month (overall, its model's and its
@@ -576,6 +633,36 @@ impl ConversationStore for Store {
         charge: Option<&Charge>,
     ) -> StoreResult<()> {
         delegate!(self, s => s.save_reply(owner, id, reply, charge))
+    }
+}
+
+impl TransferStore for Store {
+    async fn export_conversations(&self, owner: &Username) -> StoreResult<Vec<Transcript>> {
+        delegate!(self, s => s.export_conversations(owner))
+    }
+    async fn import_conversations(
+        &self,
+        owner: &Username,
+        transcripts: &[Transcript],
+    ) -> StoreResult<usize> {
+        delegate!(self, s => s.import_conversations(owner, transcripts))
+    }
+}
+
+impl ShareStore for Store {
+    async fn share_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        token: &str,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.share_conversation(owner, id, token))
+    }
+    async fn unshare_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        delegate!(self, s => s.unshare_conversation(owner, id))
+    }
+    async fn shared(&self, token: &str) -> StoreResult<Option<SharedConversation>> {
+        delegate!(self, s => s.shared(token))
     }
 }
 

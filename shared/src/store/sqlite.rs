@@ -9,11 +9,12 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, param
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    TurnWrite, UsageStore,
+    InviteStore, MessageRecord, Page, ShareStore, SharedConversation, StoreError, StoreResult,
+    ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore,
 };
 use crate::accounts::{Account, AccountChange, Email};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
+use crate::link_tokens;
 use crate::usage::{Charge, Cost, Month, SendRate, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
@@ -95,11 +96,19 @@ const MIGRATIONS: &[&str] = &[
          name  TEXT PRIMARY KEY,
          value INTEGER
      ) WITHOUT ROWID;",
+    // Share links.
+    "ALTER TABLE conversations ADD COLUMN share TEXT;
+     CREATE TABLE shares (
+         token_hash   TEXT PRIMARY KEY,
+         owner        TEXT NOT NULL,
+         conversation TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 const DEFAULT_CAP_SETTING: &str = "default_spend_cap";
 
-const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq";
+const CONVERSATION_COLUMNS: &str =
+    "id, title, model, system, created_at, updated_at, next_seq, share";
 const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
      output_tokens, error, updated_at, cost, tokens_estimated";
 
@@ -203,6 +212,7 @@ fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationRecord> {
         created_at: row.get::<_, i64>(4)? as u64,
         updated_at: row.get::<_, i64>(5)? as u64,
         next_seq: row.get(6)?,
+        share: row.get(7)?,
     })
 }
 
@@ -257,6 +267,29 @@ fn insert_message(
             r.updated_at as i64,
             r.cost.map(|c| c as i64),
             r.tokens_estimated,
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn insert_conversation(conn: &Connection, owner: &Username, c: &Conversation) -> StoreResult<()> {
+    let r = ConversationRecord::from_conversation(c);
+    conn.execute(
+        &format!(
+            "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        ),
+        params![
+            owner.as_str(),
+            r.id,
+            r.title,
+            r.model,
+            r.system,
+            r.created_at as i64,
+            r.updated_at as i64,
+            r.next_seq,
+            r.share,
         ],
     )
     .map_err(backend)?;
@@ -395,7 +428,7 @@ impl AccountStore for SqliteStore {
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            for table in ["messages", "conversations", "usage"] {
+            for table in ["messages", "conversations", "usage", "shares"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE owner = ?1"),
                     [username.as_str()],
@@ -503,27 +536,7 @@ impl ThrottleStore for SqliteStore {
 
 impl ConversationStore for SqliteStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
-        let r = ConversationRecord::from_conversation(c);
-        self.with(|conn| {
-            conn.execute(
-                &format!(
-                    "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                ),
-                params![
-                    owner.as_str(),
-                    r.id,
-                    r.title,
-                    r.model,
-                    r.system,
-                    r.created_at as i64,
-                    r.updated_at as i64,
-                    r.next_seq
-                ],
-            )
-            .map_err(backend)?;
-            Ok(())
-        })
+        self.with(|conn| insert_conversation(conn, owner, c))
     }
 
     async fn conversation(
@@ -679,11 +692,13 @@ impl ConversationStore for SqliteStore {
             if deleted == 0 {
                 return Err(StoreError::NotFound);
             }
-            tx.execute(
-                "DELETE FROM messages WHERE owner = ?1 AND conversation = ?2",
-                params![owner.as_str(), id.as_str()],
-            )
-            .map_err(backend)?;
+            for table in ["messages", "shares"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE owner = ?1 AND conversation = ?2"),
+                    params![owner.as_str(), id.as_str()],
+                )
+                .map_err(backend)?;
+            }
             tx.commit().map_err(backend)
         })
     }
@@ -860,6 +875,158 @@ fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> StoreResult
         .map_err(backend)?;
     }
     Ok(())
+}
+
+impl TransferStore for SqliteStore {
+    async fn export_conversations(&self, owner: &Username) -> StoreResult<Vec<Transcript>> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE owner = ?1 ORDER BY id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map([owner.as_str()], conversation_from_row)
+                .map_err(backend)?;
+            let conversations = collect(rows, ConversationRecord::into_conversation)?;
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE owner = ?1 AND conversation = ?2 ORDER BY seq"
+                ))
+                .map_err(backend)?;
+            let mut transcripts = Vec::with_capacity(conversations.len());
+            for conversation in conversations {
+                let rows = stmt
+                    .query_map(
+                        params![owner.as_str(), conversation.id.as_str()],
+                        message_from_row,
+                    )
+                    .map_err(backend)?;
+                let messages = collect(rows, MessageRecord::into_message)?;
+                transcripts.push((conversation, messages));
+            }
+            Ok(transcripts)
+        })
+    }
+
+    async fn import_conversations(
+        &self,
+        owner: &Username,
+        transcripts: &[Transcript],
+    ) -> StoreResult<usize> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let mut added = 0;
+            for (conversation, messages) in transcripts {
+                let exists: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM conversations WHERE owner = ?1 AND id = ?2)",
+                        params![owner.as_str(), conversation.id.as_str()],
+                        |row| row.get(0),
+                    )
+                    .map_err(backend)?;
+                if exists {
+                    continue;
+                }
+                insert_conversation(&tx, owner, conversation)?;
+                for message in messages {
+                    insert_message(&tx, owner, &conversation.id, message)?;
+                }
+                added += 1;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(added)
+        })
+    }
+}
+
+impl ShareStore for SqliteStore {
+    async fn share_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        token: &str,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let current: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT share FROM conversations WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            match current {
+                None => return Err(StoreError::NotFound),
+                Some(Some(_)) => return Err(StoreError::Conflict),
+                Some(None) => {}
+            }
+            tx.execute(
+                "UPDATE conversations SET share = ?3 WHERE owner = ?1 AND id = ?2",
+                params![owner.as_str(), id.as_str(), token],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO shares (token_hash, owner, conversation) VALUES (?1, ?2, ?3)",
+                params![link_tokens::hash(token), owner.as_str(), id.as_str()],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn unshare_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let token: Option<String> = tx
+                .query_row(
+                    "SELECT share FROM conversations WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .flatten();
+            let Some(token) = token else {
+                return Err(StoreError::NotFound);
+            };
+            tx.execute(
+                "UPDATE conversations SET share = NULL WHERE owner = ?1 AND id = ?2",
+                params![owner.as_str(), id.as_str()],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM shares WHERE token_hash = ?1",
+                [link_tokens::hash(&token)],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn shared(&self, token: &str) -> StoreResult<Option<SharedConversation>> {
+        self.with(|conn| {
+            let found: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT owner, conversation FROM shares WHERE token_hash = ?1",
+                    [link_tokens::hash(token)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            found
+                .map(|(owner, id)| SharedConversation::parse(&owner, &id))
+                .transpose()
+        })
+    }
 }
 
 impl UsageStore for SqliteStore {

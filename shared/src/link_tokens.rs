@@ -1,5 +1,6 @@
-//! Invite links: a random token in the link, only its SHA-256 in the store, so a copy of the
-//! table gives nobody a usable link.
+//! Tokens for links that grant something without signing in (invites, shared
+//! conversations): 256 random bits in the link, and only their SHA-256 as the store's key, so
+//! a copy of the table's keys gives nobody a usable link.
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
