@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin.html",
     "chat.html",
     "usage.html",
+    "transfer.html",
 );
 
 /// The one script every page carries (streamed replies, copy buttons, live updates). Pages
@@ -62,7 +63,7 @@ impl Pages {
 }
 
 /// Epoch seconds as `2026-11-25 09:07 UTC`.
-fn datetime(epoch: u64) -> String {
+pub fn datetime(epoch: u64) -> String {
     let (year, month, day) = crate::calendar::civil_date(epoch);
     let secs = epoch % 86_400;
     format!(
@@ -104,6 +105,7 @@ mod tests {
             "admin.html",
             "chat.html",
             "usage.html",
+            "transfer.html",
         ] {
             let html = pages
                 .render(
@@ -144,6 +146,7 @@ mod tests {
             "settings.html",
             "admin.html",
             "usage.html",
+            "transfer.html",
         ] {
             let rendered = pages.render(name, context! { csrf_token => "tok", user => "ann" });
             assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());

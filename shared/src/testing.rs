@@ -136,6 +136,42 @@ pub fn form_post(path: &str, fields: &[(&str, &str)]) -> Request {
     req
 }
 
+/// A `multipart/form-data` body, as a browser sends a form with a file: `fields`, then the
+/// file `contents` as the field `file`. Gives back the content type (with its boundary) and
+/// the body.
+pub fn multipart_body(fields: &[(&str, &str)], contents: &[u8]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "----switchboard-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+             filename=\"export.json\"\r\nContent-Type: application/json\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(contents);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// A post of `multipart_body(fields, contents)` to `path`.
+pub fn multipart_post(path: &str, fields: &[(&str, &str)], contents: &[u8]) -> Request {
+    let (content_type, body) = multipart_body(fields, contents);
+    let mut req = request(Method::POST, path);
+    req.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap());
+    *req.body_mut() = Body::from(body);
+    req
+}
+
 pub fn with_cookie(mut req: Request, cookie: &str) -> Request {
     req.headers_mut()
         .insert(COOKIE, HeaderValue::from_str(cookie).unwrap());

@@ -1,0 +1,64 @@
+//! The export file, version 1: what `GET /export` writes and `POST /import` reads. Documented
+//! in docs/export.md; change it only with a new version.
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "switchboard-export";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportFile {
+    /// Always `switchboard-export`.
+    pub format: String,
+    /// Always 1 for this schema.
+    pub version: u32,
+    /// Seconds since the Unix epoch.
+    pub exported_at: u64,
+    pub conversations: Vec<ExportConversation>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportConversation {
+    /// 16 characters of `A-Z a-z 0-9 - _`; an import adds a conversation only if the account
+    /// has none with this id.
+    pub id: String,
+    pub title: String,
+    /// The catalogue id of the model new replies come from.
+    pub model: String,
+    #[serde(default)]
+    pub system: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// Oldest first.
+    pub messages: Vec<ExportMessage>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportMessage {
+    /// `user` or `assistant`.
+    pub speaker: String,
+    pub text: String,
+    /// `complete`, `failed` or `truncated` (`streaming` is read as an interrupted, failed
+    /// reply).
+    pub state: String,
+    /// For replies: the model that wrote it.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub input_tokens: Option<u32>,
+    #[serde(default)]
+    pub output_tokens: Option<u32>,
+    /// What the reply cost, in nano-dollars (10⁻⁹ US dollars).
+    #[serde(default)]
+    pub cost_nanodollars: Option<u64>,
+    #[serde(default)]
+    pub tokens_estimated: bool,
+    /// For failed replies: what went wrong.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When it was last written, in seconds since the Unix epoch.
+    pub at: u64,
+}

@@ -1,0 +1,360 @@
+//! Reading an import: the uploaded file out of a `multipart/form-data` post, then the export
+//! (`format`) checked whole, every field parsed into the types the store keeps, before
+//! anything is written.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::CONTENT_TYPE;
+use shared::conversations::{
+    Conversation, ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker,
+    SystemPrompt, Title, new_turn_id,
+};
+use shared::store::Transcript;
+use shared::usage::Cost;
+
+use crate::format::{ExportConversation, ExportFile, ExportMessage, FORMAT, VERSION};
+
+/// The largest file an import takes: a Lambda request holds 6 MB, and API Gateway sends an
+/// upload base64-encoded (a third larger).
+pub const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
+/// Room for the form's other parts and the multipart framing.
+const MAX_BODY_BYTES: usize = MAX_IMPORT_BYTES + 16 * 1024;
+const MAX_MODEL_ID_CHARS: usize = 100;
+const MAX_ERROR_CHARS: usize = 1000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImportError {
+    #[error("The file is larger than the 4 MiB an import may be. Nothing was imported.")]
+    TooLarge,
+    #[error("Choose an export file to import.")]
+    NoFile,
+    #[error("That file is not valid JSON ({0}). Nothing was imported.")]
+    NotJson(String),
+    #[error(
+        "That file is not a Switchboard export (format switchboard-export, version 1). Nothing \
+         was imported."
+    )]
+    NotAnExport,
+    #[error("Conversation {number} (“{title}”): {problem}. Nothing was imported.")]
+    Invalid {
+        number: usize,
+        title: String,
+        problem: String,
+    },
+}
+
+impl ImportError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ImportError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// The upload: the form's CSRF token and the file's bytes.
+pub struct Upload {
+    pub csrf_token: String,
+    pub file: Option<Bytes>,
+}
+
+/// Reads the `multipart/form-data` body: its `csrf_token` field and its `file`.
+pub async fn upload(req: &Request) -> Result<Upload, ImportError> {
+    let body: &[u8] = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ImportError::TooLarge);
+    }
+    let boundary = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or(ImportError::NoFile)?;
+    let body = Bytes::copy_from_slice(body);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(MAX_BODY_BYTES as u64)
+            .for_field("file", MAX_IMPORT_BYTES as u64)
+            .for_field("csrf_token", 1024),
+    );
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut upload = Upload {
+        csrf_token: String::new(),
+        file: None,
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return Err(multipart_error(err)),
+        };
+        match field.name() {
+            Some("csrf_token") => {
+                upload.csrf_token = field.text().await.map_err(multipart_error)?;
+            }
+            Some("file") => {
+                let bytes = field.bytes().await.map_err(multipart_error)?;
+                upload.file = (!bytes.is_empty()).then_some(bytes);
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+fn multipart_error(err: multer::Error) -> ImportError {
+    match err {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+            ImportError::TooLarge
+        }
+        other => {
+            tracing::info!(err = %other, "malformed upload");
+            ImportError::NoFile
+        }
+    }
+}
+
+/// Checks the whole file and gives back its conversations as the store keeps them.
+pub fn parse(file: &[u8]) -> Result<Vec<Transcript>, ImportError> {
+    if file.len() > MAX_IMPORT_BYTES {
+        return Err(ImportError::TooLarge);
+    }
+    let value: serde_json::Value = serde_json::from_slice(file)
+        .map_err(|e| ImportError::NotJson(format!("line {}, column {}", e.line(), e.column())))?;
+    let is_export = value.get("format").and_then(|f| f.as_str()) == Some(FORMAT)
+        && value.get("version").and_then(|v| v.as_u64()) == Some(u64::from(VERSION));
+    if !is_export {
+        return Err(ImportError::NotAnExport);
+    }
+    let export: ExportFile = serde_json::from_value(value).map_err(|e| ImportError::Invalid {
+        number: 0,
+        title: String::new(),
+        problem: e.to_string(),
+    })?;
+    let mut seen = HashSet::new();
+    export
+        .conversations
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (number, title) = (i + 1, c.title.clone());
+            let invalid = |problem: String| ImportError::Invalid {
+                number,
+                title: title.clone(),
+                problem,
+            };
+            if !seen.insert(c.id.clone()) {
+                return Err(invalid("its id appears twice in the file".to_string()));
+            }
+            conversation(c).map_err(invalid)
+        })
+        .collect()
+}
+
+fn conversation(c: ExportConversation) -> Result<Transcript, String> {
+    let id = ConversationId::parse(&c.id).ok_or("its id is not valid")?;
+    let title = Title::parse(&c.title).map_err(|e| format!("its title: {e}"))?;
+    check_model_id(&c.model).map_err(|e| format!("its model: {e}"))?;
+    let system = SystemPrompt::parse(c.system.as_deref().unwrap_or_default())
+        .map_err(|e| format!("its system prompt: {e}"))?;
+    let mut messages = Vec::with_capacity(c.messages.len());
+    let mut turn = new_turn_id();
+    for (seq, m) in c.messages.into_iter().enumerate() {
+        let seq = u32::try_from(seq).map_err(|_| "it has too many messages")?;
+        let message =
+            message(seq, m, &mut turn).map_err(|e| format!("message {}: {e}", seq + 1))?;
+        messages.push(message);
+    }
+    let conversation = Conversation {
+        id,
+        title: title.as_str().to_string(),
+        model: c.model,
+        system: system.map(|s| s.as_str().to_string()),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        next_seq: messages.len() as u32,
+        share: None,
+    };
+    Ok((conversation, messages))
+}
+
+fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, String> {
+    let speaker = Speaker::parse(&m.speaker).ok_or("its speaker must be user or assistant")?;
+    let (state, error) = match MessageState::parse(&m.state) {
+        // Nothing will finish it now.
+        Some(MessageState::Streaming) => (
+            MessageState::Failed,
+            Some("This reply was interrupted before it finished.".to_string()),
+        ),
+        Some(state) => (state, m.error),
+        None => return Err(format!("its state {:?} is not known", m.state)),
+    };
+    if error
+        .as_ref()
+        .is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS)
+    {
+        return Err("its error is too long".into());
+    }
+    if let Some(model) = &m.model {
+        check_model_id(model).map_err(|e| format!("its model: {e}"))?;
+    }
+    let text = match speaker {
+        Speaker::User => {
+            // Each message of the user's starts a turn; the replies after it share it.
+            *turn = new_turn_id();
+            MessageText::parse(&m.text)?.as_str().to_string()
+        }
+        Speaker::Assistant if m.text.len() > MAX_REPLY_BYTES => {
+            return Err(format!("it is longer than {MAX_REPLY_BYTES} bytes"));
+        }
+        Speaker::Assistant => m.text,
+    };
+    Ok(Message {
+        seq,
+        speaker,
+        text,
+        state,
+        turn: turn.clone(),
+        model: m.model,
+        input_tokens: m.input_tokens,
+        output_tokens: m.output_tokens,
+        cost: m.cost_nanodollars.map(Cost::from_nanos),
+        tokens_estimated: m.tokens_estimated,
+        error,
+        updated_at: m.at,
+    })
+}
+
+fn check_model_id(id: &str) -> Result<(), &'static str> {
+    let valid = !id.is_empty()
+        && id.chars().count() <= MAX_MODEL_ID_CHARS
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'));
+    if valid { Ok(()) } else { Err("not a model id") }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn export(conversations: serde_json::Value) -> Vec<u8> {
+        json!({
+            "format": "switchboard-export",
+            "version": 1,
+            "exported_at": 5,
+            "conversations": conversations,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn conversation(id: &str, messages: serde_json::Value) -> serde_json::Value {
+        json!({
+            "id": id, "title": "Plans", "model": "gpt-4o-mini", "system": null,
+            "created_at": 1, "updated_at": 2, "messages": messages,
+        })
+    }
+
+    fn message(speaker: &str, text: &str, state: &str) -> serde_json::Value {
+        json!({ "speaker": speaker, "text": text, "state": state, "at": 3 })
+    }
+
+    #[test]
+    fn a_valid_export_becomes_transcripts() {
+        let file = export(json!([conversation(
+            "AAAAAAAAAAAAAAAA",
+            json!([
+                message("user", "hi", "complete"),
+                message("assistant", "hello", "complete"),
+                message("user", "again", "complete"),
+                message("assistant", "half", "streaming"),
+            ])
+        )]));
+        let transcripts = parse(&file).unwrap();
+        let (c, messages) = &transcripts[0];
+        assert_eq!(
+            (c.id.as_str(), c.next_seq, c.share.as_ref()),
+            ("AAAAAAAAAAAAAAAA", 4, None)
+        );
+        assert_eq!(
+            messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        assert_eq!(
+            messages[0].turn, messages[1].turn,
+            "a reply shares its message's turn"
+        );
+        assert_ne!(messages[1].turn, messages[2].turn);
+        assert_eq!(
+            messages[3].state,
+            MessageState::Failed,
+            "an unfinished reply stays so"
+        );
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_reason() {
+        assert!(matches!(parse(b"{not json"), Err(ImportError::NotJson(_))));
+        assert_eq!(
+            parse(b"{\"format\": \"other\"}"),
+            Err(ImportError::NotAnExport)
+        );
+        let big = vec![b' '; MAX_IMPORT_BYTES + 1];
+        assert_eq!(parse(&big), Err(ImportError::TooLarge));
+        let cases = [
+            (conversation("short", json!([])), "its id is not valid"),
+            (
+                conversation(
+                    "AAAAAAAAAAAAAAAA",
+                    json!([message("robot", "x", "complete")]),
+                ),
+                "message 1: its speaker must be user or assistant",
+            ),
+            (
+                conversation("AAAAAAAAAAAAAAAA", json!([message("user", "", "complete")])),
+                "message 1: Write a message first.",
+            ),
+            (
+                conversation("AAAAAAAAAAAAAAAA", json!([message("user", "x", "lost")])),
+                "message 1: its state \"lost\" is not known",
+            ),
+            (
+                conversation(
+                    "AAAAAAAAAAAAAAAA",
+                    json!([message("user", &"x".repeat(32_001), "complete")]),
+                ),
+                "message 1: ",
+            ),
+        ];
+        for (c, expected) in cases {
+            let err = parse(&export(json!([c]))).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err} / {expected}");
+            assert!(
+                err.to_string().contains("Conversation 1 (“Plans”)"),
+                "{err}"
+            );
+        }
+        let twice = export(json!([
+            conversation("AAAAAAAAAAAAAAAA", json!([])),
+            conversation("AAAAAAAAAAAAAAAA", json!([])),
+        ]));
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .to_string()
+                .contains("appears twice")
+        );
+        let unknown_field = export(json!([{ "id": "AAAAAAAAAAAAAAAA", "surprise": 1 }]));
+        assert!(matches!(
+            parse(&unknown_field),
+            Err(ImportError::Invalid { .. })
+        ));
+    }
+}
