@@ -8,7 +8,9 @@ use shared::accounts::{Account, Role};
 use shared::conversations::{Conversation, ConversationId, Title};
 use shared::password::PasswordDigest;
 use shared::session::{Session, SessionKeys};
-use shared::store::{AccountStore, ConversationStore, DynamoStore, SqliteStore, StoreError};
+use shared::store::{
+    AccountStore, ConversationStore, DynamoStore, ShareStore, SqliteStore, StoreError,
+};
 use shared::users::Username;
 
 use crate::proxy::CountingProxy;
@@ -20,6 +22,8 @@ const DIGEST: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1AAA
 
 /// The bench account's conversation, which the chat function's events read and write.
 pub const CONVERSATION: &str = "benchconversat10";
+/// The bench conversation's share link token (43 characters, like a real one).
+pub const SHARE_TOKEN: &str = "bench-share-token-bench-share-token-bench-s";
 
 pub struct Setup {
     env: Vec<(String, String)>,
@@ -123,6 +127,9 @@ impl Setup {
             "settings" => self.event("GET", "/settings", true),
             "admin" => self.event("GET", "/admin", true),
             "usage" => self.event("GET", "/usage", true),
+            "transfer" => self.event("GET", "/import", true),
+            // A shared link is mostly opened by people who are not signed in.
+            "share" => self.event("GET", &format!("/share/{SHARE_TOKEN}"), false),
             "chat" => self.event("GET", &format!("/chat/{CONVERSATION}"), true),
             _ => self.event("GET", "/no-such-page", true),
         }
@@ -157,7 +164,7 @@ impl Setup {
     }
 }
 
-async fn create_conversation<S: ConversationStore>(
+async fn create_conversation<S: ConversationStore + ShareStore>(
     store: &S,
     account: &Account,
 ) -> Result<(), String> {
@@ -172,8 +179,15 @@ async fn create_conversation<S: ConversationStore>(
         .create_conversation(&account.username, &conversation)
         .await
     {
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(err) => return Err(format!("creating the bench conversation: {err}")),
+    }
+    match store
+        .share_conversation(&account.username, &conversation.id, SHARE_TOKEN)
+        .await
+    {
         Ok(()) | Err(StoreError::Conflict) => Ok(()),
-        Err(err) => Err(format!("creating the bench conversation: {err}")),
+        Err(err) => Err(format!("sharing the bench conversation: {err}")),
     }
 }
 

@@ -12,7 +12,8 @@ use bench::measure::{Subject, measure};
 use bench::{events, report};
 
 const FUNCTIONS: &[&str] = &[
-    "home", "login", "logout", "signup", "settings", "admin", "usage", "chat", "notfound",
+    "home", "login", "logout", "signup", "settings", "admin", "usage", "transfer", "share", "chat",
+    "notfound",
 ];
 
 struct Options {

@@ -20,6 +20,7 @@ pub mod session;
 pub mod signup;
 pub mod store;
 pub mod throttle;
+pub mod transcript;
 pub mod usage;
 pub mod users;
 pub mod web;

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "chat.html",
     "usage.html",
     "transfer.html",
+    "share.html",
 );
 
 /// The one script every page carries (streamed replies, copy buttons, live updates). Pages
@@ -106,6 +107,7 @@ mod tests {
             "chat.html",
             "usage.html",
             "transfer.html",
+            "share.html",
         ] {
             let html = pages
                 .render(
@@ -147,6 +149,7 @@ mod tests {
             "admin.html",
             "usage.html",
             "transfer.html",
+            "share.html",
         ] {
             let rendered = pages.render(name, context! { csrf_token => "tok", user => "ann" });
             assert!(rendered.is_ok(), "{name}: {:?}", rendered.err());

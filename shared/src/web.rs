@@ -410,6 +410,8 @@ impl<'a> Visit<'a> {
     fn common_context(&self) -> Value {
         context! {
             base => &self.base_path,
+            // The portal's absolute address, for links meant to be copied elsewhere.
+            site => self.absolute_url(""),
             user => self.user().map(|u| u.username.as_str()),
             is_admin => self.user().is_some_and(Account::is_admin),
             csrf_token => self.session.csrf.as_str(),

@@ -13,9 +13,9 @@ use minijinja::context;
 use serde::Deserialize;
 use shared::conversations::{Conversation, ConversationId, MessageText, SystemPrompt, Title};
 use shared::form::FieldErrors;
-use shared::store::{ConversationStore, StoreError};
+use shared::store::{ConversationStore, ShareStore, StoreError};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Streamed, Visit, form, listing, session};
+use shared::{App, AppError, Reply, Streamed, Visit, form, link_tokens, listing, session};
 
 use crate::turn::{self, Kind, Limits, TurnError};
 use crate::view::{self, Show};
@@ -248,6 +248,29 @@ async fn submit(
                 ))
             }
         },
+        "share" => {
+            let (token, _) = link_tokens::generate();
+            match store.share_conversation(&owner, id, &token).await {
+                // Shared already: its link stays the one it was.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(err) => return Err(not_found_or_internal(err)),
+            }
+            visit.flash(shared::session::Flash::new(
+                "Anyone with the link below can now read this conversation, without signing in.",
+            ));
+            Ok(Reply::RedirectTo(format!("/chat/{}#share", id.as_str())))
+        }
+        "unshare" => {
+            match store.unshare_conversation(&owner, id).await {
+                // Not shared (any more): nothing to end.
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(err) => return Err(AppError::internal(err)),
+            }
+            visit.flash(shared::session::Flash::new(
+                "The conversation is no longer shared: its link leads nowhere now.",
+            ));
+            Ok(Reply::RedirectTo(format!("/chat/{}#share", id.as_str())))
+        }
         "delete" => {
             store
                 .delete_conversation(&owner, id)
@@ -657,6 +680,37 @@ mod tests {
         // Someone else is not held back by her sends.
         let bob = Person::new(app).await;
         bob.start("offline", "hello").await;
+    }
+
+    #[tokio::test]
+    async fn a_conversation_is_shared_by_a_link_until_sharing_stops() {
+        use shared::store::ShareStore;
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("offline", "share me").await;
+        let response = ann.post(&path, &[("action", "share")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[LOCATION], format!("{path}#share"));
+        let (_, html) = ann.get(&path).await;
+        let marker = "id=\"share-link\" href=\"/share/";
+        let start = html.find(marker).expect("the link is shown") + marker.len();
+        let token = html[start..].split('"').next().unwrap().to_string();
+        let store = app.store().await.unwrap();
+        assert!(store.shared(&token).await.unwrap().is_some());
+        // Sharing again keeps the same link.
+        ann.post(&path, &[("action", "share")]).await;
+        let (_, again) = ann.get(&path).await;
+        assert!(again.contains(&format!("/share/{token}")));
+
+        let response = ann.post(&path, &[("action", "unshare")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(store.shared(&token).await.unwrap(), None);
+        let (_, html) = ann.get(&path).await;
+        assert!(html.contains("Share a read-only link"), "{html}");
+        // Only the owner can share: anyone else's post finds no conversation.
+        let bob = Person::new(app).await;
+        let response = bob.post(&path, &[("action", "share")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ use shared::conversations::{
 };
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
+use shared::transcript::still_streaming;
 use shared::usage::{Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
 use shared::{App, AppError};
@@ -131,13 +132,6 @@ pub struct Prepared {
     pub reply: Message,
     pub model: Model,
     pub prompt: Prompt,
-}
-
-/// Whether a reply marked as streaming is still being written, or was abandoned (its
-/// function stopped) and will never finish.
-pub fn still_streaming(app: &App, message: &Message, now: u64) -> bool {
-    message.state == MessageState::Streaming
-        && message.updated_at + app.config.provider_timeout.as_secs() + 30 >= now
 }
 
 fn context_error(model: &Model, err: ContextError) -> TurnError {

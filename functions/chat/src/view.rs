@@ -2,12 +2,10 @@
 //! actions open on the last reply.
 
 use minijinja::{Value, context};
-use shared::conversations::{Conversation, HISTORY_PAGE, Message, MessageState};
+use shared::conversations::{Conversation, HISTORY_PAGE, Message};
 use shared::store::ConversationStore;
 use shared::users::Username;
-use shared::{App, AppError, estimate, listing, markdown, session, usage};
-
-use crate::turn::still_streaming;
+use shared::{App, AppError, estimate, listing, session, transcript, usage};
 
 /// Which part of the page's history to show, and in which mode.
 #[derive(Default)]
@@ -16,38 +14,6 @@ pub struct Show {
     pub before: Option<u32>,
     pub confirm_delete: bool,
     pub editing: bool,
-}
-
-fn message(app: &App, m: &Message, now: u64) -> Value {
-    let state = match m.state {
-        MessageState::Streaming if !still_streaming(app, m, now) => "interrupted",
-        state => state.as_str(),
-    };
-    let estimated = if m.tokens_estimated {
-        " (estimated)"
-    } else {
-        ""
-    };
-    let cost = m.cost.map(|c| format!(" · {c}")).unwrap_or_default();
-    let tokens = match (m.input_tokens, m.output_tokens) {
-        (Some(i), Some(o)) => Some(format!("{i} in · {o} out tokens{estimated}{cost}")),
-        (None, Some(o)) => Some(format!("{o} tokens{estimated}{cost}")),
-        _ => None,
-    };
-    context! {
-        seq => m.seq,
-        speaker => m.speaker.as_str(),
-        html => if m.state == MessageState::Streaming {
-            markdown::render(&m.text)
-        } else {
-            markdown::render_cached(&m.text).to_string()
-        },
-        raw => &m.text,
-        state,
-        error => &m.error,
-        model_name => m.model.as_deref().map(|id| listing::model_name(&app.config.models, id)),
-        tokens,
-    }
 }
 
 /// Loads what `show` asks for; `None` if `owner` has no such conversation.
@@ -89,7 +55,7 @@ pub fn page(
     extra: Value,
 ) -> Value {
     let now = session::now();
-    let live = messages.iter().any(|m| still_streaming(app, m, now));
+    let live = transcript::live(app, messages, now);
     let earlier = messages.first().map(|m| m.seq).filter(|seq| *seq > 0);
     let last_user = messages
         .iter()
@@ -148,8 +114,9 @@ pub fn page(
                 title => &conversation.title,
                 model => &conversation.model,
                 system => &conversation.system,
+                share => &conversation.share,
             },
-            messages => messages.iter().map(|m| message(app, m, now)).collect::<Vec<_>>(),
+            messages => transcript::messages(app, messages, now),
             earlier,
             older_page => show.before.is_some(),
             live,

@@ -120,3 +120,39 @@ fn every_function_is_routed_the_same_way_locally_and_in_aws() {
         "every function is reachable, and only functions are routed"
     );
 }
+
+#[test]
+fn every_function_is_watched_for_throttles_within_the_alarm_limits() {
+    let source = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&source).unwrap();
+    let mut watched = Vec::new();
+    for (name, resource) in docs[0]["Resources"].as_hash().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let Some(metrics) = resource["Properties"]["Metrics"].as_vec() else {
+            continue;
+        };
+        let stats: Vec<_> = metrics
+            .iter()
+            .filter(|m| !m["MetricStat"].is_badvalue())
+            .collect();
+        // CloudWatch's hard limit for an alarm on a metric math expression.
+        assert!(
+            stats.len() <= 10,
+            "{name:?} watches {} metrics",
+            stats.len()
+        );
+        for stat in stats {
+            if stat["MetricStat"]["Metric"]["MetricName"].as_str() == Some("Throttles") {
+                watched.push(stat["Id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    watched.sort();
+    assert_eq!(
+        watched,
+        workspace_functions(),
+        "each function's throttles, once"
+    );
+}

@@ -50,7 +50,7 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
     let setup = Setup::new(Some(&url))
         .await
         .expect("the bench account and table");
-    for function in ["settings", "logout", "notfound"] {
+    for function in ["settings", "logout", "notfound", "transfer"] {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(count, 1, "{function}, signed in: {operations:?}");
         assert_eq!(operations, ["GetItem"], "{function}");
@@ -69,6 +69,9 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
             "{function}"
         );
     }
+    // A shared conversation, opened signed out: the link, then the conversation.
+    let (_, operations) = requests(&setup, "share").await;
+    assert_eq!(operations, ["GetItem", "Query"], "share");
     // The usage page: this month's and last month's usage (one query each) and, for an
     // account without its own cap, the default cap.
     let (_, operations) = requests(&setup, "usage").await;
