@@ -1100,9 +1100,9 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn exports_hold_everything_and_imports_add_each_conversation_once() {
             $crate::store::contract::exports_hold_everything_and_imports_add_each_conversation_once(
-                                                                        &$make.await,
-                                                                    )
-                                                                    .await;
+                                                                                &$make.await,
+                                                                            )
+                                                                            .await;
         }
         #[tokio::test]
         async fn share_links_lead_to_their_conversation_until_revoked() {

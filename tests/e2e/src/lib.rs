@@ -47,6 +47,24 @@ impl Visitor {
             .expect("POST")
     }
 
+    /// Posts `fields` and the file `contents` as `multipart/form-data`, as a browser sends a
+    /// form with a file.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        contents: &[u8],
+    ) -> Response {
+        let (content_type, body) = shared::testing::multipart_body(fields, contents);
+        self.client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// The CSRF token of the form on the page at `path`.
     pub async fn csrf_token(&self, path: &str) -> String {
         let html = self.get(path).await.text().await.expect("a page");
