@@ -2,24 +2,12 @@
 // portal that scripts/test started, whose catalogue holds the fake provider's models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, SHOTS, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
+import { BASE, SHOTS, useBrowser, signedIn } from './harness.js';
 
-const USER = ADMIN;
-const PASSWORD = ADMIN_PASSWORD;
 const FINAL_WORDS = 'streamed word by word.';
 
 const chrome = useBrowser();
 
-async function signedIn(options = {}) {
-  const context = await chrome.browser.newContext(options);
-  const page = await context.newPage();
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel('Username').fill(USER);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${BASE}/`);
-  return { context, page };
-}
 
 // Starts a conversation from the home page and waits for its page.
 async function start(page, model, message) {
@@ -30,7 +18,7 @@ async function start(page, model, message) {
 }
 
 test('a reply streams in as it is written, and survives a reload', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser);
   await start(page, 'Offline demo (no AI)', 'Warm up');
   await page.getByRole('combobox', { name: 'Model' }).selectOption({ label: 'Fake slow' });
   await page.getByLabel('Message', { exact: true }).fill('Stream to me');
@@ -61,7 +49,7 @@ test('a reply streams in as it is written, and survives a reload', async () => {
 });
 
 test('without JavaScript, sending posts the form and shows the finished reply', async () => {
-  const { context, page } = await signedIn({ javaScriptEnabled: false });
+  const { context, page } = await signedIn(chrome.browser, { javaScriptEnabled: false });
   await start(page, 'Fake echo', 'No script here');
   const reply = page.locator('#log li.assistant').last();
   assert.match(await reply.textContent(), /You said: No script here\. This reply comes from the fake provider/);
@@ -74,7 +62,7 @@ test('without JavaScript, sending posts the form and shows the finished reply', 
 });
 
 test('code in a reply is highlighted, scripts in it are inert, and there is a copy button', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser);
   const alerts = [];
   page.on('dialog', async (dialog) => { alerts.push(dialog.message()); await dialog.dismiss(); });
   await start(page, 'Fake markdown', 'Show me code');

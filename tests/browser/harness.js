@@ -31,3 +31,15 @@ export function useBrowser() {
   });
   return handle;
 }
+
+// A new browser context signed in as the bootstrap admin, and its page (on the home page).
+export async function signedIn(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('Username').fill(ADMIN);
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE}/`);
+  return { context, page };
+}

@@ -3,23 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BASE, SHOTS, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
+import { BASE, SHOTS, useBrowser, signedIn } from './harness.js';
 
 const chrome = useBrowser();
 
-async function signedIn() {
-  const context = await chrome.browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel('Username').fill(ADMIN);
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${BASE}/`);
-  return { context, page };
-}
 
 test('an export downloads, and importing it again adds nothing', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser, { acceptDownloads: true });
   await page.getByLabel('Message', { exact: true }).fill('Something to export');
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/\/chat\//);
@@ -51,7 +41,7 @@ test('an export downloads, and importing it again adds nothing', async () => {
 });
 
 test('a shared conversation opens for someone signed out, until sharing stops', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser, { acceptDownloads: true });
   await page.getByLabel('Message', { exact: true }).fill('Worth sharing');
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/\/chat\//);

@@ -4,23 +4,13 @@
 // million tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, SHOTS, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
+import { BASE, SHOTS, useBrowser, signedIn } from './harness.js';
 
 const chrome = useBrowser();
 
-async function signedIn() {
-  const context = await chrome.browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel('Username').fill(ADMIN);
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${BASE}/`);
-  return { context, page };
-}
 
 test('the cost estimate follows the message and the model as they change', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser);
   const estimate = page.locator('#estimate');
   await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake echo' });
   // 4000 bytes are 1000 tokens, plus 4 for the message: $0.001004 in, and a typical reply of
@@ -58,7 +48,7 @@ test('the cost estimate follows the message and the model as they change', async
 });
 
 test('the usage page lists what replies cost by model and conversation', async () => {
-  const { context, page } = await signedIn();
+  const { context, page } = await signedIn(chrome.browser);
   await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake echo' });
   await page.getByLabel('Message', { exact: true }).fill('A costed question');
   await page.getByRole('button', { name: 'Start' }).click();

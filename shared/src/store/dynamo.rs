@@ -932,72 +932,66 @@ const BATCH_WRITE_LIMIT: usize = 25;
 const BATCH_GET_LIMIT: usize = 100;
 
 impl DynamoStore {
-    /// Writes `items` in batches, retrying what DynamoDB leaves unprocessed; on failure, the
-    /// keys of the items written so far are in `written`.
-    async fn put_all(&self, items: Vec<Item>, written: &mut Vec<Item>) -> StoreResult<()> {
-        for chunk in items.chunks(BATCH_WRITE_LIMIT) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item.clone()))
-                                .build()
-                                .expect("item is set"),
-                        )
-                        .build()
-                })
-                .collect();
-            while !requests.is_empty() {
+    /// Sends write requests in batches, retrying what DynamoDB leaves unprocessed; `done` is
+    /// told each batch that was written whole.
+    async fn write_batches(
+        &self,
+        requests: Vec<WriteRequest>,
+        mut done: impl FnMut(&[WriteRequest]),
+    ) -> StoreResult<()> {
+        for chunk in requests.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
                 let output = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(&self.table, pending)
                     .send()
                     .await
                     .map_err(backend)?;
-                requests = output
+                pending = output
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
                     .unwrap_or_default();
             }
-            written.extend(chunk.iter().map(item_key));
+            done(chunk);
         }
         Ok(())
     }
 
-    /// Deletes the items with these keys, in batches.
+    /// Writes `items`; on failure, the keys of the items written so far are in `written`.
+    async fn put_all(&self, items: Vec<Item>, written: &mut Vec<Item>) -> StoreResult<()> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item)).build();
+                WriteRequest::builder()
+                    .put_request(put.expect("item is set"))
+                    .build()
+            })
+            .collect();
+        self.write_batches(requests, |chunk| {
+            written.extend(
+                chunk
+                    .iter()
+                    .filter_map(|r| r.put_request().map(|p| item_key(p.item()))),
+            );
+        })
+        .await
+    }
+
+    /// Deletes the items with these keys.
     async fn delete_keys(&self, keys: &[Item]) -> StoreResult<()> {
-        for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|k| {
-                    WriteRequest::builder()
-                        .delete_request(
-                            DeleteRequest::builder()
-                                .set_key(Some(k.clone()))
-                                .build()
-                                .expect("key is set"),
-                        )
-                        .build()
-                })
-                .collect();
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-            }
-        }
-        Ok(())
+        let requests = keys
+            .iter()
+            .map(|k| {
+                let delete = DeleteRequest::builder().set_key(Some(k.clone())).build();
+                WriteRequest::builder()
+                    .delete_request(delete.expect("key is set"))
+                    .build()
+            })
+            .collect();
+        self.write_batches(requests, |_| {}).await
     }
 
     /// Which of the owner's conversation ids exist, read consistently in batches.

@@ -92,16 +92,12 @@ async fn parallel_sends_cannot_overspend_by_more_than_the_replies_in_flight() {
 
     // The replies have landed: the month's spend is past the cap, and sends are refused
     // with the reason, and stored nothing.
-    let refused = ann
-        .post_form(
-            &path,
-            &[
-                ("csrf_token", token.as_str()),
-                ("model", "offline"),
-                ("message", "one more"),
-            ],
-        )
-        .await;
+    let one_more = [
+        ("csrf_token", token.as_str()),
+        ("model", "offline"),
+        ("message", "one more"),
+    ];
+    let refused = ann.post_form(&path, &one_more).await;
     let html = expect_page(
         refused,
         StatusCode::FORBIDDEN,
@@ -120,15 +116,6 @@ async fn parallel_sends_cannot_overspend_by_more_than_the_replies_in_flight() {
 
     // The admin raises the cap: sends go again.
     set_cap(&name, "1000000").await;
-    let again = ann
-        .post_form(
-            &path,
-            &[
-                ("csrf_token", token.as_str()),
-                ("model", "offline"),
-                ("message", "one more"),
-            ],
-        )
-        .await;
+    let again = ann.post_form(&path, &one_more).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
 }
