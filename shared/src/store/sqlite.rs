@@ -943,6 +943,22 @@ impl TransferStore for SqliteStore {
     }
 }
 
+/// The conversation's share token: `None` if there is no such conversation, `Some(None)` if
+/// it is not shared.
+fn share_of(
+    tx: &Transaction,
+    owner: &Username,
+    id: &ConversationId,
+) -> StoreResult<Option<Option<String>>> {
+    tx.query_row(
+        "SELECT share FROM conversations WHERE owner = ?1 AND id = ?2",
+        params![owner.as_str(), id.as_str()],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(backend)
+}
+
 impl ShareStore for SqliteStore {
     async fn share_conversation(
         &self,
@@ -954,15 +970,7 @@ impl ShareStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
-            let current: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT share FROM conversations WHERE owner = ?1 AND id = ?2",
-                    params![owner.as_str(), id.as_str()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            match current {
+            match share_of(&tx, owner, id)? {
                 None => return Err(StoreError::NotFound),
                 Some(Some(_)) => return Err(StoreError::Conflict),
                 Some(None) => {}
@@ -986,16 +994,7 @@ impl ShareStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
-            let token: Option<String> = tx
-                .query_row(
-                    "SELECT share FROM conversations WHERE owner = ?1 AND id = ?2",
-                    params![owner.as_str(), id.as_str()],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?
-                .flatten();
-            let Some(token) = token else {
+            let Some(token) = share_of(&tx, owner, id)?.flatten() else {
                 return Err(StoreError::NotFound);
             };
             tx.execute(
