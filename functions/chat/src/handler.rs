@@ -137,13 +137,14 @@ async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
         system,
         session::now(),
     );
+    // Read before anything is written, so that a failure here leaves nothing behind.
+    let limits = Limits::of(app, visit.require_user()?).await?;
     let store = app.store().await?;
     store
         .create_conversation(&owner, &conversation)
         .await
         .map_err(AppError::internal)?;
     let id = conversation.id;
-    let limits = Limits::of(app, visit.require_user()?).await?;
     match turn::prepare(app, &owner, &id, &Kind::Send(text), &model.id, &limits).await {
         Ok(prepared) => Ok(deliver(visit, req, &id, prepared).await),
         Err(err) => {

@@ -98,7 +98,7 @@ fn limit_error(err: StoreError, limits: &Limits, now: u64) -> TurnError {
             StatusCode::FORBIDDEN,
             format!(
                 "You have reached your spending cap for {} ({}). Ask your administrator to raise \
-                 it, or wait for the next month (UTC). Your message was not sent.",
+                 it, or wait for the next month (UTC). Nothing was sent.",
                 Month::of(now).name(),
                 limits.spend_cap.unwrap_or_default().dollars(),
             ),
@@ -113,7 +113,7 @@ fn limit_error(err: StoreError, limits: &Limits, now: u64) -> TurnError {
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "You are sending messages too quickly: at most {} a minute. Wait {} seconds \
-                     and send again; your message is still here.",
+                     and try again. Nothing was sent.",
                     rate.limit,
                     rate.expires_at() - now,
                 ),
