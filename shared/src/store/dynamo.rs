@@ -856,23 +856,7 @@ impl ConversationStore for DynamoStore {
             return Err(backend(err));
         }
         // Cancelled by the conversation's condition: gone, or moved on by another send.
-        let exists = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, conversation_sk(id))))
-            .projection_expression("PK")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?
-            .item
-            .is_some();
-        Err(if exists {
-            StoreError::Conflict
-        } else {
-            StoreError::NotFound
-        })
+        Err(self.conflict_or_gone(owner, id).await)
     }
 
     async fn save_reply(
@@ -932,6 +916,25 @@ const BATCH_WRITE_LIMIT: usize = 25;
 const BATCH_GET_LIMIT: usize = 100;
 
 impl DynamoStore {
+    /// Why a write conditioned on the conversation failed: `Conflict` if it still exists
+    /// (another request changed it first), `NotFound` if it is gone.
+    async fn conflict_or_gone(&self, owner: &Username, id: &ConversationId) -> StoreError {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .projection_expression("PK")
+            .consistent_read(true)
+            .send()
+            .await;
+        match read {
+            Ok(output) if output.item.is_some() => StoreError::Conflict,
+            Ok(_) => StoreError::NotFound,
+            Err(err) => backend(err),
+        }
+    }
+
     /// Sends write requests in batches, retrying what DynamoDB leaves unprocessed; `done` is
     /// told each batch that was written whole.
     async fn write_batches(
@@ -1161,25 +1164,7 @@ impl ShareStore for DynamoStore {
             .await;
         let Err(err) = result else { return Ok(()) };
         match condition_failures(&err) {
-            Some(failed) if failed(0) => {
-                let exists = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(conversation_key))
-                    .projection_expression("PK")
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(backend)?
-                    .item
-                    .is_some();
-                Err(if exists {
-                    StoreError::Conflict
-                } else {
-                    StoreError::NotFound
-                })
-            }
+            Some(failed) if failed(0) => Err(self.conflict_or_gone(owner, id).await),
             Some(failed) if failed(1) => Err(StoreError::Conflict),
             _ => Err(backend(err)),
         }
