@@ -23,18 +23,29 @@ use tokio::sync::{Notify, oneshot};
 pub struct Outcome {
     pub body: Bytes,
     pub error: bool,
+    /// When `/next` handed the event to the function.
+    pub handed_out: Instant,
+    /// When the response's body first held the awaited bytes, if they came.
+    pub awaited_at: Option<Instant>,
     pub finished: Instant,
 }
 
 struct Pending {
     event: String,
+    awaited: Option<&'static [u8]>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct InFlight {
+    awaited: Option<&'static [u8]>,
+    handed_out: Instant,
     reply: oneshot::Sender<Outcome>,
 }
 
 #[derive(Default)]
 struct State {
     queue: VecDeque<Pending>,
-    in_flight: Option<(String, oneshot::Sender<Outcome>)>,
+    in_flight: Option<InFlight>,
     first_next: Option<Instant>,
     next_id: u64,
 }
@@ -79,12 +90,22 @@ impl Emulator {
 
     /// Queues an event; the receiver gets the function's answer.
     pub fn invoke(&self, event: String) -> oneshot::Receiver<Outcome> {
+        self.invoke_awaiting(event, None)
+    }
+
+    /// Queues an event and notes when the response's body first holds `awaited` (a streamed
+    /// response arrives piece by piece: this is when that piece reached the Runtime API).
+    pub fn invoke_awaiting(
+        &self,
+        event: String,
+        awaited: Option<&'static [u8]>,
+    ) -> oneshot::Receiver<Outcome> {
         let (reply, outcome) = oneshot::channel();
-        self.state
-            .lock()
-            .unwrap()
-            .queue
-            .push_back(Pending { event, reply });
+        self.state.lock().unwrap().queue.push_back(Pending {
+            event,
+            awaited,
+            reply,
+        });
         self.wake.notify_one();
         outcome
     }
@@ -95,19 +116,23 @@ impl Emulator {
         if method == Method::GET && path.ends_with("/runtime/invocation/next") {
             return self.next().await;
         }
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let awaited = self
+            .state
+            .lock()
+            .unwrap()
+            .in_flight
+            .as_ref()
+            .and_then(|f| f.awaited);
+        let (body, awaited_at) = read_body(req.into_body(), awaited).await;
         let error = path.ends_with("/error");
         if method == Method::POST && path.contains("/runtime/invocation/") {
             let finished = Instant::now();
-            if let Some((_, reply)) = self.state.lock().unwrap().in_flight.take() {
-                let _ = reply.send(Outcome {
+            if let Some(in_flight) = self.state.lock().unwrap().in_flight.take() {
+                let _ = in_flight.reply.send(Outcome {
                     body,
                     error,
+                    handed_out: in_flight.handed_out,
+                    awaited_at,
                     finished,
                 });
             }
@@ -135,7 +160,11 @@ impl Emulator {
                 if let Some(pending) = state.queue.pop_front() {
                     state.next_id += 1;
                     let id = format!("bench-{:08}", state.next_id);
-                    state.in_flight = Some((id.clone(), pending.reply));
+                    state.in_flight = Some(InFlight {
+                        awaited: pending.awaited,
+                        handed_out: Instant::now(),
+                        reply: pending.reply,
+                    });
                     let deadline = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_millis() as u64 + 30_000);
@@ -159,6 +188,28 @@ impl Emulator {
             notified.await;
         }
     }
+}
+
+/// The whole body, read frame by frame so that the arrival of `awaited` can be timed.
+async fn read_body(mut body: Incoming, awaited: Option<&[u8]>) -> (Bytes, Option<Instant>) {
+    let mut collected = Vec::new();
+    let mut awaited_at = None;
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        // Only the new bytes, and the few before them that a match could straddle.
+        let from = collected
+            .len()
+            .saturating_sub(awaited.map_or(0, <[u8]>::len));
+        collected.extend_from_slice(&data);
+        if let (Some(needle), None) = (awaited, awaited_at)
+            && collected[from..].windows(needle.len()).any(|w| w == needle)
+        {
+            awaited_at = Some(Instant::now());
+        }
+    }
+    (Bytes::from(collected), awaited_at)
 }
 
 fn respond(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

@@ -138,13 +138,29 @@ impl Setup {
     /// A chat turn as a browser without JavaScript sends it: a form post that waits for the
     /// whole reply (from the offline model).
     pub fn chat_turn(&self) -> String {
+        self.turn("offline", None)
+    }
+
+    /// A send from the page's script: the reply comes back as server-sent events while the
+    /// model writes it.
+    pub fn streamed_turn(&self, model: &str) -> String {
+        self.turn(model, Some("text/event-stream"))
+    }
+
+    fn turn(&self, model: &str, accept: Option<&str>) -> String {
         let mut event: Value =
             serde_json::from_str(&self.event("POST", &format!("/chat/{CONVERSATION}"), true))
                 .expect("an event");
-        let body = format!("csrf_token={}&message=Hello&model=offline", self.csrf);
+        let body = format!("csrf_token={}&message=Hello&model={model}", self.csrf);
         event["body"] = json!(body);
-        event["headers"]["Content-Type"] = json!("application/x-www-form-urlencoded");
-        event["multiValueHeaders"]["Content-Type"] = json!(["application/x-www-form-urlencoded"]);
+        let mut set = |name: &str, value: &str| {
+            event["headers"][name] = json!(value);
+            event["multiValueHeaders"][name] = json!([value]);
+        };
+        set("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(accept) = accept {
+            set("Accept", accept);
+        }
         event.to_string()
     }
 

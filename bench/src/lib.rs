@@ -6,3 +6,4 @@ pub mod events;
 pub mod measure;
 pub mod proxy;
 pub mod report;
+pub mod ttft;

@@ -4,12 +4,13 @@
 //!   bench [--invokes N] [--cold-starts N] [--json FILE] [--dynamodb URL] [--only NAME,...] [-- COMMAND ARGS...]
 //!
 //! With `-- COMMAND`, measures that command instead (any Lambda runtime client works), fed
-//! the home page's event.
+//! the home page's event. When the chat function is measured, so is the time to first token
+//! of a streamed reply, through it and from the provider directly (`bench::ttft`).
 
 use std::path::PathBuf;
 
 use bench::measure::{Subject, measure};
-use bench::{events, report};
+use bench::{events, report, ttft};
 
 const FUNCTIONS: &[&str] = &[
     "home", "login", "logout", "signup", "settings", "admin", "usage", "transfer", "share", "chat",
@@ -147,7 +148,21 @@ async fn run() -> Result<(), String> {
         );
         results.push(measure(subject, options.cold_starts, options.invokes).await?);
     }
-    let report = report::Report::new(store, options.invokes, results);
+    let measures_chat = options.command.is_empty()
+        && options
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == "chat"));
+    let ttft = if measures_chat {
+        // Each turn adds two messages to the bench conversation: enough turns for a steady
+        // median, not so many that the history grows past what a real conversation holds.
+        let turns = options.invokes.min(200);
+        eprintln!("measuring time to first token through chat ({turns} streamed sends)...");
+        Some(ttft::measure_ttft(&release.join("chat"), &setup, turns).await?)
+    } else {
+        None
+    };
+    let report = report::Report::new(store, options.invokes, results, ttft);
     println!("{}", report.table());
     if let Some(path) = options.json {
         std::fs::write(&path, report.json()).map_err(|e| format!("{}: {e}", path.display()))?;

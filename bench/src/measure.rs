@@ -108,10 +108,6 @@ pub async fn measure(
     let _ = child.kill().await;
 
     latencies.sort();
-    let percentile = |p: f64| {
-        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        ms(latencies[index])
-    };
     let (binary_mb, zip_mb) = match &subject.binary {
         Some(path) => {
             let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
@@ -124,8 +120,8 @@ pub async fn measure(
         init_ms: ms(init),
         cold_starts: inits.len(),
         first_invoke_ms: ms(first),
-        warm_p50_ms: percentile(0.50),
-        warm_p99_ms: percentile(0.99),
+        warm_p50_ms: ms(percentile(&latencies, 0.50)),
+        warm_p99_ms: ms(percentile(&latencies, 0.99)),
         invokes,
         peak_rss_mb,
         binary_mb,
@@ -136,8 +132,11 @@ pub async fn measure(
     })
 }
 
-/// Spawns the function under a fresh emulator and waits for its first `/next`.
-async fn start(subject: &Subject) -> Result<(tokio::process::Child, Emulator, Duration), String> {
+/// Spawns the function under a fresh emulator and waits for its first `/next`; returns the
+/// process, its emulator and its init time.
+pub async fn start(
+    subject: &Subject,
+) -> Result<(tokio::process::Child, Emulator, Duration), String> {
     let emulator = Emulator::start().await.map_err(|e| e.to_string())?;
     let (program, args) = subject.command.split_first().ok_or("no command")?;
     let started = Instant::now();
@@ -160,7 +159,12 @@ async fn start(subject: &Subject) -> Result<(tokio::process::Child, Emulator, Du
     Ok((child, emulator, ready - started))
 }
 
-fn ms(d: Duration) -> f64 {
+/// The `p` quantile (0 to 1) of sorted, non-empty times, by the nearest-rank method.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+pub(crate) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0
 }
 
