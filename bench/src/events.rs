@@ -79,13 +79,14 @@ impl Setup {
                     ("SWITCHBOARD_TABLE", "switchboard-bench"),
                     ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
                     ("AWS_REGION", "us-east-1"),
-                    ("AWS_ACCESS_KEY_ID", "bench"),
-                    ("AWS_SECRET_ACCESS_KEY", "bench"),
+                    ("AWS_ACCESS_KEY_ID", "test"),
+                    ("AWS_SECRET_ACCESS_KEY", "test"),
                     ("AWS_EC2_METADATA_DISABLED", "true"),
                 ] {
                     env.push((k.into(), v.into()));
                 }
-                let store = DynamoStore::new(dynamodb_client(url), "switchboard-bench");
+                let store =
+                    DynamoStore::new(shared::testing::local_dynamodb(url), "switchboard-bench");
                 store.create_table().await.map_err(|e| e.to_string())?;
                 create_conversation(&store, &account).await?;
                 store.create_account(&account).await
@@ -205,17 +206,6 @@ async fn create_conversation<S: ConversationStore + ShareStore>(
         Ok(()) | Err(StoreError::Conflict) => Ok(()),
         Err(err) => Err(format!("sharing the bench conversation: {err}")),
     }
-}
-
-fn dynamodb_client(url: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

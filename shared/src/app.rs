@@ -59,7 +59,11 @@ impl App {
     /// `AWS_ENDPOINT_URL_DYNAMODB`, the Lambda role...).
     async fn aws(&self) -> &SdkConfig {
         self.aws
-            .get_or_init(|| aws_config::load_defaults(BehaviorVersion::latest()))
+            .get_or_init(|| {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(crate::https::aws_client())
+                    .load()
+            })
             .await
     }
 
@@ -99,7 +103,7 @@ impl App {
     pub async fn http(&self) -> Result<&reqwest::Client, AppError> {
         self.http
             .get_or_try_init(|| async {
-                reqwest::Client::builder()
+                crate::https::provider_client()
                     .connect_timeout(std::time::Duration::from_secs(10))
                     .build()
             })

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod error;
 pub mod estimate;
 pub mod form;
+pub mod https;
 pub mod link_tokens;
 pub mod listing;
 pub mod markdown;

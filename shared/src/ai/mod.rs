@@ -198,7 +198,7 @@ mod tests {
         upstream: &str,
         fake: &FakeProvider,
     ) -> (String, Vec<Event>, Option<ProviderError>) {
-        let http = reqwest::Client::new();
+        let http = crate::https::provider_client().build().unwrap();
         let key = SecretString::from("sk-test");
         let timeouts = Timeouts {
             idle: Duration::from_millis(500),
@@ -302,7 +302,7 @@ mod tests {
             idle: Duration::from_secs(2),
         };
         let result = stream_reply(
-            &reqwest::Client::new(),
+            &crate::https::provider_client().build().unwrap(),
             &model,
             None,
             &prompt(),
@@ -319,7 +319,7 @@ mod tests {
         let timeouts = Timeouts {
             idle: Duration::from_secs(1),
         };
-        let client = reqwest::Client::new();
+        let client = crate::https::provider_client().build().unwrap();
         let mut stream = stream_reply(&client, &model, None, &prompt(), timeouts, Duration::ZERO)
             .await
             .unwrap();

@@ -172,24 +172,10 @@ fn service_url(variable: &str) -> String {
 
 /// A DynamoDB client for DynamoDB Local, with the static credentials it accepts.
 pub fn dynamodb() -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(service_url("SWITCHBOARD_TEST_DYNAMODB_URL"))
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+    shared::testing::local_dynamodb(&service_url("SWITCHBOARD_TEST_DYNAMODB_URL"))
 }
 
 /// A Secrets Manager client for the local server.
 pub fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(service_url("SWITCHBOARD_TEST_SECRETS_URL"))
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    shared::testing::local_secrets_manager(&service_url("SWITCHBOARD_TEST_SECRETS_URL"))
 }
