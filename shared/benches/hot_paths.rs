@@ -127,3 +127,16 @@ fn sse_parse_and_forward(bencher: divan::Bencher) {
             })
         });
 }
+
+/// What a cold start does before it first asks for work, beside the runtime's own set-up:
+/// read the configuration (with the embedded model catalogue)...
+#[divan::bench]
+fn start_up_configuration() -> shared::config::Config {
+    shared::config::Config::from_lookup(|_| None).expect("the defaults are valid")
+}
+
+/// ...and compile the templates.
+#[divan::bench]
+fn start_up_templates() -> Pages {
+    Pages::new()
+}

@@ -47,14 +47,18 @@ pub struct Pages {
 }
 
 impl Pages {
+    /// Templates are compiled when first rendered, not here: a function renders three or
+    /// four of the thirteen, and a cold start should not pay for the others.
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.add_global("script", Value::from_safe_string(SCRIPT.to_string()));
         env.add_filter("datetime", datetime);
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .unwrap_or_else(|err| panic!("template {name} does not compile: {err}"));
-        }
+        env.set_loader(|name| {
+            Ok(TEMPLATES
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, source)| source.to_string()))
+        });
         Self { env }
     }
 
@@ -85,6 +89,17 @@ mod tests {
     use minijinja::context;
 
     use super::*;
+
+    #[test]
+    fn every_template_compiles() {
+        let pages = Pages::new();
+        for (name, _) in TEMPLATES {
+            if let Err(err) = pages.env.get_template(name) {
+                panic!("{name}: {err:#}");
+            }
+        }
+        assert!(pages.env.get_template("missing.html").is_err());
+    }
 
     #[test]
     fn dates_read_as_calendar_dates() {
