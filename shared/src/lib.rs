@@ -31,4 +31,4 @@ pub mod testing;
 
 pub use app::App;
 pub use error::AppError;
-pub use web::{Reply, Streamed, Visit, serve};
+pub use web::{AlsoRead, Reply, Streamed, Visit, serve, serve_reading};

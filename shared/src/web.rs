@@ -20,7 +20,8 @@ use http_body_util::StreamBody;
 
 use crate::accounts::Account;
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session, SessionKeys};
-use crate::store::AccountStore;
+use crate::store::{AccountStore, UsageStore};
+use crate::usage::Cost;
 use crate::users::Username;
 use crate::{App, AppError};
 
@@ -118,12 +119,22 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-frame-options", "DENY"),
 ];
 
+/// What a visit reads with the signed-in account, in the same request to the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlsoRead {
+    Nothing,
+    /// The portal's default spend cap: pages that apply or show the account's cap.
+    DefaultSpendCap,
+}
+
 pub struct Visit<'a> {
     app: &'a App,
     /// Absent only when the keys could not be had; then no cookie is read or written.
     keys: Option<Cow<'a, SessionKeys>>,
     session: Session,
     account: Option<Account>,
+    /// The default spend cap, when it was read with the account.
+    default_spend_cap: Option<Option<Cost>>,
     /// Whether the session changed and its cookie must be sent again.
     changed: bool,
     /// Why the visit could not begin, if it could not: the handler is then not run.
@@ -141,7 +152,20 @@ pub async fn serve<'a, F>(app: &'a App, req: Request, route: F) -> Response<Body
 where
     F: for<'v> AsyncFnOnce(&'v mut Visit<'a>, &'v Request) -> Result<Reply, AppError>,
 {
-    let mut visit = Visit::start(app, &req).await;
+    serve_reading(app, req, AlsoRead::Nothing, route).await
+}
+
+/// As `serve`, reading `also` with the signed-in account.
+pub async fn serve_reading<'a, F>(
+    app: &'a App,
+    req: Request,
+    also: AlsoRead,
+    route: F,
+) -> Response<Body>
+where
+    F: for<'v> AsyncFnOnce(&'v mut Visit<'a>, &'v Request) -> Result<Reply, AppError>,
+{
+    let mut visit = Visit::start_reading(app, &req, also).await;
     let outcome = match visit.failure.take() {
         Some(err) => Err(err),
         None => route(&mut visit, &req).await,
@@ -154,12 +178,18 @@ impl<'a> Visit<'a> {
     /// does not open, has expired, or whose account is gone, disabled or signed out everywhere
     /// since, means signed out.
     pub async fn start(app: &'a App, req: &Request) -> Self {
+        Self::start_reading(app, req, AlsoRead::Nothing).await
+    }
+
+    /// As `start`, reading `also` with the account (still one store read).
+    pub async fn start_reading(app: &'a App, req: &Request, also: AlsoRead) -> Self {
         let now = session::now();
         let mut visit = Self {
             app,
             keys: None,
             session: Session::new(None, ANONYMOUS_LIFETIME, now),
             account: None,
+            default_spend_cap: None,
             changed: true,
             failure: None,
             secure: !is_plain_http_loopback(req),
@@ -204,7 +234,7 @@ impl<'a> Visit<'a> {
             visit.changed = false;
             return visit;
         };
-        match visit.load_account(&name, session.epoch).await {
+        match visit.load_account(&name, session.epoch, also).await {
             Ok(Some(account)) => {
                 visit.account = Some(account);
                 visit.session = session;
@@ -216,18 +246,53 @@ impl<'a> Visit<'a> {
         visit
     }
 
-    async fn load_account(&self, name: &str, epoch: u32) -> Result<Option<Account>, AppError> {
+    async fn load_account(
+        &mut self,
+        name: &str,
+        epoch: u32,
+        also: AlsoRead,
+    ) -> Result<Option<Account>, AppError> {
         let Ok(username) = Username::parse(name) else {
             return Ok(None);
         };
-        let account = self
-            .app
+        let store = self.app.store().await?;
+        let account = match also {
+            AlsoRead::Nothing => store.account(&username).await,
+            AlsoRead::DefaultSpendCap => {
+                store
+                    .account_and_default_cap(&username)
+                    .await
+                    .map(|(account, cap)| {
+                        self.default_spend_cap = Some(cap);
+                        account
+                    })
+            }
+        }
+        .map_err(AppError::internal)?;
+        Ok(account.filter(|a| !a.disabled && a.session_epoch == epoch))
+    }
+
+    /// The spend cap that applies to the signed-in account: its own, else the portal's
+    /// default (read with the account when the visit asked for it, else now).
+    pub async fn spend_cap(&self) -> Result<Option<Cost>, AppError> {
+        match self.require_user()?.spend_cap {
+            Some(cap) => Ok(Some(cap)),
+            None => self.default_spend_cap().await,
+        }
+    }
+
+    /// The portal's default spend cap: as read with the account, when the visit asked for
+    /// it, else read now.
+    pub async fn default_spend_cap(&self) -> Result<Option<Cost>, AppError> {
+        if let Some(default) = self.default_spend_cap {
+            return Ok(default);
+        }
+        self.app
             .store()
             .await?
-            .account(&username)
+            .default_spend_cap()
             .await
-            .map_err(AppError::internal)?;
-        Ok(account.filter(|a| !a.disabled && a.session_epoch == epoch))
+            .map_err(AppError::internal)
     }
 
     /// Why the visit could not begin, if it could not: then the handler must not run.

@@ -13,7 +13,7 @@ use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, Invite, InviteStore, StoreError, UsageStore};
 use shared::usage::{Cost, Month, Totals};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, form, link_tokens, password, serve};
+use shared::{AlsoRead, App, AppError, Reply, Visit, form, link_tokens, password, serve_reading};
 
 const PAGE_SIZE: usize = 50;
 
@@ -36,7 +36,14 @@ struct AdminForm {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    serve(app, req, route).await
+    // The page shows the default cap: read it with the account. Not for a post, which may
+    // change it before the page is shown again.
+    let also = if req.method() == Method::GET {
+        AlsoRead::DefaultSpendCap
+    } else {
+        AlsoRead::Nothing
+    };
+    serve_reading(app, req, also, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
@@ -89,10 +96,7 @@ async fn render(
             .map_err(AppError::internal)?
         }
     };
-    let default_cap = store
-        .default_spend_cap()
-        .await
-        .map_err(AppError::internal)?;
+    let default_cap = visit.default_spend_cap().await?;
     let spent = |list: &[(String, Totals)], name: &str| {
         list.iter()
             .find(|(n, _)| n == name)

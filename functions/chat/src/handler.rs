@@ -15,7 +15,9 @@ use shared::conversations::{Conversation, ConversationId, MessageText, SystemPro
 use shared::form::FieldErrors;
 use shared::store::{ConversationStore, ShareStore, StoreError};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Streamed, Visit, form, link_tokens, listing, session};
+use shared::{
+    AlsoRead, App, AppError, Reply, Streamed, Visit, form, link_tokens, listing, session,
+};
 
 use crate::turn::{self, Kind, Limits, TurnError};
 use crate::view::{self, Show};
@@ -39,7 +41,13 @@ struct ChatForm {
 pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {
     // Not `shared::serve`: its generic route makes the future's `Send`-ness unprovable, and
     // the streaming runtime needs it.
-    let mut visit = Visit::start(app, &req).await;
+    // A post may send, and a send applies the spend cap: read the default with the account.
+    let also = if req.method() == Method::POST {
+        AlsoRead::DefaultSpendCap
+    } else {
+        AlsoRead::Nothing
+    };
+    let mut visit = Visit::start_reading(app, &req, also).await;
     let outcome = match visit.take_failure() {
         Some(err) => Err(err),
         None => route(&mut visit, &req).await,
@@ -138,7 +146,7 @@ async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
         session::now(),
     );
     // Read before anything is written, so that a failure here leaves nothing behind.
-    let limits = Limits::of(app, visit.require_user()?).await?;
+    let limits = Limits::of(visit).await?;
     let store = app.store().await?;
     store
         .create_conversation(&owner, &conversation)
@@ -345,7 +353,7 @@ async fn converse(
     model: &str,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
-    let limits = Limits::of(app, visit.require_user()?).await?;
+    let limits = Limits::of(visit).await?;
     let err = match turn::prepare(app, owner, id, &kind, model, &limits).await {
         Ok(prepared) => return Ok(deliver(visit, req, id, prepared).await),
         Err(err) => err,

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::accounts::Account;
 use shared::ai::{self, ContextError, Event, Model, Prompt, Timeouts};
 use shared::conversations::{
     ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker, new_turn_id,
@@ -18,7 +17,7 @@ use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
 use shared::usage::{Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
-use shared::{App, AppError};
+use shared::{App, AppError, Visit};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How often a growing reply is written back, so that a reload shows it.
@@ -71,21 +70,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The account's own cap, else the portal's default (one read, only when needed), and the
+    /// The account's own cap, else the portal's default (read with the account), and the
     /// configured send rate.
-    pub async fn of(app: &App, account: &Account) -> Result<Self, AppError> {
-        let spend_cap = match account.spend_cap {
-            Some(cap) => Some(cap),
-            None => app
-                .store()
-                .await?
-                .default_spend_cap()
-                .await
-                .map_err(AppError::internal)?,
-        };
+    pub async fn of(visit: &Visit<'_>) -> Result<Self, AppError> {
         Ok(Self {
-            spend_cap,
-            sends_per_minute: app.config.sends_per_minute,
+            spend_cap: visit.spend_cap().await?,
+            sends_per_minute: visit.app().config.sends_per_minute,
         })
     }
 }

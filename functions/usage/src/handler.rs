@@ -5,14 +5,14 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use minijinja::{Value, context};
-use shared::accounts::Account;
 use shared::ai::Catalogue;
 use shared::store::UsageStore;
-use shared::usage::{Month, Totals, UsageLine, UsageReport};
-use shared::{App, AppError, Reply, Visit, listing, serve};
+use shared::usage::{Cost, Month, Totals, UsageLine, UsageReport};
+use shared::{AlsoRead, App, AppError, Reply, Visit, listing, serve_reading};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    serve(app, req, route).await
+    // The page shows the cap that applies: read the default with the account.
+    serve_reading(app, req, AlsoRead::DefaultSpendCap, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
@@ -38,7 +38,15 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         store.usage(&account.username, previous),
     )
     .map_err(AppError::internal)?;
-    let cap = cap(app, &account, current, month, &shown).await?;
+    let cap = if month == current {
+        cap(
+            visit.spend_cap().await?,
+            account.spend_cap.is_some(),
+            &shown,
+        )
+    } else {
+        Value::from(())
+    };
     let catalogue = &app.config.models;
     Ok(Reply::page(
         "usage.html",
@@ -52,28 +60,8 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
 }
 
 /// The cap that applies this month, and how much of it is used; only for the current month.
-async fn cap(
-    app: &App,
-    account: &Account,
-    current: Month,
-    month: Month,
-    shown: &UsageReport,
-) -> Result<Value, AppError> {
-    if month != current {
-        return Ok(Value::from(()));
-    }
-    let (cap, own) = match account.spend_cap {
-        Some(cap) => (Some(cap), true),
-        None => (
-            app.store()
-                .await?
-                .default_spend_cap()
-                .await
-                .map_err(AppError::internal)?,
-            false,
-        ),
-    };
-    Ok(match cap {
+fn cap(cap: Option<Cost>, own: bool, shown: &UsageReport) -> Value {
+    match cap {
         None => context! { none => true },
         Some(cap) => {
             let spent = shown.total.cost;
@@ -90,7 +78,7 @@ async fn cap(
                 reached => spent >= cap,
             }
         }
-    })
+    }
 }
 
 fn totals(t: &Totals) -> Value {
@@ -125,11 +113,11 @@ fn report(catalogue: &Catalogue, month: Month, r: &UsageReport) -> Value {
 #[cfg(test)]
 mod tests {
     use lambda_http::http::StatusCode;
-    use shared::accounts::{AccountChange, Role};
+    use shared::accounts::{Account, AccountChange, Role};
     use shared::conversations::{Conversation, Title};
     use shared::store::{AccountStore, ConversationStore};
     use shared::testing::{self, body_text, request, with_cookie};
-    use shared::usage::{Charge, Cost};
+    use shared::usage::Charge;
 
     use super::*;
 

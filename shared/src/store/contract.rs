@@ -863,8 +863,20 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore>(store: &S) {
     let seven = Cost::parse_dollars("7.25").unwrap();
     store.set_default_spend_cap(Some(seven)).await.unwrap();
     assert_eq!(store.default_spend_cap().await.unwrap(), Some(seven));
+    // Read together with an account (a send's one read), with or without the account.
+    let (read, default) = store.account_and_default_cap(&ann.username).await.unwrap();
+    assert_eq!(read.map(|a| a.username), Some(ann.username.clone()));
+    assert_eq!(default, Some(seven));
+    let nobody = unique_name("nobody");
+    assert_eq!(
+        store.account_and_default_cap(&nobody).await.unwrap(),
+        (None, Some(seven))
+    );
     store.set_default_spend_cap(None).await.unwrap();
     assert_eq!(store.default_spend_cap().await.unwrap(), None);
+    let (read, default) = store.account_and_default_cap(&ann.username).await.unwrap();
+    assert!(read.is_some());
+    assert_eq!(default, None);
     store.set_default_spend_cap(original).await.unwrap();
 }
 

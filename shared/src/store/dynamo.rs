@@ -1004,16 +1004,28 @@ impl DynamoStore {
         ids: &[&ConversationId],
     ) -> StoreResult<std::collections::HashSet<String>> {
         let pk = user_pk(owner.as_str());
-        let mut found = std::collections::HashSet::new();
-        for chunk in ids.chunks(BATCH_GET_LIMIT) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| key(pk.clone(), conversation_sk(id)))
-                .collect();
+        let keys = ids
+            .iter()
+            .map(|id| key(pk.clone(), conversation_sk(id)))
+            .collect();
+        Ok(self
+            .get_batch(keys, Some("SK"))
+            .await?
+            .into_iter()
+            .filter_map(|item| Some(item.get(table::SORT_KEY)?.as_s().ok()?.clone()))
+            .collect())
+    }
+
+    /// The items with these keys (those that exist, in no particular order), read
+    /// consistently in batches, retrying what DynamoDB leaves unprocessed.
+    async fn get_batch(&self, keys: Vec<Item>, projection: Option<&str>) -> StoreResult<Vec<Item>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut keys = chunk.to_vec();
             while !keys.is_empty() {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(keys))
-                    .projection_expression("SK")
+                    .set_projection_expression(projection.map(str::to_string))
                     .consistent_read(true)
                     .build()
                     .expect("keys are set");
@@ -1024,15 +1036,12 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(backend)?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    if let Some(sk) = item.get(table::SORT_KEY).and_then(|v| v.as_s().ok()) {
-                        found.insert(sk.clone());
-                    }
-                }
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
                 keys = output
                     .unprocessed_keys
                     .and_then(|mut m| m.remove(&self.table))
@@ -1042,6 +1051,16 @@ impl DynamoStore {
         }
         Ok(found)
     }
+}
+
+/// The default spend cap's item holds `cap` (nano-dollars), or nothing when there is none.
+fn spend_cap_from_item(item: &Item) -> Option<Cost> {
+    item.get("cap")?
+        .as_n()
+        .ok()?
+        .parse()
+        .ok()
+        .map(Cost::from_nanos)
 }
 
 fn item_key(item: &Item) -> Item {
@@ -1467,10 +1486,28 @@ impl UsageStore for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        Ok(output
-            .item
-            .and_then(|item| item.get("cap")?.as_n().ok()?.parse().ok())
-            .map(Cost::from_nanos))
+        Ok(output.item.as_ref().and_then(spend_cap_from_item))
+    }
+
+    async fn account_and_default_cap(
+        &self,
+        username: &Username,
+    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
+        let account_key = key(user_pk(username.as_str()), ACCOUNT_SK);
+        let cap_key = key(SETTINGS_PK.into(), SPEND_CAP_SK);
+        let mut account = None;
+        let mut cap = None;
+        for item in self
+            .get_batch(vec![account_key.clone(), cap_key], None)
+            .await?
+        {
+            if item_key(&item) == account_key {
+                account = Some(account_from_item(item)?);
+            } else {
+                cap = spend_cap_from_item(&item);
+            }
+        }
+        Ok((account, cap))
     }
 
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {

@@ -497,6 +497,12 @@ pub trait UsageStore {
     ) -> StoreResult<Vec<(String, Totals)>>;
     /// The cap for accounts without their own.
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>>;
+    /// The account and the default cap in one read: what a send checks, when most accounts
+    /// follow the default.
+    async fn account_and_default_cap(
+        &self,
+        username: &Username,
+    ) -> StoreResult<(Option<Account>, Option<Cost>)>;
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()>;
 }
 
@@ -683,6 +689,12 @@ impl UsageStore for Store {
     }
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
         delegate!(self, s => s.default_spend_cap())
+    }
+    async fn account_and_default_cap(
+        &self,
+        username: &Username,
+    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
+        delegate!(self, s => s.account_and_default_cap(username))
     }
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
         delegate!(self, s => s.set_default_spend_cap(cap))

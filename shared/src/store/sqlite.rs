@@ -1108,6 +1108,17 @@ impl UsageStore for SqliteStore {
         })
     }
 
+    async fn account_and_default_cap(
+        &self,
+        username: &Username,
+    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
+        // Local reads: two cost what one does.
+        Ok((
+            self.account(username).await?,
+            self.default_spend_cap().await?,
+        ))
+    }
+
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
         self.with(|conn| {
             conn.execute(

@@ -72,43 +72,38 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
     // A shared conversation, opened signed out: the link, then the conversation.
     let (_, operations) = requests(&setup, "share").await;
     assert_eq!(operations, ["GetItem", "Query"], "share");
-    // The usage page: this month's and last month's usage (one query each) and, for an
-    // account without its own cap, the default cap.
+    // The usage page: the account with the default cap (one batch read), then this month's
+    // and last month's usage (one query each).
     let (_, operations) = requests(&setup, "usage").await;
-    assert_eq!(
-        operations,
-        ["GetItem", "Query", "Query", "GetItem"],
-        "usage"
-    );
-    // The admin page: the accounts, their spend this month and last (a range query each,
-    // not a read per account) and the default cap.
+    assert_eq!(operations, ["BatchGetItem", "Query", "Query"], "usage");
+    // The admin page: the account with the default cap, the accounts, and their spend this
+    // month and last (a range query each, not a read per account).
     let (_, operations) = requests(&setup, "admin").await;
     assert_eq!(
         operations,
-        ["GetItem", "Query", "Query", "Query", "GetItem"],
+        ["BatchGetItem", "Query", "Query", "Query"],
         "admin"
     );
 }
 
 #[tokio::test]
-async fn a_chat_turn_reads_three_times_and_writes_twice() {
+async fn a_chat_turn_reads_twice_and_writes_twice() {
     let url = std::env::var("SWITCHBOARD_TEST_DYNAMODB_URL").expect(
         "SWITCHBOARD_TEST_DYNAMODB_URL: these tests need DynamoDB Local (scripts/test starts it)",
     );
     let setup = Setup::new(Some(&url))
         .await
         .expect("the bench account and table");
-    // The session's account, the default spend cap (the bench account has no cap of its
-    // own), the conversation with its recent history, the turn (the user's message and the
-    // empty reply, with the cap's check and the send counted, in one transaction), and the
-    // finished reply with its usage added to the month's totals (one transaction). A reply
-    // that streams for longer adds one save per 500 ms.
+    // The session's account with the default spend cap (one batch read: the bench account
+    // has no cap of its own), the conversation with its recent history, the turn (the
+    // user's message and the empty reply, with the cap's check and the send counted, in one
+    // transaction), and the finished reply with its usage added to the month's totals (one
+    // transaction). A reply that streams for longer adds one save per 500 ms.
     let (count, operations) = requests_for(&setup, "chat", setup.chat_turn()).await;
     assert_eq!(
         operations,
         [
-            "GetItem",
-            "GetItem",
+            "BatchGetItem",
             "Query",
             "TransactWriteItems",
             "TransactWriteItems"
