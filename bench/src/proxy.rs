@@ -27,6 +27,10 @@ impl CountingProxy {
                 let operations = operations.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
+                        // A relay must not hold back small writes (Nagle): each would wait for
+                        // a delayed ACK, and the proxy would add the 40 ms it is there to count.
+                        let _ = client.set_nodelay(true);
+                        let _ = server.set_nodelay(true);
                         let _ = relay(client, server, operations).await;
                     }
                 });
