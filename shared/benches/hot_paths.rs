@@ -132,7 +132,8 @@ fn sse_parse_and_forward(bencher: divan::Bencher) {
 /// read the configuration (with the embedded model catalogue)...
 #[divan::bench]
 fn start_up_configuration() -> shared::config::Config {
-    shared::config::Config::from_lookup(|_| None).expect("the defaults are valid")
+    let lookup = |name: &str| (name == shared::config::SESSION_KEY).then(|| KEY.to_string());
+    shared::config::Config::from_lookup(lookup).expect("the defaults are valid")
 }
 
 /// ...and compile the templates.
