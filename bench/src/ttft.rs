@@ -35,21 +35,7 @@ pub struct Ttft {
 
 pub async fn measure_ttft(chat: &Path, setup: &Setup, turns: usize) -> Result<Ttft, String> {
     let provider = FakeProvider::start().await;
-    let mut env = setup.env();
-    env.push((
-        shared::config::MODELS.into(),
-        fake_provider::catalogue(&provider.openai_url()),
-    ));
-    // The bench sends faster than any person; the send rate would refuse it.
-    env.push((shared::config::SENDS_PER_MINUTE.into(), "0".into()));
-    let subject = Subject {
-        name: "chat".into(),
-        command: vec![chat.display().to_string()],
-        env,
-        events: Vec::new(),
-        binary: None,
-        proxy: None,
-    };
+    let subject = chat_subject(chat, setup, &provider);
     let (mut child, emulator, _) = start(&subject).await?;
 
     let mut provider_times = Vec::with_capacity(turns);
@@ -92,6 +78,25 @@ pub async fn measure_ttft(chat: &Path, setup: &Setup, turns: usize) -> Result<Tt
         through_chat_p99_ms: ms(chat_p99),
         added_p50_ms: ms(chat_p50.saturating_sub(provider_p50)),
     })
+}
+
+/// The chat function, with the fake provider's models as its catalogue.
+pub fn chat_subject(chat: &Path, setup: &Setup, provider: &FakeProvider) -> Subject {
+    let mut env = setup.env();
+    env.push((
+        shared::config::MODELS.into(),
+        fake_provider::catalogue(&provider.openai_url()),
+    ));
+    // The bench sends faster than any person; the send rate would refuse it.
+    env.push((shared::config::SENDS_PER_MINUTE.into(), "0".into()));
+    Subject {
+        name: "chat".into(),
+        command: vec![chat.display().to_string()],
+        env,
+        events: Vec::new(),
+        binary: None,
+        proxy: None,
+    }
 }
 
 /// Connect, ask for a streamed completion, and wait for its first content.

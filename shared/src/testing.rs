@@ -212,29 +212,29 @@ pub async fn streamed_text(response: Response<crate::Streamed>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// A DynamoDB client for DynamoDB Local at `url`, with the static credentials it accepts
-/// (DynamoDB Local keeps a database per access key: whatever else talks to it uses `test`).
-pub fn local_dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
+/// The SDK configuration for a local stand-in of an AWS service at `url`, with the static
+/// credentials such services accept (DynamoDB Local keeps a database per access key:
+/// whatever else talks to it uses `test`).
+fn local_service(url: &str) -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region};
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(crate::https::aws_client())
         .endpoint_url(url)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "tests",
+        )))
+        .build()
+}
+
+/// A DynamoDB client for DynamoDB Local at `url`.
+pub fn local_dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_service(url))
 }
 
 /// A Secrets Manager client for the local Secrets Manager server at `url`.
 pub fn local_secrets_manager(url: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(crate::https::aws_client())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    aws_sdk_secretsmanager::Client::new(&local_service(url))
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use bench::events::Setup;
-use bench::measure::{Subject, start};
+use bench::measure::start;
+use bench::ttft::chat_subject;
 use fake_provider::FakeProvider;
 
 #[tokio::test]
@@ -20,19 +21,7 @@ async fn a_reply_reaches_the_runtime_api_while_the_model_writes() {
     );
     let provider = FakeProvider::start().await;
     let setup = Setup::new(None).await.expect("the bench account");
-    let mut env = setup.env();
-    env.push((
-        shared::config::MODELS.into(),
-        fake_provider::catalogue(&provider.openai_url()),
-    ));
-    let subject = Subject {
-        name: "chat".into(),
-        command: vec![chat.display().to_string()],
-        env,
-        events: Vec::new(),
-        binary: None,
-        proxy: None,
-    };
+    let subject = chat_subject(&chat, &setup, &provider);
     let (_child, emulator, _) = start(&subject).await.expect("the chat function starts");
 
     // The slow model writes a word every 250 ms, for seconds.
