@@ -22,7 +22,8 @@ impl Visitor {
             "SWITCHBOARD_TEST_URL is not set: start the portal with `tests/services/portal.sh start` \
              and set it to the printed address, or run `scripts/test`",
         );
-        let client = Client::builder()
+        // The portal's own client builder: reqwest has no TLS crypto provider of its own here.
+        let client = shared::https::provider_client()
             .redirect(redirect::Policy::none())
             .cookie_store(true)
             .build()
