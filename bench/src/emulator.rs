@@ -88,18 +88,15 @@ impl Emulator {
         self.state.lock().unwrap().first_next
     }
 
-    /// Queues an event; the receiver gets the function's answer.
-    pub fn invoke(&self, event: String) -> oneshot::Receiver<Outcome> {
-        self.invoke_awaiting(event, None)
-    }
-
-    /// Queues an event and notes when the response's body first holds `awaited` (a streamed
-    /// response arrives piece by piece: this is when that piece reached the Runtime API).
-    pub fn invoke_awaiting(
+    /// Sends an event to the function `name` and waits for its answer (at most 30 s), noting
+    /// when the response's body first holds `awaited` (a streamed response arrives piece by
+    /// piece: this is when that piece reached the Runtime API).
+    pub async fn invoke(
         &self,
+        name: &str,
         event: String,
         awaited: Option<&'static [u8]>,
-    ) -> oneshot::Receiver<Outcome> {
+    ) -> Result<Outcome, String> {
         let (reply, outcome) = oneshot::channel();
         self.state.lock().unwrap().queue.push_back(Pending {
             event,
@@ -107,7 +104,10 @@ impl Emulator {
             reply,
         });
         self.wake.notify_one();
-        outcome
+        tokio::time::timeout(std::time::Duration::from_secs(30), outcome)
+            .await
+            .map_err(|_| format!("{name}: no answer within 30 s"))?
+            .map_err(|_| format!("{name}: the emulator dropped the invocation"))
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {

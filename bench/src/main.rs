@@ -26,6 +26,15 @@ struct Options {
     command: Vec<String>,
 }
 
+impl Options {
+    /// Whether the function `name` is among those to measure (`--only`, else all).
+    fn measures(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == name))
+    }
+}
+
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         invokes: 1000,
@@ -106,11 +115,7 @@ async fn run() -> Result<(), String> {
     });
     if options.command.is_empty() {
         for name in FUNCTIONS {
-            if options
-                .only
-                .as_ref()
-                .is_some_and(|only| !only.iter().any(|o| o == name))
-            {
+            if !options.measures(name) {
                 continue;
             }
             let binary = release.join(name);
@@ -148,12 +153,7 @@ async fn run() -> Result<(), String> {
         );
         results.push(measure(subject, options.cold_starts, options.invokes).await?);
     }
-    let measures_chat = options.command.is_empty()
-        && options
-            .only
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|o| o == "chat"));
-    let ttft = if measures_chat {
+    let ttft = if options.command.is_empty() && options.measures("chat") {
         // Each turn adds two messages to the bench conversation: enough turns for a steady
         // median, not so many that the history grows past what a real conversation holds.
         let turns = options.invokes.min(200);

@@ -26,7 +26,11 @@ async fn a_reply_reaches_the_runtime_api_while_the_model_writes() {
 
     // The slow model writes a word every 250 ms, for seconds.
     let outcome = emulator
-        .invoke_awaiting(setup.streamed_turn("fake-slow"), Some(b"event: text"))
+        .invoke(
+            "chat",
+            setup.streamed_turn("fake-slow"),
+            Some(b"event: text"),
+        )
         .await
         .expect("an answer");
     let body = String::from_utf8_lossy(&outcome.body);
