@@ -29,6 +29,7 @@ pub const LOGIN_FAILURES_PER_ADDRESS: &str = "SWITCHBOARD_LOGIN_FAILURES_PER_ADD
 pub const LOGIN_WINDOW_MINUTES: &str = "SWITCHBOARD_LOGIN_WINDOW_MINUTES";
 pub const MODELS: &str = "SWITCHBOARD_MODELS";
 pub const PROVIDER_TIMEOUT: &str = "SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS";
+pub const REPLY_DEADLINE: &str = "SWITCHBOARD_REPLY_DEADLINE_SECONDS";
 pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
 pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
 
@@ -82,6 +83,9 @@ pub struct Config {
     /// How long a provider may stay silent (before answering, or between two pieces of a
     /// reply) before the reply is given up as failed.
     pub provider_timeout: Duration,
+    /// The longest a reply may take in all, however busy the provider keeps the stream:
+    /// under the chat function's 15-minute limit, so a stopped reply is still saved.
+    pub reply_deadline: Duration,
     /// The offline model's pause between words, so that its replies visibly stream.
     pub offline_pace: Duration,
     /// How many sends (messages, regenerates, edits) one user may make per minute; `None`
@@ -219,13 +223,15 @@ impl Config {
                 Catalogue::parse(&text).map_err(|reason| ConfigError::invalid(MODELS, reason))?
             }
         };
-        let provider_timeout = vars.number(PROVIDER_TIMEOUT, 60, 1..=900)?;
+        let provider_timeout = vars.number(PROVIDER_TIMEOUT, 60, 1..=840)?;
+        let reply_deadline = vars.number(REPLY_DEADLINE, 600, 1..=840)?;
         let offline_pace = vars.number(OFFLINE_PACE, 40, 0..=5000)?;
         let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
 
         Ok(Self {
             models,
             provider_timeout: Duration::from_secs(provider_timeout),
+            reply_deadline: Duration::from_secs(reply_deadline),
             offline_pace: Duration::from_millis(offline_pace),
             sends_per_minute: (sends_per_minute > 0).then_some(sends_per_minute),
             session_keys,

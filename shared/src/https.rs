@@ -15,10 +15,15 @@ pub fn aws_client() -> SharedHttpClient {
 
 /// A builder for the client that talks to AI providers (reqwest is built without a crypto
 /// provider of its own: this installs ring as the process's).
+///
+/// It follows no redirects: a request carries an API key (some providers' in a header of
+/// their own, which reqwest would not strip), and a provider that answers with a redirect
+/// must not be able to send it to another host. A redirect is reported as the provider's
+/// status.
 pub fn provider_client() -> reqwest::ClientBuilder {
     // Fails only when a provider is installed already, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
 #[cfg(test)]

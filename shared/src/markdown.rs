@@ -24,11 +24,36 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         // An image would be fetched as soon as the page shows: a model could use one to
         // make the reader's browser call an address of its choosing.
         .rm_tags(["img"])
+        .attribute_filter(|element, attribute, value| match attribute {
+            "class" => highlight_classes(element, value).map(Into::into),
+            _ => Some(value.into()),
+        })
         .link_rel(Some("noopener noreferrer nofollow"));
     builder
 });
 
-const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+/// Of a `class` attribute, only what the highlighter writes: its `hl-` classes and the code
+/// block's `code`. A message may write HTML with classes of its own, and must not be able to
+/// dress itself up as the portal's notices, buttons or forms.
+fn highlight_classes(element: &str, value: &str) -> Option<String> {
+    let kept: Vec<&str> = value
+        .split_ascii_whitespace()
+        .filter(|class| {
+            class.strip_prefix(CLASS_PREFIX).is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            }) || (element == "pre" && *class == "code")
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(" "))
+}
+
+const CLASS_PREFIX: &str = "hl-";
+const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed {
+    prefix: CLASS_PREFIX,
+};
 
 /// The message's Markdown as safe HTML.
 pub fn render(text: &str) -> String {
@@ -184,6 +209,28 @@ mod tests {
                 assert!(!html.contains(bad), "{attack} gave {html}");
             }
         }
+    }
+
+    #[test]
+    fn only_the_highlighters_classes_are_kept() {
+        let html = render(
+            "<div class=\"flash error\">Your session has ended</div>\
+             <span class=\"hl-keyword notice\">x</span><pre class=\"code banner\">y</pre>\
+             <code class=\"code\">z</code><span class=\"hl-\">w</span>",
+        );
+        assert!(!html.contains("flash"), "{html}");
+        assert!(!html.contains("notice"), "{html}");
+        assert!(!html.contains("banner"), "{html}");
+        assert!(
+            html.contains("<span class=\"hl-keyword\">x</span>"),
+            "{html}"
+        );
+        assert!(html.contains("<pre class=\"code\">y</pre>"), "{html}");
+        assert!(
+            html.contains("<code>z</code>"),
+            "only a code block's pre is `code`: {html}"
+        );
+        assert!(html.contains("<span>w</span>"), "{html}");
     }
 
     #[test]

@@ -422,6 +422,7 @@ async fn start(
         .map_err(|e| ai::ProviderError::Network(e.to_string()))?;
     let timeouts = Timeouts {
         idle: app.config.provider_timeout,
+        deadline: app.config.reply_deadline,
     };
     ai::stream_reply(
         http,

@@ -40,6 +40,8 @@ pub enum ProviderError {
     Status { status: u16, detail: String },
     #[error("no data from the provider for {0:?}")]
     Timeout(Duration),
+    #[error("the reply was still going after {0:?}")]
+    Deadline(Duration),
     #[error("the stream ended before the reply was complete")]
     Dropped,
     #[error("the provider sent an event that is not a valid reply: {0}")]
@@ -66,6 +68,9 @@ impl ProviderError {
                 "The model's provider reported an error."
             }
             ProviderError::Timeout(_) => "The model stopped responding.",
+            ProviderError::Deadline(_) => {
+                "The reply took longer than this portal allows, so it was stopped."
+            }
             ProviderError::Dropped => "The connection to the model broke off mid-reply.",
             ProviderError::Malformed(_) => {
                 "The model's provider sent a reply that could not be read."
@@ -78,14 +83,20 @@ impl ProviderError {
 /// A reply as it streams in.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, ProviderError>> + Send>>;
 
-/// How long to wait: for the provider to answer at all, and between two pieces of a reply.
+/// How long to wait: for the provider to answer at all, and between two pieces of a reply
+/// (`idle`); and for the whole reply, however busy the provider keeps the stream (`deadline`).
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     pub idle: Duration,
+    pub deadline: Duration,
 }
 
+/// How much of an error response's body is read (for the log and the failure's detail).
+pub const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
+
 /// Asks `model` for a reply to `prompt`, streaming. `key` is the model's API key, if it has
-/// one. Each wait for the next event is bounded by `timeouts.idle`.
+/// one. Each wait for the next event is bounded by `timeouts.idle`, the whole reply by
+/// `timeouts.deadline`.
 pub async fn stream_reply(
     http: &reqwest::Client,
     model: &Model,
@@ -99,18 +110,16 @@ pub async fn stream_reply(
         ProviderKind::OpenAi => openai::request(http, model, key, prompt),
         ProviderKind::Anthropic => anthropic::request(http, model, key, prompt),
     };
+    let deadline = tokio::time::Instant::now() + timeouts.deadline;
     let response = tokio::time::timeout(timeouts.idle, stream.send())
         .await
         .map_err(|_| ProviderError::Timeout(timeouts.idle))?
         .map_err(|e| ProviderError::Network(error_chain(&e)))?;
     let status = response.status().as_u16();
     if status != 200 {
-        let detail = tokio::time::timeout(timeouts.idle, response.text())
+        let detail = tokio::time::timeout(timeouts.idle, error_detail(response))
             .await
-            .ok()
-            .and_then(Result::ok)
             .unwrap_or_default();
-        let detail: String = detail.chars().take(300).collect();
         return Err(match status {
             429 => ProviderError::RateLimited,
             401 | 403 => ProviderError::Unauthorized(status),
@@ -122,7 +131,27 @@ pub async fn stream_reply(
         ProviderKind::Anthropic => anthropic::parse(events),
         _ => openai::parse(events),
     };
-    Ok(with_idle_timeout(parsed, timeouts.idle))
+    Ok(with_timeouts(
+        parsed,
+        timeouts.idle,
+        deadline,
+        timeouts.deadline,
+    ))
+}
+
+/// The start of an error response's body, as text: at most `MAX_ERROR_BODY_BYTES` are read,
+/// however much the provider sends.
+async fn error_detail(response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(Ok(chunk)) = chunks.next().await {
+        let room = MAX_ERROR_BODY_BYTES - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).chars().take(300).collect()
 }
 
 /// A JSON POST to `path` under the model's base URL, asking for server-sent events.
@@ -139,16 +168,24 @@ fn post_for_events(
         .body(body.to_string())
 }
 
-/// Ends the stream with `Timeout` when no event arrives for `idle`.
-fn with_idle_timeout(stream: EventStream, idle: Duration) -> EventStream {
+/// Ends the stream with `Timeout` when no event arrives for `idle`, and with `Deadline` at
+/// `deadline` (which is `allowed` after the request), whatever arrives.
+fn with_timeouts(
+    stream: EventStream,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+    allowed: Duration,
+) -> EventStream {
     Box::pin(futures_util::stream::unfold(
         Some(stream),
         move |state| async move {
             let mut stream = state?;
-            match tokio::time::timeout(idle, stream.next()).await {
+            let idle_until = tokio::time::Instant::now() + idle;
+            match tokio::time::timeout_at(idle_until.min(deadline), stream.next()).await {
                 Ok(Some(item)) => Some((item, Some(stream))),
                 Ok(None) => None,
-                Err(_) => Some((Err(ProviderError::Timeout(idle)), None)),
+                Err(_) if idle_until < deadline => Some((Err(ProviderError::Timeout(idle)), None)),
+                Err(_) => Some((Err(ProviderError::Deadline(allowed)), None)),
             }
         },
     ))
@@ -202,6 +239,7 @@ mod tests {
         let key = SecretString::from("sk-test");
         let timeouts = Timeouts {
             idle: Duration::from_millis(500),
+            deadline: Duration::from_secs(2),
         };
         let model = model(kind, upstream, fake);
         let mut stream = match stream_reply(
@@ -294,12 +332,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_redirect_is_not_followed_so_the_key_goes_nowhere_else() {
+        let fake = FakeProvider::start().await;
+        let elsewhere = FakeProvider::start().await;
+        for kind in KINDS {
+            let upstream = format!("redirect-{}", elsewhere.port);
+            let (_, _, error) = run(kind, &upstream, &fake).await;
+            assert!(
+                matches!(error, Some(ProviderError::Status { status: 307, .. })),
+                "{kind:?} {error:?}"
+            );
+        }
+        assert!(
+            elsewhere.requests().is_empty(),
+            "nothing reached the other host"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hostile_provider_is_bounded() {
+        let fake = FakeProvider::start().await;
+        for kind in KINDS {
+            // A line that never ends is refused at its limit, keeping what came before it.
+            let (text, _, error) = run(kind, "long-line", &fake).await;
+            assert!(
+                matches!(&error, Some(ProviderError::Malformed(why)) if why.contains("line longer")),
+                "{kind:?} {error:?}"
+            );
+            assert_eq!(text, "You ", "{kind:?}");
+            // Megabytes of error body: only the start is read.
+            let (_, _, error) = run(kind, "big-error", &fake).await;
+            match error {
+                Some(ProviderError::Status {
+                    status: 500,
+                    detail,
+                }) => {
+                    assert!(detail.len() <= 300, "{kind:?}: {} bytes", detail.len())
+                }
+                other => panic!("{kind:?}: {other:?}"),
+            }
+            // Usage-only events forever keep the stream busy but do not outlast the deadline.
+            let (text, usage, error) = run(kind, "usage-forever", &fake).await;
+            assert_eq!(
+                error,
+                Some(ProviderError::Deadline(Duration::from_secs(2))),
+                "{kind:?}"
+            );
+            assert_eq!(text, "You ", "{kind:?}");
+            assert!(usage.len() > 10, "{kind:?}: the events kept coming");
+        }
+    }
+
+    #[tokio::test]
     async fn an_unreachable_provider_is_a_network_error() {
         let fake = FakeProvider::start().await;
         let mut model = model(ProviderKind::OpenAi, "echo", &fake);
         model.base_url = Some("http://127.0.0.1:1/v1".into());
         let timeouts = Timeouts {
             idle: Duration::from_secs(2),
+            deadline: Duration::from_secs(10),
         };
         let result = stream_reply(
             &crate::https::provider_client().build().unwrap(),
@@ -318,6 +409,7 @@ mod tests {
         let model = Catalogue::embedded().default_model().clone();
         let timeouts = Timeouts {
             idle: Duration::from_secs(1),
+            deadline: Duration::from_secs(10),
         };
         let client = crate::https::provider_client().build().unwrap();
         let mut stream = stream_reply(&client, &model, None, &prompt(), timeouts, Duration::ZERO)

@@ -11,6 +11,10 @@
 //! | `stall` | three words, then nothing (until the client gives up) |
 //! | `status-429`, `status-500` | answers that status with a JSON error body |
 //! | `garbage` | one good word, then an event whose data is not JSON |
+//! | `redirect-PORT` | answers 307 to the same path on `127.0.0.1:PORT` (another server) |
+//! | `long-line` | one good word, then a line that never ends (megabytes without a newline) |
+//! | `big-error` | answers 500 with an error body of megabytes |
+//! | `usage-forever` | one good word, then usage-only events every 10 ms, never finishing |
 //!
 //! Every request is recorded (path, API key header, JSON body) for tests to inspect.
 
@@ -38,6 +42,9 @@ pub fn catalogue(base_url: &str) -> String {
         "status-429",
         "status-500",
         "garbage",
+        "long-line",
+        "big-error",
+        "usage-forever",
     ] {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
@@ -166,6 +173,27 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
     });
     let anthropic = req.path.ends_with("/messages");
     let model = req.body["model"].as_str().unwrap_or("echo").to_string();
+    if let Some(port) = model.strip_prefix("redirect-") {
+        let response = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:{port}{}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            req.path
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        return;
+    }
+    if model == "big-error" {
+        let head = "HTTP/1.1 500 Error\r\ncontent-type: application/json\r\ncontent-length: 16777216\r\nconnection: close\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = vec![b'x'; 65536];
+        for _ in 0..256 {
+            if stream.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        return;
+    }
     if let Some(status) = model.strip_prefix("status-") {
         let body =
             json!({"error": {"type": "fake_error", "message": format!("fake status {status}")}})
@@ -218,6 +246,22 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
                 events.finish().await;
                 return;
             }
+            "long-line" if i == 1 => {
+                let line = vec![b'x'; 65536];
+                let _ = events.raw(b"data: ").await;
+                for _ in 0..256 {
+                    if events.raw(&line).await.is_err() {
+                        return;
+                    }
+                }
+                return;
+            }
+            "usage-forever" if i == 1 => loop {
+                if !events.usage_only().await {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            },
             _ => {}
         }
         events.token(word).await;
@@ -303,6 +347,31 @@ impl Events {
             let chunk = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]});
             self.send(None, &chunk.to_string()).await;
         }
+    }
+
+    /// Bytes as one chunk of the body, whatever they hold.
+    async fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream
+            .write_all(format!("{:x}\r\n", bytes.len()).as_bytes())
+            .await?;
+        self.stream.write_all(bytes).await?;
+        self.stream.write_all(b"\r\n").await?;
+        self.stream.flush().await
+    }
+
+    /// An event that carries token counts and no text; false once the client has gone.
+    async fn usage_only(&mut self) -> bool {
+        let data = if self.anthropic {
+            json!({"type": "message_delta", "delta": {}, "usage": {"output_tokens": 1}})
+        } else {
+            json!({"id": "fake", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 1, "total_tokens": 12}})
+        };
+        let mut text = String::new();
+        if self.anthropic {
+            text.push_str("event: message_delta\n");
+        }
+        text.push_str(&format!("data: {data}\n\n"));
+        self.raw(text.as_bytes()).await.is_ok()
     }
 
     async fn finish(&mut self) {
