@@ -61,7 +61,7 @@ impl Setup {
                 env.push(("SWITCHBOARD_SQLITE_PATH".into(), path.display().to_string()));
                 let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
                 create_conversation(&store, &account).await?;
-                store.create_account(&account).await
+                stored_account(&store, &account).await
             }
             Some(url) => {
                 let upstream = url
@@ -89,19 +89,16 @@ impl Setup {
                     DynamoStore::new(shared::testing::local_dynamodb(url), "switchboard-bench");
                 store.create_table().await.map_err(|e| e.to_string())?;
                 create_conversation(&store, &account).await?;
-                store.create_account(&account).await
+                stored_account(&store, &account).await
             }
         };
-        match created {
-            Ok(()) | Err(StoreError::Conflict) => {}
-            Err(err) => return Err(format!("creating the bench account: {err}")),
-        }
+        let account = created?;
         let keys = SessionKeys::new(
             SessionKeys::parse_key(&key_b64.into()).map_err(|e| e.to_string())?,
             None,
         );
         let now = shared::session::now();
-        let session = Session::new(Some((USER.into(), 0)), Duration::from_secs(86_400), now);
+        let session = Session::new(Some(&account), Duration::from_secs(86_400), now);
         let csrf = session.csrf.as_str().to_string();
         let sealed = keys.seal(&session, true, now);
         let cookie = sealed.split(';').next().unwrap_or_default().to_string();
@@ -211,4 +208,17 @@ async fn create_conversation<S: ConversationStore + ShareStore>(
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The bench account as stored: created now, or by an earlier run (with its own id).
+async fn stored_account<S: AccountStore>(store: &S, account: &Account) -> Result<Account, String> {
+    match store.create_account(account).await {
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(err) => return Err(format!("creating the bench account: {err}")),
+    }
+    store
+        .account(&account.username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the bench account vanished".to_string())
 }

@@ -10,15 +10,21 @@ use divan::counter::ItemsCount;
 use futures_util::StreamExt;
 use minijinja::context;
 use secrecy::SecretString;
+use shared::accounts::{Account, Role};
 use shared::ai::{self, Event};
 use shared::pages::Pages;
+use shared::password::PasswordDigest;
 use shared::session::{Session, SessionKeys};
+use shared::users::Username;
 
 fn main() {
     divan::main();
 }
 
 const KEY: &str = "c3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktc3dpdGNoYm9hcmQtdGVzdC1rZXktMDEyMzQ1Njc=";
+
+/// A well-formed argon2id digest (never checked here).
+const DIGEST: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 fn keys() -> SessionKeys {
     SessionKeys::new(
@@ -32,10 +38,17 @@ fn keys() -> SessionKeys {
 fn session_open(bencher: divan::Bencher) {
     let keys = keys();
     let now = shared::session::now();
-    let session = Session::new(Some(("ann".into(), 3)), Duration::from_secs(3600), now);
+    let ann = Account::new(
+        Username::parse("ann").expect("a valid name"),
+        None,
+        PasswordDigest::parse(DIGEST).expect("a valid digest"),
+        Role::User,
+        now,
+    );
+    let session = Session::new(Some(&ann), Duration::from_secs(3600), now);
     let sealed = keys.seal(&session, true, now);
     let header = format!("theme=dark; {}", sealed.split(';').next().unwrap());
-    bencher.bench_local(|| keys.open(divan::black_box(&header)).expect("opens"));
+    bencher.bench_local(|| keys.open(divan::black_box(&header), true).expect("opens"));
 }
 
 /// The home page with a full page of conversations.

@@ -75,8 +75,43 @@ impl From<Email> for String {
     }
 }
 
+/// An account's identity, never reused: 128 random bits given when the account is created.
+/// A session names the account by it, so a session cannot outlive its account and open
+/// another that later takes the same username.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn generate() -> Self {
+        Self(crate::random::token::<16>())
+    }
+
+    /// The id of an account stored before accounts had ids: its creation time, which a new
+    /// account (given a random id) can never have as its id.
+    pub fn legacy(created_at: u64) -> Self {
+        Self(format!("legacy-{created_at}"))
+    }
+
+    /// An id as stored or as a session carries it: 1 to 64 URL-safe characters.
+    pub fn parse(value: &str) -> Option<Self> {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        ok.then(|| Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
+    /// Given at creation, never reused (usernames can be, once an account is deleted).
+    pub id: AccountId,
     pub username: Username,
     /// Optional for accounts an administrator or the bootstrap setting created.
     pub email: Option<Email>,
@@ -102,6 +137,7 @@ impl Account {
         now: u64,
     ) -> Self {
         Self {
+            id: AccountId::generate(),
             username,
             email,
             password,
@@ -115,6 +151,30 @@ impl Account {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+/// Whether an enabled admin other than `except` exists: the last one may not delete their
+/// own account, or nobody could administer the portal. Reads the accounts in pages (admins
+/// deleting themselves is rare; no request path depends on it).
+pub async fn another_enabled_admin<S: crate::store::AccountStore>(
+    store: &S,
+    except: &Username,
+) -> crate::store::StoreResult<bool> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_accounts(after.as_deref(), 100).await?;
+        if page
+            .items
+            .iter()
+            .any(|a| a.is_admin() && !a.disabled && a.username != *except)
+        {
+            return Ok(true);
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(false),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod listing;
 pub mod markdown;
 pub mod pages;
 pub mod password;
+pub mod random;
 pub mod secrets;
 pub mod session;
 pub mod signup;

@@ -2,14 +2,11 @@
 //! conversations): 256 random bits in the link, and only their SHA-256 as the store's key, so
 //! a copy of the table's keys gives nobody a usable link.
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// A new token for a link, and the hash to store.
 pub fn generate() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let token = crate::random::token::<32>();
     let hash = hash(&token);
     (token, hash)
 }

@@ -12,7 +12,22 @@ use subtle::ConstantTimeEq;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::accounts::{Account, AccountId};
+
+/// The cookie's name on a plain-HTTP local run (browsers refuse `__Host-` cookies there).
 pub const COOKIE_NAME: &str = "sb_session";
+
+/// The cookie's name over HTTPS. Browsers accept a `__Host-` cookie only from this very host,
+/// Secure, with `Path=/` and no `Domain`: a sibling subdomain cannot plant or overwrite it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-sb_session";
+
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
 
 /// How long a signed-out visitor's session (and so a sign-in form) stays valid.
 pub const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(2 * 3600);
@@ -55,9 +70,7 @@ pub struct CsrfToken(String);
 
 impl CsrfToken {
     fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::random::token::<32>())
     }
 
     pub fn as_str(&self) -> &str {
@@ -69,11 +82,33 @@ impl CsrfToken {
     }
 }
 
+/// One session's identity: 128 random bits, so that signing out can end this session (and
+/// no other) on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn generate() -> Self {
+        Self(crate::random::token::<16>())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    #[serde(rename = "s")]
+    pub id: SessionId,
     /// The signed-in username.
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The signed-in account's id: the session counts only for the account it was issued for,
+    /// not for a later one that took the same username.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
     /// The account's session epoch when this session began; a newer one on the account
     /// ("sign out everywhere", a password change) ends it.
     #[serde(rename = "p", default)]
@@ -90,14 +125,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(user: Option<(String, u32)>, lifetime: Duration, now: u64) -> Self {
-        let (user, epoch) = match user {
-            Some((name, epoch)) => (Some(name), epoch),
-            None => (None, 0),
-        };
+    /// A new session for `account`, or a signed-out one.
+    pub fn new(account: Option<&Account>, lifetime: Duration, now: u64) -> Self {
         Self {
-            user,
-            epoch,
+            id: SessionId::generate(),
+            user: account.map(|a| a.username.as_str().to_string()),
+            account: account.map(|a| a.id.clone()),
+            epoch: account.map_or(0, |a| a.session_epoch),
             csrf: CsrfToken::generate(),
             issued_at: now,
             expires_at: now.saturating_add(lifetime.as_secs()),
@@ -107,6 +141,16 @@ impl Session {
 
     pub fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at
+    }
+
+    /// Whether this session still counts for `account` as stored now: issued for this very
+    /// account (its id, and not before it was created), in its current epoch, and the account
+    /// enabled. Whether the session was ended by signing out is the store's to say.
+    pub fn is_valid_for(&self, account: &Account) -> bool {
+        self.account.as_ref() == Some(&account.id)
+            && self.issued_at >= account.created_at
+            && self.epoch == account.session_epoch
+            && !account.disabled
     }
 }
 
@@ -150,13 +194,15 @@ impl SessionKeys {
         Ok(Self::new(current, previous))
     }
 
-    /// The session in a `Cookie` request header, if one is there, opens with one of our keys
-    /// and parses. Anything else (absent, tampered, foreign, garbled) is `None`.
-    /// Expiry is the caller's to check, so that it can tell "ended" from "absent".
-    pub fn open(&self, cookie_header: &str) -> Option<Session> {
+    /// The session in a `Cookie` request header, if one is there (under the name for the
+    /// request's scheme), opens with one of our keys and parses. Anything else (absent,
+    /// tampered, foreign, garbled) is `None`. Expiry is the caller's to check, so that it can
+    /// tell "ended" from "absent".
+    pub fn open(&self, cookie_header: &str, secure: bool) -> Option<Session> {
+        let name = cookie_name(secure);
         Cookie::split_parse_encoded(cookie_header.to_string())
             .filter_map(Result::ok)
-            .filter(|c| c.name() == COOKIE_NAME)
+            .filter(|c| c.name() == name)
             .find_map(|sealed| self.open_one(sealed.into_owned()))
     }
 
@@ -172,7 +218,8 @@ impl SessionKeys {
     pub fn seal(&self, session: &Session, secure: bool, now: u64) -> String {
         let value = serde_json::to_string(session).expect("a session always serialises");
         let max_age = session.expires_at.saturating_sub(now);
-        let cookie = Cookie::build((COOKIE_NAME, value))
+        let name = cookie_name(secure);
+        let cookie = Cookie::build((name, value))
             .path("/")
             .http_only(true)
             .secure(secure)
@@ -181,7 +228,7 @@ impl SessionKeys {
             .build();
         let mut jar = CookieJar::new();
         jar.private_mut(&self.current).add(cookie);
-        let sealed = jar.get(COOKIE_NAME).expect("the cookie was just added");
+        let sealed = jar.get(name).expect("the cookie was just added");
         sealed.encoded().to_string()
     }
 }
@@ -199,8 +246,15 @@ mod tests {
         set_cookie.split(';').next().unwrap().to_string()
     }
 
+    fn alice_account() -> Account {
+        let mut account = crate::store::contract::account("alice");
+        account.session_epoch = 3;
+        account.created_at = 900;
+        account
+    }
+
     fn alice() -> Session {
-        Session::new(Some(("alice".into(), 3)), Duration::from_secs(60), 1_000)
+        Session::new(Some(&alice_account()), Duration::from_secs(60), 1_000)
     }
 
     #[test]
@@ -212,12 +266,52 @@ mod tests {
         assert!(header.contains("Path=/"));
         assert!(header.contains("Secure"));
         assert!(header.contains("Max-Age=60"));
+        assert!(header.starts_with("__Host-sb_session="), "{header}");
+        assert!(!header.contains("Domain"), "{header}");
         assert!(
             !header.contains("alice"),
             "the session is encrypted: {header}"
         );
         let cookies = format!("other=1; {}; x=y", cookie_pair(&header));
-        assert_eq!(keys().open(&cookies), Some(session));
+        assert_eq!(keys().open(&cookies, true), Some(session));
+    }
+
+    #[test]
+    fn over_https_only_the_host_only_cookie_counts() {
+        let session = alice();
+        let secure = cookie_pair(&keys().seal(&session, true, 1_000));
+        let plain = cookie_pair(&keys().seal(&session, false, 1_000));
+        assert!(plain.starts_with("sb_session="));
+        // A cookie under the plain name (which a sibling subdomain could set) is ignored over
+        // HTTPS, even when it opens.
+        assert_eq!(keys().open(&plain, true), None);
+        let (_, value) = secure.split_once('=').unwrap();
+        assert_eq!(keys().open(&format!("sb_session={value}"), true), None);
+        assert_eq!(keys().open(&secure, false), None);
+        assert_eq!(keys().open(&plain, false), Some(session));
+    }
+
+    #[test]
+    fn a_session_counts_only_for_the_account_it_was_issued_for() {
+        let account = alice_account();
+        let session = Session::new(Some(&account), Duration::from_secs(60), 1_000);
+        assert!(session.is_valid_for(&account));
+        assert_ne!(session.id, alice().id, "every session has its own id");
+
+        let mut same_name_later = account.clone();
+        same_name_later.id = AccountId::generate();
+        assert!(!session.is_valid_for(&same_name_later));
+        let mut created_after = account.clone();
+        created_after.created_at = 1_001;
+        assert!(!session.is_valid_for(&created_after));
+        let mut signed_out_everywhere = account.clone();
+        signed_out_everywhere.session_epoch += 1;
+        assert!(!session.is_valid_for(&signed_out_everywhere));
+        let mut disabled = account.clone();
+        disabled.disabled = true;
+        assert!(!session.is_valid_for(&disabled));
+        let anonymous = Session::new(None, Duration::from_secs(60), 1_000);
+        assert!(!anonymous.is_valid_for(&account));
     }
 
     #[test]
@@ -234,20 +328,22 @@ mod tests {
         let mid = tampered.len() / 2;
         tampered[mid] = if tampered[mid] == 'A' { 'B' } else { 'A' };
         let tampered: String = tampered.into_iter().collect();
-        assert_eq!(keys().open(&format!("{name}={tampered}")), None);
+        assert_eq!(keys().open(&format!("{name}={tampered}"), true), None);
 
         let foreign = SessionKeys::new(Key::from(&[9u8; 64]), None);
-        assert_eq!(foreign.open(&pair), None);
+        assert_eq!(foreign.open(&pair, true), None);
 
         for garbage in [
             "",
             "sb_session=",
             "sb_session=%%%",
             "sb_session=abc",
+            "__Host-sb_session=abc",
             ";;;=",
             "\u{0}",
         ] {
-            assert_eq!(keys().open(garbage), None, "{garbage:?}");
+            assert_eq!(keys().open(garbage, true), None, "{garbage:?}");
+            assert_eq!(keys().open(garbage, false), None, "{garbage:?}");
         }
     }
 
@@ -256,9 +352,13 @@ mod tests {
         let session = alice();
         let pair = cookie_pair(&keys().seal(&session, true, 1_000));
         let rotated = SessionKeys::new(Key::from(&[3u8; 64]), Some(testing::session_key()));
-        assert_eq!(rotated.open(&pair), Some(session.clone()));
+        assert_eq!(rotated.open(&pair, true), Some(session.clone()));
         let resealed = cookie_pair(&rotated.seal(&session, true, 1_000));
-        assert_eq!(keys().open(&resealed), None, "new cookies use the new key");
+        assert_eq!(
+            keys().open(&resealed, true),
+            None,
+            "new cookies use the new key"
+        );
     }
 
     #[test]
@@ -271,7 +371,7 @@ mod tests {
         let keys = SessionKeys::from_secret_json(&secret(json)).unwrap();
         let pair = cookie_pair(&keys.seal(&alice(), true, 1_000));
         assert!(
-            self::keys().open(&pair).is_some(),
+            self::keys().open(&pair, true).is_some(),
             "same key as the test key"
         );
         assert!(keys.previous.is_none());
@@ -283,7 +383,7 @@ mod tests {
         );
         let rotated = SessionKeys::from_secret_json(&secret(both)).unwrap();
         assert!(
-            rotated.open(&pair).is_some(),
+            rotated.open(&pair, true).is_some(),
             "the previous key still opens"
         );
 

@@ -185,7 +185,10 @@ pub fn session_cookie(response: &Response<Body>) -> Option<String> {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(crate::session::COOKIE_NAME))
+        .find(|v| {
+            v.starts_with(crate::session::COOKIE_NAME)
+                || v.starts_with(crate::session::SECURE_COOKIE_NAME)
+        })
         .map(|v| v.split(';').next().unwrap().to_string())
 }
 

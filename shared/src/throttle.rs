@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+
+use crate::password::PasswordDigest;
 use crate::store::{StoreResult, ThrottleKey, ThrottleStore};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +14,14 @@ pub struct ThrottlePolicy {
     pub per_account: u32,
     pub per_address: u32,
     pub window: Duration,
+}
+
+/// Who is trying, from where, when.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub account: &'a str,
+    pub address: &'a str,
+    pub now: u64,
 }
 
 /// Refused: how long until attempts are accepted again.
@@ -23,6 +34,13 @@ impl Throttled {
     /// Whole minutes, rounded up, for the message.
     pub fn minutes(&self) -> u64 {
         self.retry_after.as_secs().div_ceil(60).max(1)
+    }
+
+    /// "Wait 3 minutes and try again."
+    pub fn wait_message(&self) -> String {
+        let minutes = self.minutes();
+        let plural = if minutes == 1 { "" } else { "s" };
+        format!("Wait {minutes} minute{plural} and try again.")
     }
 }
 
@@ -43,38 +61,83 @@ impl ThrottlePolicy {
         ]
     }
 
-    /// Whether another attempt for `account` from `address` may be made now.
-    pub async fn check<S: ThrottleStore>(
+    /// Checks `password` for `account` (against `digest`, or the dummy hash when there is
+    /// none) as one throttled attempt from `address`: reserved before the check, given back
+    /// if the password was right. `Err` when refused, without checking.
+    pub async fn verify_password<S: ThrottleStore>(
+        &self,
+        store: &S,
+        attempt: Attempt<'_>,
+        password: &SecretString,
+        digest: Option<&PasswordDigest>,
+    ) -> StoreResult<Result<bool, Throttled>> {
+        let reservation = match self
+            .reserve(store, attempt.account, attempt.address, attempt.now)
+            .await?
+        {
+            Ok(reservation) => reservation,
+            Err(throttled) => return Ok(Err(throttled)),
+        };
+        let right = crate::password::verify(password, digest);
+        if right {
+            reservation.release(store).await?;
+        } else {
+            reservation.keep();
+        }
+        Ok(Ok(right))
+    }
+
+    /// Reserves an attempt for `account` from `address` before the password is checked: the
+    /// reservation counts as a failure unless it is released (the password was right). Past
+    /// either limit the attempt is refused, and counts nothing.
+    pub async fn reserve<S: ThrottleStore>(
         &self,
         store: &S,
         account: &str,
         address: &str,
         now: u64,
-    ) -> StoreResult<Result<(), Throttled>> {
+    ) -> StoreResult<Result<Reservation, Throttled>> {
         let (start, end) = self.window(now);
+        let mut reserved = Vec::new();
         for (key, limit) in self.keys(account, address) {
-            if store.failures(&key, start).await? >= limit {
+            if store.reserve_attempt(&key, start, end, limit).await? {
+                reserved.push(key);
+            } else {
+                // Refused by this key: the others' places go back.
+                for key in &reserved {
+                    store.release_attempt(key, start).await?;
+                }
                 return Ok(Err(Throttled {
                     retry_after: Duration::from_secs(end - now),
                 }));
             }
         }
-        Ok(Ok(()))
+        Ok(Ok(Reservation {
+            keys: reserved,
+            window_start: start,
+        }))
     }
+}
 
-    pub async fn record_failure<S: ThrottleStore>(
-        &self,
-        store: &S,
-        account: &str,
-        address: &str,
-        now: u64,
-    ) -> StoreResult<()> {
-        let (start, end) = self.window(now);
-        for (key, _) in self.keys(account, address) {
-            store.record_failure(&key, start, end).await?;
+/// An attempt counted against the limits, as a failure unless released.
+#[must_use = "a reservation counts as a failure unless released"]
+#[derive(Debug)]
+pub struct Reservation {
+    keys: Vec<ThrottleKey>,
+    window_start: u64,
+}
+
+impl Reservation {
+    /// The attempt succeeded: it no longer counts.
+    pub async fn release<S: ThrottleStore>(self, store: &S) -> StoreResult<()> {
+        for key in &self.keys {
+            store.release_attempt(key, self.window_start).await?;
         }
         Ok(())
     }
+
+    /// The attempt failed: it stays counted.
+    pub fn keep(self) {}
 }
 
 #[cfg(test)]
@@ -82,59 +145,73 @@ mod tests {
     use super::*;
     use crate::store::SqliteStore;
 
-    #[tokio::test]
-    async fn refuses_after_the_limit_until_the_window_ends() {
+    fn store() -> SqliteStore {
         let dir = std::env::temp_dir().join(format!("switchboard-throttle-{}", std::process::id()));
-        let store = SqliteStore::open(&dir.join("t.sqlite3")).unwrap();
-        let policy = ThrottlePolicy {
+        SqliteStore::open(&dir.join("t.sqlite3")).unwrap()
+    }
+
+    fn policy() -> ThrottlePolicy {
+        ThrottlePolicy {
             per_account: 3,
             per_address: 5,
             window: Duration::from_secs(900),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_after_the_limit_until_the_window_ends() {
+        let (store, policy) = (store(), policy());
         let now = 1_800_000_100; // 100 s into a window
         for _ in 0..3 {
-            assert_eq!(
-                policy.check(&store, "Ann", "1.2.3.4", now).await.unwrap(),
-                Ok(())
-            );
-            policy
-                .record_failure(&store, "ann", "1.2.3.4", now)
-                .await
-                .unwrap();
+            let reserved = policy.reserve(&store, "Ann", "1.2.3.4", now).await.unwrap();
+            reserved.unwrap().keep();
         }
-        let refused = policy.check(&store, "ANN", "5.6.7.8", now).await.unwrap();
-        assert_eq!(
-            refused,
-            Err(Throttled {
-                retry_after: Duration::from_secs(800)
-            })
-        );
-        assert_eq!(refused.unwrap_err().minutes(), 14);
-        // Another account from the same address still may, until the address's own limit.
-        assert_eq!(
-            policy.check(&store, "bob", "1.2.3.4", now).await.unwrap(),
-            Ok(())
-        );
+        let refused = policy.reserve(&store, "ANN", "5.6.7.8", now).await.unwrap();
+        let refused = refused.unwrap_err();
+        assert_eq!(refused.retry_after, Duration::from_secs(800));
+        assert_eq!(refused.minutes(), 14);
+        // Another account from the same address still may, until the address's own limit;
+        // the refused attempt above took nothing from it.
         for _ in 0..2 {
-            policy
-                .record_failure(&store, "bob", "1.2.3.4", now)
-                .await
-                .unwrap();
+            let reserved = policy.reserve(&store, "bob", "1.2.3.4", now).await.unwrap();
+            reserved.unwrap().keep();
         }
         assert!(
             policy
-                .check(&store, "carol", "1.2.3.4", now)
+                .reserve(&store, "carol", "1.2.3.4", now)
                 .await
                 .unwrap()
                 .is_err()
         );
         // The next window starts afresh.
-        assert_eq!(
-            policy
-                .check(&store, "ann", "1.2.3.4", now + 800)
+        let later = policy.reserve(&store, "ann", "1.2.3.4", now + 800).await;
+        later.unwrap().unwrap().keep();
+    }
+
+    #[tokio::test]
+    async fn successes_give_their_places_back() {
+        let (store, policy) = (store(), policy());
+        let now = 1_800_010_000;
+        for _ in 0..10 {
+            let reserved = policy
+                .reserve(&store, "dora", "9.9.9.9", now)
                 .await
-                .unwrap(),
-            Ok(())
+                .unwrap();
+            reserved.unwrap().release(&store).await.unwrap();
+        }
+        for _ in 0..3 {
+            let reserved = policy
+                .reserve(&store, "dora", "9.9.9.9", now)
+                .await
+                .unwrap();
+            reserved.unwrap().keep();
+        }
+        assert!(
+            policy
+                .reserve(&store, "dora", "9.9.9.9", now)
+                .await
+                .unwrap()
+                .is_err()
         );
     }
 }

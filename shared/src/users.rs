@@ -60,6 +60,12 @@ impl BootstrapAdmins {
         Ok(Self { admins })
     }
 
+    /// Whether `username` is a bootstrap admin's: such names are kept for the operator's first
+    /// sign-in, and nobody may take them by signing up or being created by an admin first.
+    pub fn reserves(&self, username: &Username) -> bool {
+        self.admins.iter().any(|(u, _)| u == username)
+    }
+
     pub fn find(&self, username: &str) -> Option<&PasswordDigest> {
         let username = Username::parse(username).ok()?;
         self.admins

@@ -20,7 +20,7 @@ use http_body_util::StreamBody;
 
 use crate::accounts::Account;
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session, SessionKeys};
-use crate::store::{AccountStore, UsageStore};
+use crate::store::{SessionStore, UsageStore};
 use crate::usage::Cost;
 use crate::users::Username;
 use crate::{App, AppError};
@@ -218,7 +218,7 @@ impl<'a> Visit<'a> {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join("; ");
-        let opened = keys.open(&cookies);
+        let opened = keys.open(&cookies, visit.secure);
         visit.keys = Some(keys);
         let Some(session) = opened else {
             return visit;
@@ -234,7 +234,7 @@ impl<'a> Visit<'a> {
             visit.changed = false;
             return visit;
         };
-        match visit.load_account(&name, session.epoch, also).await {
+        match visit.load_account(&name, &session, also).await {
             Ok(Some(account)) => {
                 visit.account = Some(account);
                 visit.session = session;
@@ -246,30 +246,25 @@ impl<'a> Visit<'a> {
         visit
     }
 
+    /// The session's account, if the session still counts for it: one read of the account and
+    /// of whether the session was ended.
     async fn load_account(
         &mut self,
         name: &str,
-        epoch: u32,
+        session: &Session,
         also: AlsoRead,
     ) -> Result<Option<Account>, AppError> {
         let Ok(username) = Username::parse(name) else {
             return Ok(None);
         };
         let store = self.app.store().await?;
-        let account = match also {
-            AlsoRead::Nothing => store.account(&username).await,
-            AlsoRead::DefaultSpendCap => {
-                store
-                    .account_and_default_cap(&username)
-                    .await
-                    .map(|(account, cap)| {
-                        self.default_spend_cap = Some(cap);
-                        account
-                    })
-            }
-        }
-        .map_err(AppError::internal)?;
-        Ok(account.filter(|a| !a.disabled && a.session_epoch == epoch))
+        let read = store
+            .signed_in(&username, &session.id, also == AlsoRead::DefaultSpendCap)
+            .await?;
+        self.default_spend_cap = read.default_spend_cap;
+        Ok(read
+            .account
+            .filter(|account| !read.revoked && session.is_valid_for(account)))
     }
 
     /// The spend cap that applies to the signed-in account: its own, else the portal's
@@ -374,19 +369,30 @@ impl<'a> Visit<'a> {
         }
     }
 
-    /// Starts a new session for `account`: new token, new issue time, new expiry.
+    /// Starts a new session for `account`: new id, new token, new issue time, new expiry.
     pub fn sign_in(&mut self, account: Account) {
-        self.session = Session::new(
-            Some((account.username.as_str().to_string(), account.session_epoch)),
-            self.app.config.session_lifetime,
-            self.now,
-        );
+        self.session = Session::new(Some(&account), self.app.config.session_lifetime, self.now);
         self.account = Some(account);
         self.changed = true;
     }
 
-    /// Replaces the session with a new signed-out one.
-    pub fn sign_out(&mut self) {
+    /// Ends the signed-in session on the server (a copy of its cookie no longer counts; the
+    /// account's other sessions go on), then replaces it with a new signed-out one.
+    pub async fn sign_out(&mut self) -> Result<(), AppError> {
+        if let Some(account) = &self.account {
+            self.app
+                .store()
+                .await?
+                .revoke_session(&account.username, &self.session.id, self.session.expires_at)
+                .await?;
+        }
+        self.forget_session();
+        Ok(())
+    }
+
+    /// Replaces the session with a new signed-out one, for when the account is gone or every
+    /// session of it has ended already.
+    pub fn forget_session(&mut self) {
         self.session = Session::new(None, ANONYMOUS_LIFETIME, self.now);
         self.account = None;
         self.changed = true;
@@ -626,7 +632,7 @@ mod tests {
 
     fn sealed(app: &App, user: &Account, lifetime_secs: u64, issued_at: u64) -> String {
         let session = Session::new(
-            Some((user.username.as_str().to_string(), user.session_epoch)),
+            Some(user),
             std::time::Duration::from_secs(lifetime_secs),
             issued_at,
         );
@@ -687,6 +693,65 @@ mod tests {
             assert!(visit.user().is_none());
             assert!(login_page(visit).contains("Your session has ended"));
         }
+    }
+
+    #[tokio::test]
+    async fn a_session_does_not_outlive_its_account() {
+        let app = testing::app();
+        let store = app.store().await.unwrap();
+        let jane = testing::create_account(&app, "jane", Role::User, "pw").await;
+        let kept = sealed(&app, &jane, 600, session::now());
+        store.delete_account(&jane.username).await.unwrap();
+        // Someone else signs up as jane (an admin, even: the worst case).
+        let mut new_jane = crate::store::contract::account("jane");
+        new_jane.username = jane.username.clone();
+        new_jane.role = Role::Admin;
+        new_jane.created_at = session::now();
+        store.create_account(&new_jane).await.unwrap();
+        let visit = visit(&app, &kept).await;
+        assert!(visit.user().is_none(), "the kept cookie opens nothing");
+        assert!(login_page(visit).contains("Your session has ended"));
+        let theirs = sealed(&app, &new_jane, 600, session::now());
+        assert_eq!(
+            visit_user(&app, &theirs).await,
+            Some(new_jane.username.clone())
+        );
+    }
+
+    async fn visit_user(app: &App, cookie: &str) -> Option<Username> {
+        visit(app, cookie)
+            .await
+            .user()
+            .map(|account| account.username.clone())
+    }
+
+    #[tokio::test]
+    async fn a_session_issued_before_its_account_was_created_is_refused() {
+        let app = testing::app();
+        let mut ann = crate::store::contract::account("early");
+        ann.created_at = session::now();
+        app.store()
+            .await
+            .unwrap()
+            .create_account(&ann)
+            .await
+            .unwrap();
+        // A session naming this very account, but issued before it existed: forged or replayed.
+        let early = sealed(&app, &ann, 600, ann.created_at - 10);
+        assert_eq!(visit_user(&app, &early).await, None);
+    }
+
+    #[tokio::test]
+    async fn over_https_the_cookie_is_host_only() {
+        let app = testing::app();
+        let ann = testing::create_account(&app, "host", Role::User, "pw").await;
+        let (cookie, _) = testing::sign_in(&app, &ann).await;
+        assert!(cookie.starts_with("__Host-sb_session="), "{cookie}");
+        // The same value under the plain name (which a sibling subdomain could plant) is not
+        // read over HTTPS.
+        let (_, value) = cookie.split_once('=').unwrap();
+        assert_eq!(visit_user(&app, &format!("sb_session={value}")).await, None);
+        assert_eq!(visit_user(&app, &cookie).await, Some(ann.username));
     }
 
     #[tokio::test]

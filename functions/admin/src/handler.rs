@@ -177,6 +177,15 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         "create" => {
             let mut errors = FieldErrors::default();
             let username = errors.check("username", Username::parse(&form.username));
+            if let Some(name) = &username
+                && app.config.bootstrap_admins.reserves(name)
+            {
+                errors.add(
+                    "username",
+                    "That username is kept for a bootstrap administrator's first sign-in \
+                     (SWITCHBOARD_BOOTSTRAP_ADMINS).",
+                );
+            }
             let email = match form.email.trim() {
                 "" => Some(None),
                 email => errors.check("email", Email::parse(email).map(Some)),
@@ -666,6 +675,27 @@ mod tests {
         assert!(html.contains("A username may use only"));
         assert!(html.contains("Enter a valid email address"));
         assert!(html.contains("Use at least 10 characters."));
+    }
+
+    #[tokio::test]
+    async fn a_bootstrap_admins_name_is_kept_for_its_first_sign_in() {
+        let root = unique_name("root");
+        let bootstrap = format!("{}={}", root.as_str(), testing::alice_hash());
+        let app = testing::app_with(&[("SWITCHBOARD_BOOTSTRAP_ADMINS", &bootstrap)]);
+        let boss = admin(&app).await;
+        let response = post(
+            &app,
+            &boss,
+            &[
+                ("action", "create"),
+                ("username", root.as_str()),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&response).contains("kept for a bootstrap administrator"));
+        assert!(stored(&app, &root).await.is_none());
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use shared::accounts::{Account, Role};
 use shared::password;
 use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, StoreError};
+use shared::throttle::Attempt;
 use shared::users::Username;
 use shared::{App, AppError, Reply, Visit, form, serve};
 
@@ -67,29 +68,10 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
 
     let app = visit.app();
     let store = app.store().await?;
-    let throttle = &app.config.throttle;
-    let (address, now) = (visit.address().to_string(), visit.now());
-    let allowed = throttle
-        .check(store, username, &address, now)
-        .await
-        .map_err(AppError::internal)?;
-    if let Err(throttled) = allowed {
-        tracing::warn!(%address, "sign-in throttled");
-        let minutes = throttled.minutes();
-        return refuse(
-            visit,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-in attempts. Wait {minutes} minute{} and try again.",
-                if minutes == 1 { "" } else { "s" }
-            ),
-        );
-    }
-
     let password = SecretString::from(form.password);
     let name = Username::parse(username).ok();
     let account = match &name {
-        Some(name) => store.account(name).await.map_err(AppError::internal)?,
+        Some(name) => store.account(name).await?,
         None => None,
     };
     let bootstrap = match account {
@@ -97,19 +79,42 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         None => app.config.bootstrap_admins.find(username),
     };
     let digest = account.as_ref().map(|a| &a.password).or(bootstrap);
-    // Runs for unknown names too (against a dummy hash), so timing tells nothing.
-    if !password::verify(&password, digest) {
-        throttle
-            .record_failure(store, username, &address, now)
-            .await
-            .map_err(AppError::internal)?;
-        tracing::info!("sign-in refused: wrong username or password");
-        // The same words whether or not the user exists.
-        return refuse(
-            visit,
-            StatusCode::UNAUTHORIZED,
-            "Incorrect username or password.".into(),
-        );
+    let attempt = Attempt {
+        account: username,
+        address: visit.address(),
+        now: visit.now(),
+    };
+    // The attempt is counted before the password is checked (runs for unknown names too,
+    // against a dummy hash, so timing tells nothing), so parallel guesses get no more than
+    // the limit between them.
+    let verified = app
+        .config
+        .throttle
+        .verify_password(store, attempt, &password, digest)
+        .await?;
+    let now = visit.now();
+    match verified {
+        Err(throttled) => {
+            tracing::warn!(address = visit.address(), "sign-in throttled");
+            return refuse(
+                visit,
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-in attempts. {}",
+                    throttled.wait_message()
+                ),
+            );
+        }
+        Ok(false) => {
+            tracing::info!("sign-in refused: wrong username or password");
+            // The same words whether or not the user exists.
+            return refuse(
+                visit,
+                StatusCode::UNAUTHORIZED,
+                "Incorrect username or password.".into(),
+            );
+        }
+        Ok(true) => {}
     }
 
     let account = match (account, name, bootstrap) {

@@ -25,7 +25,8 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     if let Some(user) = visit.user() {
         tracing::info!(user = user.username.as_str(), "signed out");
     }
-    visit.sign_out();
+    // Ends this session on the server, so a copy of its cookie stops working too.
+    visit.sign_out().await?;
     visit.flash(Flash::signed_out());
     Ok(Reply::Redirect("/login"))
 }
@@ -68,6 +69,30 @@ mod tests {
         assert!(
             !body_text(&again).contains("You have been signed out."),
             "the message shows once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_copy_of_the_cookie_stops_working_and_other_devices_stay_signed_in() {
+        let app = testing::app();
+        let ann = testing::create_account(&app, "ann", Role::User, "pw").await;
+        let (laptop, token) = testing::sign_in(&app, &ann).await;
+        let (phone, _) = testing::sign_in(&app, &ann).await;
+        let stolen = laptop.clone();
+        let response = handle(
+            &app,
+            with_cookie(form_post("/logout", &[("csrf_token", &token)]), &laptop),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+        let replayed = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &stolen)).await;
+        assert!(replayed.user().is_none(), "the signed-out session is over");
+        let other = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &phone)).await;
+        assert_eq!(
+            other.user().map(|u| &u.username),
+            Some(&ann.username),
+            "another device's session goes on"
         );
     }
 

@@ -6,10 +6,11 @@ use lambda_http::{Body, Request, Response};
 use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::accounts::AccountChange;
+use shared::accounts::{self, Account, AccountChange};
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::store::AccountStore;
+use shared::throttle::Attempt;
 use shared::{App, AppError, Reply, Visit, form, password, serve};
 
 #[derive(Deserialize)]
@@ -42,12 +43,59 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     }
 }
 
-fn again(errors: FieldErrors, confirm_username: &str) -> Result<Reply, AppError> {
+fn again(
+    status: StatusCode,
+    errors: FieldErrors,
+    confirm_username: &str,
+) -> Result<Reply, AppError> {
     Ok(Reply::page_with_status(
-        StatusCode::BAD_REQUEST,
+        status,
         "settings.html",
         context! { errors, confirm_username },
     ))
+}
+
+/// Checks the account's password as a throttled attempt (like a sign-in: a stolen session
+/// must not be a way to guess the password), adding `field`'s error when it is refused or
+/// wrong. The status for the page: 429 when throttled.
+async fn check_password(
+    visit: &Visit<'_>,
+    account: &Account,
+    password: &str,
+    field: &'static str,
+    wrong: &'static str,
+    errors: &mut FieldErrors,
+) -> Result<StatusCode, AppError> {
+    let app = visit.app();
+    let attempt = Attempt {
+        account: account.username.as_str(),
+        address: visit.address(),
+        now: visit.now(),
+    };
+    let verified = app
+        .config
+        .throttle
+        .verify_password(
+            app.store().await?,
+            attempt,
+            &secret(password),
+            Some(&account.password),
+        )
+        .await?;
+    Ok(match verified {
+        Ok(true) => StatusCode::BAD_REQUEST,
+        Ok(false) => {
+            errors.add(field, wrong);
+            StatusCode::BAD_REQUEST
+        }
+        Err(throttled) => {
+            errors.add(
+                field,
+                format!("Too many wrong passwords. {}", throttled.wait_message()),
+            );
+            StatusCode::TOO_MANY_REQUESTS
+        }
+    })
 }
 
 fn secret(s: &str) -> SecretString {
@@ -62,9 +110,15 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     let mut errors = FieldErrors::default();
     match form.action.as_str() {
         "password" => {
-            if !password::verify(&secret(&form.current_password), Some(&account.password)) {
-                errors.add("current_password", "That is not your current password.");
-            }
+            let status = check_password(
+                visit,
+                &account,
+                &form.current_password,
+                "current_password",
+                "That is not your current password.",
+                &mut errors,
+            )
+            .await?;
             errors.check(
                 "new_password",
                 password::check_new(&form.new_password, account.username.as_str()),
@@ -73,7 +127,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
                 errors.add("confirm", "The two passwords do not match.");
             }
             if !errors.is_empty() {
-                return again(errors, "");
+                return again(status, errors, "");
             }
             let digest = password::hash(&secret(&form.new_password));
             let updated = store
@@ -94,7 +148,8 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
                 .await
                 .map_err(AppError::internal)?;
             tracing::info!(user = account.username.as_str(), "signed out everywhere");
-            visit.sign_out();
+            // Every session ended with the new epoch, this one among them.
+            visit.forget_session();
             visit.flash(Flash::new("You have been signed out everywhere."));
             Ok(Reply::Redirect("/login"))
         }
@@ -102,18 +157,35 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
             if form.confirm_username.trim().to_lowercase() != account.username.as_str() {
                 errors.add("confirm_username", "Type your username exactly to confirm.");
             }
-            if !password::verify(&secret(&form.current_password), Some(&account.password)) {
-                errors.add("delete_password", "That is not your password.");
+            let mut status = check_password(
+                visit,
+                &account,
+                &form.current_password,
+                "delete_password",
+                "That is not your password.",
+                &mut errors,
+            )
+            .await?;
+            if errors.is_empty()
+                && account.is_admin()
+                && !accounts::another_enabled_admin(store, &account.username).await?
+            {
+                errors.add(
+                    "confirm_username",
+                    "You are the only administrator. Make another account an administrator \
+                     before deleting yours.",
+                );
+                status = StatusCode::CONFLICT;
             }
             if !errors.is_empty() {
-                return again(errors, form.confirm_username.trim());
+                return again(status, errors, form.confirm_username.trim());
             }
             store
                 .delete_account(&account.username)
                 .await
                 .map_err(AppError::internal)?;
             tracing::info!(user = account.username.as_str(), "account deleted");
-            visit.sign_out();
+            visit.forget_session();
             visit.flash(Flash::new(
                 "Your account and all its data have been deleted.",
             ));
@@ -263,6 +335,91 @@ mod tests {
         assert_eq!(response.headers()[LOCATION], "/login");
         assert!(store.account(&ann.username).await.unwrap().is_none());
         assert!(signed_in_as(&app, &cookie).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn password_checks_here_are_throttled_like_sign_ins() {
+        let app = testing::app_with(&[("SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT", "3")]);
+        let (ann, cookie, token) = setup(&app).await;
+        let name = ann.username.as_str().to_string();
+        let guess = |password: &'static str, action: &'static str| {
+            let fields = vec![
+                ("action", action.to_string()),
+                ("current_password", password.to_string()),
+                ("confirm_username", name.clone()),
+                ("new_password", NEW_PASSWORD.to_string()),
+                ("confirm", NEW_PASSWORD.to_string()),
+            ];
+            let (app, cookie, token) = (&app, &cookie, &token);
+            async move {
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(app, cookie, token, &fields).await
+            }
+        };
+        // Parallel guesses get no more than the limit between them.
+        let guesses = (0..8).map(|i| {
+            guess(
+                "wrong guess",
+                if i % 2 == 0 { "password" } else { "delete" },
+            )
+        });
+        let statuses: Vec<_> = futures_util::future::join_all(guesses)
+            .await
+            .iter()
+            .map(Response::status)
+            .collect();
+        let wrong = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::BAD_REQUEST)
+            .count();
+        let throttled = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!((wrong, throttled), (3, 5), "{statuses:?}");
+        // Even the right password waits for the window, and nothing changes.
+        let right = guess(PASSWORD, "password").await;
+        assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(body_text(&right).contains("Too many wrong passwords. Wait"));
+        let store = app.store().await.unwrap();
+        assert_eq!(store.account(&ann.username).await.unwrap(), Some(ann));
+    }
+
+    #[tokio::test]
+    async fn the_last_enabled_admin_cannot_delete_their_account() {
+        // Its own store: whether another admin exists depends on every account in it.
+        let path = std::env::temp_dir().join(format!(
+            "switchboard-last-admin-{}.sqlite3",
+            shared::store::contract::unique_name("db").as_str()
+        ));
+        let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+        let boss = testing::create_account(&app, "boss", Role::Admin, PASSWORD).await;
+        let (cookie, token) = testing::sign_in(&app, &boss).await;
+        let mut retired = testing::create_account(&app, "retired", Role::Admin, PASSWORD).await;
+        let store = app.store().await.unwrap();
+        retired = store
+            .change_account(&retired.username, &AccountChange::Disabled(true))
+            .await
+            .unwrap();
+        let delete = [
+            ("action", "delete"),
+            ("confirm_username", boss.username.as_str()),
+            ("current_password", PASSWORD),
+        ];
+        let refused = post(&app, &cookie, &token, &delete).await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert!(body_text(&refused).contains("You are the only administrator"));
+        assert!(store.account(&boss.username).await.unwrap().is_some());
+
+        // With another enabled admin, it may go.
+        store
+            .change_account(&retired.username, &AccountChange::Disabled(false))
+            .await
+            .unwrap();
+        let response = post(&app, &cookie, &token, &delete).await;
+        assert_eq!(response.headers()[LOCATION], "/login");
+        assert!(store.account(&boss.username).await.unwrap().is_none());
     }
 
     #[tokio::test]

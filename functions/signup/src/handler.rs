@@ -89,6 +89,12 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
 
     let mut errors = FieldErrors::default();
     let username = errors.check("username", Username::parse(&form.username));
+    if let Some(name) = &username
+        && app.config.bootstrap_admins.reserves(name)
+    {
+        // Kept for the operator's first sign-in; said as for any taken name.
+        errors.add("username", "That username is taken. Choose another.");
+    }
     let email = errors.check("email", Email::parse(&form.email));
     if let Some(email) = &email
         && !policy.allows_domain(email.domain())
@@ -258,6 +264,21 @@ mod tests {
         .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(body_text(&response).contains("That username is taken."));
+    }
+
+    #[tokio::test]
+    async fn a_bootstrap_admins_name_cannot_be_taken_before_its_first_sign_in() {
+        let root = unique_name("root");
+        let bootstrap = format!("{}={}", root.as_str(), testing::alice_hash());
+        let app = testing::app_with(&[("SWITCHBOARD_BOOTSTRAP_ADMINS", &bootstrap)]);
+        let response = post(&app, &fields(root.as_str(), "x@example.com", PASSWORD)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&response).contains("That username is taken."));
+        let store = app.store().await.unwrap();
+        assert!(
+            store.account(&root).await.unwrap().is_none(),
+            "nothing created"
+        );
     }
 
     #[tokio::test]

@@ -3,8 +3,8 @@
 //! DynamoDB Local.
 
 use super::{
-    AccountStore, ActivityCursor, ConversationStore, Invite, InviteStore, ShareStore, StoreError,
-    ThrottleKey, ThrottleStore, TransferStore, TurnWrite, UsageStore,
+    AccountStore, ActivityCursor, ConversationStore, Invite, InviteStore, SessionStore, ShareStore,
+    StoreError, ThrottleKey, ThrottleStore, TransferStore, TurnWrite, UsageStore,
 };
 use crate::accounts::{Account, AccountChange, Role};
 use crate::conversations::{
@@ -240,39 +240,119 @@ pub async fn a_taken_name_does_not_use_up_the_invite<S: AccountStore + InviteSto
     );
 }
 
-pub async fn throttle_counts_per_key_and_window<S: ThrottleStore>(store: &S) {
+pub async fn throttle_reserves_up_to_the_limit_per_key_and_window<S: ThrottleStore>(store: &S) {
     let key = ThrottleKey::Account(unique_name("throttled").as_str().to_string());
     let other = ThrottleKey::Address(unique_name("addr").as_str().to_string());
     let window = 1_800_000_000;
-    assert_eq!(store.failures(&key, window).await.unwrap(), 0);
-    for expected in 1..=3 {
-        let count = store
-            .record_failure(&key, window, window + 1800)
-            .await
-            .unwrap();
-        assert_eq!(count, expected);
+    let reserve = |key, window| store.reserve_attempt(key, window, window + 1800, 3);
+    for _ in 0..3 {
+        assert!(reserve(&key, window).await.unwrap());
     }
-    assert_eq!(store.failures(&key, window).await.unwrap(), 3);
-    assert_eq!(
-        store.failures(&key, window + 900).await.unwrap(),
-        0,
-        "a new window"
+    assert!(!reserve(&key, window).await.unwrap(), "past the limit");
+    assert!(
+        !reserve(&key, window).await.unwrap(),
+        "and it stays refused"
     );
-    assert_eq!(
-        store.failures(&other, window).await.unwrap(),
-        0,
-        "another key"
-    );
+    assert!(reserve(&key, window + 900).await.unwrap(), "a new window");
+    assert!(reserve(&other, window).await.unwrap(), "another key");
+    // A released attempt (one that succeeded) gives its place back.
+    store.release_attempt(&key, window).await.unwrap();
+    assert!(reserve(&key, window).await.unwrap());
+    assert!(!reserve(&key, window).await.unwrap());
+    // Releasing what was never reserved counts nothing below zero.
+    let fresh = ThrottleKey::Account(unique_name("fresh").as_str().to_string());
+    store.release_attempt(&fresh, window).await.unwrap();
+    for _ in 0..3 {
+        assert!(reserve(&fresh, window).await.unwrap());
+    }
+    assert!(!reserve(&fresh, window).await.unwrap());
 }
 
-pub async fn throttle_counts_parallel_failures_exactly<S: ThrottleStore>(store: &S) {
-    let key = ThrottleKey::Address(unique_name("burst").as_str().to_string());
+/// Parallel attempts through two store handles (two function instances) get exactly the
+/// limit between them, never more.
+pub async fn throttle_reserves_exactly_the_limit_in_parallel<S: ThrottleStore>(a: &S, b: &S) {
+    let key = ThrottleKey::Account(unique_name("burst").as_str().to_string());
     let window = 1_800_000_000;
-    let attempts = (0..8).map(|_| store.record_failure(&key, window, window + 1800));
-    for result in futures_util::future::join_all(attempts).await {
-        result.unwrap();
-    }
-    assert_eq!(store.failures(&key, window).await.unwrap(), 8);
+    let attempts = (0..24).map(|i| {
+        let store = if i % 2 == 0 { a } else { b };
+        store.reserve_attempt(&key, window, window + 1800, 5)
+    });
+    let granted = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|granted| *granted)
+        .count();
+    assert_eq!(granted, 5);
+}
+
+pub async fn signed_in_reads_the_account_and_whether_the_session_ended<
+    S: AccountStore + SessionStore + UsageStore,
+>(
+    store: &S,
+) {
+    let ann = account("session");
+    store.create_account(&ann).await.unwrap();
+    let (laptop, phone) = (
+        crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1_000),
+        crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1_000),
+    );
+    let read = store
+        .signed_in(&ann.username, &laptop.id, false)
+        .await
+        .unwrap();
+    assert_eq!(read.account.as_ref(), Some(&ann));
+    assert!(!read.revoked);
+    assert_eq!(read.default_spend_cap, None, "not asked for");
+
+    // Signing out on the laptop ends that session only.
+    store
+        .revoke_session(&ann.username, &laptop.id, 1_060)
+        .await
+        .unwrap();
+    store
+        .revoke_session(&ann.username, &laptop.id, 1_060)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .signed_in(&ann.username, &laptop.id, false)
+            .await
+            .unwrap()
+            .revoked
+    );
+    let read = store
+        .signed_in(&ann.username, &phone.id, true)
+        .await
+        .unwrap();
+    assert!(!read.revoked);
+    assert_eq!(read.account.as_ref(), Some(&ann));
+    assert!(
+        read.default_spend_cap.is_some(),
+        "asked for: read with the account"
+    );
+
+    // No account: nothing to find, whatever the session.
+    let nobody = store
+        .signed_in(&unique_name("nobody"), &laptop.id, false)
+        .await
+        .unwrap();
+    assert_eq!((nobody.account, nobody.revoked), (None, false));
+
+    // Deleting the account takes its ended sessions with it; a new account of the same name
+    // is another account.
+    store.delete_account(&ann.username).await.unwrap();
+    let mut again = account("session");
+    again.username = ann.username.clone();
+    store.create_account(&again).await.unwrap();
+    let read = store
+        .signed_in(&ann.username, &laptop.id, false)
+        .await
+        .unwrap();
+    assert!(!read.revoked);
+    let stored = read.account.unwrap();
+    assert_ne!(stored.id, ann.id, "an account's id is never reused");
+    assert!(!laptop.is_valid_for(&stored));
 }
 
 fn conversation(title: &str, updated_at: u64) -> Conversation {
@@ -836,7 +916,7 @@ pub async fn the_send_rate_counts_parallel_sends_exactly<S: ConversationStore>(a
     .unwrap();
 }
 
-pub async fn spend_caps_are_kept<S: AccountStore + UsageStore>(store: &S) {
+pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(store: &S) {
     let ann = account("cap");
     store.create_account(&ann).await.unwrap();
     let five = Cost::parse_dollars("5").unwrap();
@@ -864,19 +944,27 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore>(store: &S) {
     store.set_default_spend_cap(Some(seven)).await.unwrap();
     assert_eq!(store.default_spend_cap().await.unwrap(), Some(seven));
     // Read together with an account (a send's one read), with or without the account.
-    let (read, default) = store.account_and_default_cap(&ann.username).await.unwrap();
-    assert_eq!(read.map(|a| a.username), Some(ann.username.clone()));
-    assert_eq!(default, Some(seven));
+    let session = crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1);
+    let read = store
+        .signed_in(&ann.username, &session.id, true)
+        .await
+        .unwrap();
+    assert_eq!(read.account.map(|a| a.username), Some(ann.username.clone()));
+    assert_eq!(read.default_spend_cap, Some(Some(seven)));
     let nobody = unique_name("nobody");
+    let read = store.signed_in(&nobody, &session.id, true).await.unwrap();
     assert_eq!(
-        store.account_and_default_cap(&nobody).await.unwrap(),
-        (None, Some(seven))
+        (read.account, read.default_spend_cap),
+        (None, Some(Some(seven)))
     );
     store.set_default_spend_cap(None).await.unwrap();
     assert_eq!(store.default_spend_cap().await.unwrap(), None);
-    let (read, default) = store.account_and_default_cap(&ann.username).await.unwrap();
-    assert!(read.is_some());
-    assert_eq!(default, None);
+    let read = store
+        .signed_in(&ann.username, &session.id, true)
+        .await
+        .unwrap();
+    assert!(read.account.is_some());
+    assert_eq!(read.default_spend_cap, Some(None));
     store.set_default_spend_cap(original).await.unwrap();
 }
 
@@ -1058,8 +1146,18 @@ macro_rules! contract_tests {
             $crate::store::contract::a_taken_name_does_not_use_up_the_invite(&$make.await).await;
         }
         #[tokio::test]
-        async fn throttle_counts_per_key_and_window() {
-            $crate::store::contract::throttle_counts_per_key_and_window(&$make.await).await;
+        async fn throttle_reserves_up_to_the_limit_per_key_and_window() {
+            $crate::store::contract::throttle_reserves_up_to_the_limit_per_key_and_window(
+                &$make.await,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn signed_in_reads_the_account_and_whether_the_session_ended() {
+            $crate::store::contract::signed_in_reads_the_account_and_whether_the_session_ended(
+                &$make.await,
+            )
+            .await;
         }
         #[tokio::test]
         async fn conversations_belong_to_their_owner() {
@@ -1124,8 +1222,9 @@ macro_rules! contract_tests {
             .await;
         }
         #[tokio::test]
-        async fn throttle_counts_parallel_failures_exactly() {
-            $crate::store::contract::throttle_counts_parallel_failures_exactly(&$make.await).await;
+        async fn throttle_reserves_exactly_the_limit_in_parallel() {
+            let (a, b) = ($make.await, $make.await);
+            $crate::store::contract::throttle_reserves_exactly_the_limit_in_parallel(&a, &b).await;
         }
     };
 }

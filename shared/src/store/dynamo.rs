@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, ShareStore, SharedConversation, StoreError, StoreResult,
-    ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
+    InviteStore, MessageRecord, Page, SessionStore, ShareStore, SharedConversation, SignedIn,
+    StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite,
+    UsageStore, matches_search,
 };
 use crate::accounts::{Account, AccountChange};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 use crate::link_tokens;
+use crate::session::SessionId;
 use crate::usage::{Charge, Cost, Month, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
@@ -109,6 +111,11 @@ fn conversations_pk(owner: &Username) -> String {
 
 fn activity_sk(updated_at: u64, id: &str) -> String {
     format!("{updated_at:012}#{id}")
+}
+
+/// A revoked session's marker, in its owner's partition (so it goes with the account).
+fn revoked_session_sk(session: &SessionId) -> String {
+    format!("SESSION#{}", session.as_str())
 }
 
 fn invite_pk(token_hash: &str) -> String {
@@ -1489,27 +1496,6 @@ impl UsageStore for DynamoStore {
         Ok(output.item.as_ref().and_then(spend_cap_from_item))
     }
 
-    async fn account_and_default_cap(
-        &self,
-        username: &Username,
-    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
-        let account_key = key(user_pk(username.as_str()), ACCOUNT_SK);
-        let cap_key = key(SETTINGS_PK.into(), SPEND_CAP_SK);
-        let mut account = None;
-        let mut cap = None;
-        for item in self
-            .get_batch(vec![account_key.clone(), cap_key], None)
-            .await?
-        {
-            if item_key(&item) == account_key {
-                account = Some(account_from_item(item)?);
-            } else {
-                cap = spend_cap_from_item(&item);
-            }
-        }
-        Ok((account, cap))
-    }
-
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
         let update = self
             .client
@@ -1527,6 +1513,59 @@ impl UsageStore for DynamoStore {
     }
 }
 
+impl SessionStore for DynamoStore {
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let mut item = key(user_pk(owner.as_str()), revoked_session_sk(session));
+        item.insert(table::TTL_ATTRIBUTE.into(), n(expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn> {
+        let account_key = key(user_pk(owner.as_str()), ACCOUNT_SK);
+        let session_key = key(user_pk(owner.as_str()), revoked_session_sk(session));
+        let cap_key = key(SETTINGS_PK.into(), SPEND_CAP_SK);
+        let mut keys = vec![account_key.clone(), session_key.clone()];
+        if default_spend_cap {
+            keys.push(cap_key);
+        }
+        // One consistent batch read: a sign-out, a disable or "sign out everywhere" applies
+        // at once.
+        let mut signed_in = SignedIn {
+            account: None,
+            revoked: false,
+            default_spend_cap: default_spend_cap.then_some(None),
+        };
+        for item in self.get_batch(keys, None).await? {
+            let found = item_key(&item);
+            if found == account_key {
+                signed_in.account = Some(account_from_item(item)?);
+            } else if found == session_key {
+                signed_in.revoked = true;
+            } else {
+                signed_in.default_spend_cap = Some(spend_cap_from_item(&item));
+            }
+        }
+        Ok(signed_in)
+    }
+}
+
 fn throttle_key(key: &ThrottleKey, window_start: u64) -> HashMap<String, AttributeValue> {
     self::key(
         format!("THROTTLE#{}", key.storage_key()),
@@ -1535,44 +1574,52 @@ fn throttle_key(key: &ThrottleKey, window_start: u64) -> HashMap<String, Attribu
 }
 
 impl ThrottleStore for DynamoStore {
-    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(throttle_key(key, window_start)))
-            .projection_expression("failures")
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output
-            .item
-            .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
-            .unwrap_or(0))
-    }
-
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         window_start: u64,
         expires_at: u64,
-    ) -> StoreResult<u32> {
-        let output = self
+        limit: u32,
+    ) -> StoreResult<bool> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(throttle_key(key, window_start)))
             .update_expression("ADD failures :one SET expires_at = :expires")
+            .condition_expression("attribute_not_exists(failures) OR failures < :limit")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":expires", n(expires_at))
-            .return_values(ReturnValue::UpdatedNew)
+            .expression_attribute_values(":limit", n(limit))
             .send()
-            .await
-            .map_err(backend)?;
-        output
-            .attributes
-            .and_then(|item| item.get("failures")?.as_n().ok()?.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt("throttle counter without a count".into()))
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn release_attempt(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(throttle_key(key, window_start)))
+            .update_expression("ADD failures :minus_one")
+            .condition_expression("failures > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(backend(err)),
+        }
     }
 }
 

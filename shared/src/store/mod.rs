@@ -8,9 +8,10 @@ pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
 
-use crate::accounts::{Account, AccountChange, Email, Role};
+use crate::accounts::{Account, AccountChange, AccountId, Email, Role};
 use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
 use crate::password::PasswordDigest;
+use crate::session::SessionId;
 use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};
 use crate::users::Username;
 
@@ -50,6 +51,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// An account as both backends keep it: plain fields, checked when read back.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AccountRecord {
+    /// Absent on accounts stored before accounts had ids (see `AccountId::legacy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -66,6 +70,7 @@ pub(crate) struct AccountRecord {
 impl AccountRecord {
     pub fn from_account(a: &Account) -> Self {
         Self {
+            id: Some(a.id.as_str().to_string()),
             username: a.username.as_str().to_string(),
             email: a.email.as_ref().map(|e| e.as_str().to_string()),
             password: a.password.as_str().to_string(),
@@ -79,7 +84,12 @@ impl AccountRecord {
 
     pub fn into_account(self) -> StoreResult<Account> {
         let corrupt = |what: &str, why: &str| StoreError::Corrupt(format!("{what}: {why}"));
+        let id = match &self.id {
+            Some(id) => AccountId::parse(id).ok_or_else(|| corrupt("id", id))?,
+            None => AccountId::legacy(self.created_at),
+        };
         Ok(Account {
+            id,
             username: Username::parse(&self.username).map_err(|e| corrupt("username", e))?,
             email: self
                 .email
@@ -348,16 +358,21 @@ pub trait InviteStore {
 
 #[allow(async_fn_in_trait)]
 pub trait ThrottleStore {
-    /// Failures counted for `key` in the window starting at `window_start`.
-    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32>;
-    /// Counts one more failure, atomically, and returns the new count. The counter may be
+    /// Counts one more attempt for `key` in the window starting at `window_start`, unless
+    /// `limit` are counted there already: `true` if it was counted, `false` if refused. The
+    /// check and the count are one atomic step, so parallel attempts (from any number of
+    /// function instances) never get more than `limit` between them. The counter may be
     /// forgotten after `expires_at`.
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         window_start: u64,
         expires_at: u64,
-    ) -> StoreResult<u32>;
+        limit: u32,
+    ) -> StoreResult<bool>;
+    /// Gives back one counted attempt (it succeeded, and only failures count), never going
+    /// below zero.
+    async fn release_attempt(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<()>;
 }
 
 #[allow(async_fn_in_trait)]
@@ -497,13 +512,37 @@ pub trait UsageStore {
     ) -> StoreResult<Vec<(String, Totals)>>;
     /// The cap for accounts without their own.
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>>;
-    /// The account and the default cap in one read: what a send checks, when most accounts
-    /// follow the default.
-    async fn account_and_default_cap(
-        &self,
-        username: &Username,
-    ) -> StoreResult<(Option<Account>, Option<Cost>)>;
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()>;
+}
+
+/// What a signed-in request reads before anything else, in one request to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub account: Option<Account>,
+    /// Whether the session was ended (signed out) on the server.
+    pub revoked: bool,
+    /// The portal's default spend cap, when it was asked for.
+    pub default_spend_cap: Option<Option<Cost>>,
+}
+
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// Ends one session of `owner`'s: it no longer counts, though its cookie lives on until
+    /// `expires_at` (after which the record may be forgotten).
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// The account, whether `session` was revoked, and (with `default_spend_cap`) the
+    /// portal's default cap: every signed-in request's check, in one read.
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn>;
 }
 
 /// The store a deployment uses, chosen by configuration.
@@ -561,16 +600,17 @@ impl InviteStore for Store {
 }
 
 impl ThrottleStore for Store {
-    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32> {
-        delegate!(self, s => s.failures(key, window_start))
-    }
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         window_start: u64,
         expires_at: u64,
-    ) -> StoreResult<u32> {
-        delegate!(self, s => s.record_failure(key, window_start, expires_at))
+        limit: u32,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.reserve_attempt(key, window_start, expires_at, limit))
+    }
+    async fn release_attempt(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<()> {
+        delegate!(self, s => s.release_attempt(key, window_start))
     }
 }
 
@@ -690,13 +730,26 @@ impl UsageStore for Store {
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
         delegate!(self, s => s.default_spend_cap())
     }
-    async fn account_and_default_cap(
-        &self,
-        username: &Username,
-    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
-        delegate!(self, s => s.account_and_default_cap(username))
-    }
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
         delegate!(self, s => s.set_default_spend_cap(cap))
+    }
+}
+
+impl SessionStore for Store {
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.revoke_session(owner, session, expires_at))
+    }
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn> {
+        delegate!(self, s => s.signed_in(owner, session, default_spend_cap))
     }
 }

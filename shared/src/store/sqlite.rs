@@ -9,12 +9,14 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, param
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, ShareStore, SharedConversation, StoreError, StoreResult,
-    ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore,
+    InviteStore, MessageRecord, Page, SessionStore, ShareStore, SharedConversation, SignedIn,
+    StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite,
+    UsageStore,
 };
 use crate::accounts::{Account, AccountChange, Email};
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 use crate::link_tokens;
+use crate::session::SessionId;
 use crate::usage::{Charge, Cost, Month, SendRate, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
@@ -103,6 +105,14 @@ const MIGRATIONS: &[&str] = &[
          owner        TEXT NOT NULL,
          conversation TEXT NOT NULL
      ) WITHOUT ROWID;",
+    // Accounts' ids (older accounts keep none: `AccountId::legacy`) and ended sessions.
+    "ALTER TABLE accounts ADD COLUMN id TEXT;
+     CREATE TABLE revoked_sessions (
+         owner      TEXT NOT NULL,
+         session    TEXT NOT NULL,
+         expires_at INTEGER NOT NULL,
+         PRIMARY KEY (owner, session)
+     ) WITHOUT ROWID;",
 ];
 
 const DEFAULT_CAP_SETTING: &str = "default_spend_cap";
@@ -113,7 +123,7 @@ const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tok
      output_tokens, error, updated_at, cost, tokens_estimated";
 
 const ACCOUNT_COLUMNS: &str =
-    "username, email, password, role, disabled, session_epoch, created_at, spend_cap";
+    "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -200,6 +210,7 @@ fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         session_epoch: row.get(5)?,
         created_at: row.get::<_, i64>(6)? as u64,
         spend_cap: row.get::<_, Option<i64>>(7)?.map(|c| c as u64),
+        id: row.get(8)?,
     })
 }
 
@@ -308,7 +319,7 @@ fn like_pattern(query: &str) -> String {
 fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
     conn.execute(
         &format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ),
         params![
             a.username.as_str(),
@@ -319,6 +330,7 @@ fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
             a.session_epoch,
             a.created_at as i64,
             a.spend_cap.map(|c| c.nanos() as i64),
+            a.id.as_str(),
         ],
     )
     .map_err(backend)?;
@@ -428,7 +440,13 @@ impl AccountStore for SqliteStore {
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
-            for table in ["messages", "conversations", "usage", "shares"] {
+            for table in [
+                "messages",
+                "conversations",
+                "usage",
+                "shares",
+                "revoked_sessions",
+            ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE owner = ?1"),
                     [username.as_str()],
@@ -496,25 +514,13 @@ impl InviteStore for SqliteStore {
 }
 
 impl ThrottleStore for SqliteStore {
-    async fn failures(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<u32> {
-        self.with(|conn| {
-            conn.query_row(
-                "SELECT failures FROM throttle WHERE key = ?1 AND window_start = ?2",
-                params![key.storage_key(), window_start as i64],
-                |row| row.get(0),
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(backend)
-        })
-    }
-
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         window_start: u64,
         expires_at: u64,
-    ) -> StoreResult<u32> {
+        limit: u32,
+    ) -> StoreResult<bool> {
         self.with(|conn| {
             // Expired counters go as new ones come, as DynamoDB's TTL does for the other store.
             conn.execute(
@@ -522,14 +528,34 @@ impl ThrottleStore for SqliteStore {
                 [window_start as i64],
             )
             .map_err(backend)?;
-            conn.query_row(
-                "INSERT INTO throttle (key, window_start, failures, expires_at) VALUES (?1, ?2, 1, ?3) \
-                 ON CONFLICT (key, window_start) DO UPDATE SET failures = failures + 1 \
-                 RETURNING failures",
-                params![key.storage_key(), window_start as i64, expires_at as i64],
-                |row| row.get(0),
+            // One statement: the count grows only while under the limit.
+            let counted = conn
+                .execute(
+                    "INSERT INTO throttle (key, window_start, failures, expires_at) \
+                     VALUES (?1, ?2, 1, ?3) \
+                     ON CONFLICT (key, window_start) DO UPDATE SET failures = failures + 1 \
+                     WHERE failures < ?4",
+                    params![
+                        key.storage_key(),
+                        window_start as i64,
+                        expires_at as i64,
+                        limit
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(counted == 1 && limit > 0)
+        })
+    }
+
+    async fn release_attempt(&self, key: &ThrottleKey, window_start: u64) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE throttle SET failures = failures - 1 \
+                 WHERE key = ?1 AND window_start = ?2 AND failures > 0",
+                params![key.storage_key(), window_start as i64],
             )
-            .map_err(backend)
+            .map_err(backend)?;
+            Ok(())
         })
     }
 }
@@ -785,6 +811,17 @@ impl ConversationStore for SqliteStore {
             tx.commit().map_err(backend)
         })
     }
+}
+
+fn read_default_cap(conn: &Connection) -> StoreResult<Option<Cost>> {
+    conn.query_row(
+        "SELECT value FROM settings WHERE name = ?1",
+        [DEFAULT_CAP_SETTING],
+        |row| row.get::<_, Option<i64>>(0),
+    )
+    .optional()
+    .map(|v| v.flatten().map(|c| Cost::from_nanos(c as u64)))
+    .map_err(backend)
 }
 
 fn totals_from_row(row: &Row, first: usize) -> rusqlite::Result<Totals> {
@@ -1096,27 +1133,7 @@ impl UsageStore for SqliteStore {
     }
 
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
-        self.with(|conn| {
-            conn.query_row(
-                "SELECT value FROM settings WHERE name = ?1",
-                [DEFAULT_CAP_SETTING],
-                |row| row.get::<_, Option<i64>>(0),
-            )
-            .optional()
-            .map(|v| v.flatten().map(|c| Cost::from_nanos(c as u64)))
-            .map_err(backend)
-        })
-    }
-
-    async fn account_and_default_cap(
-        &self,
-        username: &Username,
-    ) -> StoreResult<(Option<Account>, Option<Cost>)> {
-        // Local reads: two cost what one does.
-        Ok((
-            self.account(username).await?,
-            self.default_spend_cap().await?,
-        ))
+        self.with(|conn| read_default_cap(conn))
     }
 
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
@@ -1128,6 +1145,71 @@ impl UsageStore for SqliteStore {
             )
             .map_err(backend)?;
             Ok(())
+        })
+    }
+}
+
+impl SessionStore for SqliteStore {
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            // Ended sessions are forgotten once their cookies have expired anyway.
+            tx.execute(
+                "DELETE FROM revoked_sessions WHERE expires_at < ?1",
+                [crate::session::now() as i64],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO revoked_sessions (owner, session, expires_at) \
+                 VALUES (?1, ?2, ?3)",
+                params![owner.as_str(), session.as_str(), expires_at as i64],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn> {
+        self.with(|conn| {
+            let account = conn
+                .query_row(
+                    &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
+                    [owner.as_str()],
+                    account_from_row,
+                )
+                .optional()
+                .map_err(backend)?
+                .map(AccountRecord::into_account)
+                .transpose()?;
+            let revoked = conn
+                .query_row(
+                    "SELECT 1 FROM revoked_sessions WHERE owner = ?1 AND session = ?2",
+                    params![owner.as_str(), session.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(backend)?
+                .is_some();
+            let default_spend_cap = if default_spend_cap {
+                Some(read_default_cap(conn)?)
+            } else {
+                None
+            };
+            Ok(SignedIn {
+                account,
+                revoked,
+                default_spend_cap,
+            })
         })
     }
 }
@@ -1186,6 +1268,7 @@ mod migrations {
             .unwrap()
             .unwrap();
         assert_eq!((ann.session_epoch, ann.spend_cap), (3, None));
+        assert_eq!(ann.id, crate::accounts::AccountId::legacy(1_700_000_000));
         // Opening again (another process) finds it up to date and changes nothing.
         drop(store);
         SqliteStore::open(&path).unwrap();

@@ -79,8 +79,8 @@ async fn session_keys_rotate_through_the_secret() {
     let name = create(&client, &format!(r#"{{"current":"{old}","previous":""}}"#)).await;
     let cache = SecretCache::new(client.clone(), Duration::ZERO);
     let keys = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
-    let session =
-        shared::session::Session::new(Some(("ann".into(), 0)), Duration::from_secs(60), 1_000);
+    let ann = shared::store::contract::account("ann");
+    let session = shared::session::Session::new(Some(&ann), Duration::from_secs(60), 1_000);
     let sealed = keys.seal(&session, true, 1_000);
     let pair = sealed.split(';').next().unwrap();
 
@@ -92,7 +92,7 @@ async fn session_keys_rotate_through_the_secret() {
     .await;
     let rotated = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
     assert_eq!(
-        rotated.open(pair),
+        rotated.open(pair, true),
         Some(session),
         "a rotation signs nobody out"
     );
@@ -100,7 +100,7 @@ async fn session_keys_rotate_through_the_secret() {
     update(&client, &name, &format!(r#"{{"current":"{new}"}}"#)).await;
     let retired = SessionKeys::from_secret_json(&cache.get(&name).await.unwrap()).unwrap();
     assert_eq!(
-        retired.open(pair),
+        retired.open(pair, true),
         None,
         "once the old key is dropped, its cookies stop working"
     );

@@ -1,0 +1,25 @@
+//! Random identifiers and tokens from the operating system's source, URL-safe base64.
+
+use base64::Engine;
+
+/// `N` random bytes as unpadded URL-safe base64 (16 bytes: 22 characters; 32: 43).
+pub fn token<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let (a, b) = (super::token::<16>(), super::token::<16>());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 22);
+        assert_eq!(super::token::<32>().len(), 43);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+}
