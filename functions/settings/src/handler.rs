@@ -343,7 +343,7 @@ mod tests {
         let (ann, cookie, token) = setup(&app).await;
         let name = ann.username.as_str().to_string();
         let guess = |password: &'static str, action: &'static str| {
-            let fields = vec![
+            let fields = [
                 ("action", action.to_string()),
                 ("current_password", password.to_string()),
                 ("confirm_username", name.clone()),
