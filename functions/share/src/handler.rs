@@ -7,7 +7,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use minijinja::context;
 use shared::conversations::HISTORY_PAGE;
-use shared::store::{ConversationStore, ShareStore};
+use shared::store::{AccountStore, ConversationStore, ShareStore};
 use shared::{App, AppError, Reply, Visit, serve, transcript};
 
 /// A link token is 43 characters of base64url (256 bits).
@@ -49,11 +49,16 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         .await
         .map_err(AppError::internal)?
         .ok_or(AppError::NotFound)?;
-    let (conversation, latest) = store
-        .conversation(&shared.owner, &shared.id, HISTORY_PAGE)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
+    // The owner and the conversation, read at once: a disabled owner's links stop answering
+    // (while disabled), as their sign-ins do.
+    let (owner, found) = tokio::join!(
+        store.account(&shared.owner),
+        store.conversation(&shared.owner, &shared.id, HISTORY_PAGE)
+    );
+    if !owner?.is_some_and(|owner| !owner.disabled) {
+        return Err(AppError::NotFound);
+    }
+    let (conversation, latest) = found?.ok_or(AppError::NotFound)?;
     // The link must still be the conversation's own (not one revoked meanwhile).
     if conversation.share.as_deref() != Some(token.as_str()) {
         return Err(AppError::NotFound);
@@ -154,6 +159,26 @@ mod tests {
         .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(!body_text(&response).contains(ann.username.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_disabled_owners_links_stop_answering_while_disabled() {
+        use shared::accounts::AccountChange;
+        let app = testing::app();
+        let (ann, _, token) = shared_conversation(&app).await;
+        let store = app.store().await.unwrap();
+        let path = format!("/share/{token}");
+        for (disabled, status) in [
+            (true, StatusCode::NOT_FOUND),
+            (false, StatusCode::OK),
+        ] {
+            store
+                .change_account(&ann.username, &AccountChange::Disabled(disabled))
+                .await
+                .unwrap();
+            let response = handle(&app, request(Method::GET, &path)).await;
+            assert_eq!(response.status(), status, "disabled: {disabled}");
+        }
     }
 
     #[tokio::test]
