@@ -126,6 +126,9 @@ pub struct Account {
     /// The most this account may spend on replies in a calendar month; `None` follows the
     /// portal's default cap (which may be none).
     pub spend_cap: Option<Cost>,
+    /// Being deleted (a tombstone): it cannot sign in, nothing new is written under it, and
+    /// its name stays taken until everything it owned is gone.
+    pub deleting: bool,
 }
 
 impl Account {
@@ -146,6 +149,7 @@ impl Account {
             session_epoch: 0,
             created_at: now,
             spend_cap: None,
+            deleting: false,
         }
     }
 

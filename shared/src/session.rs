@@ -145,12 +145,13 @@ impl Session {
 
     /// Whether this session still counts for `account` as stored now: issued for this very
     /// account (its id, and not before it was created), in its current epoch, and the account
-    /// enabled. Whether the session was ended by signing out is the store's to say.
+    /// enabled and not being deleted. Whether the session was ended by signing out is the store's to say.
     pub fn is_valid_for(&self, account: &Account) -> bool {
         self.account.as_ref() == Some(&account.id)
             && self.issued_at >= account.created_at
             && self.epoch == account.session_epoch
             && !account.disabled
+            && !account.deleting
     }
 }
 

@@ -371,10 +371,12 @@ pub async fn run(
             "reply replaced by a newer turn; stopped"
         );
         // The provider was still paid for what it wrote.
-        if let Some(charge) = &charge
-            && let Err(err) = store.record_usage(&owner, charge).await
-        {
-            tracing::error!(%err, "recording a replaced reply's usage failed");
+        if let Some(charge) = &charge {
+            match store.record_usage(&owner, charge).await {
+                // The account is gone (deleted meanwhile): nothing of it may be written.
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(err) => tracing::error!(%err, "recording a replaced reply's usage failed"),
+            }
         }
         listener.send(event(
             "error",

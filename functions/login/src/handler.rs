@@ -74,9 +74,18 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         Some(name) => store.account(name).await?,
         None => None,
     };
-    let bootstrap = match account {
-        Some(_) => None,
-        None => app.config.bootstrap_admins.find(username),
+    // An account whose deletion was interrupted: finish it, and answer as for no account.
+    let tombstoned = account.as_ref().is_some_and(|a| a.deleting);
+    if let (true, Some(name)) = (tombstoned, &name) {
+        match store.delete_account(name).await {
+            Ok(()) => tracing::info!(user = name.as_str(), "finished an interrupted deletion"),
+            Err(err) => tracing::error!(%err, "finishing an interrupted deletion failed"),
+        }
+    }
+    let account = account.filter(|a| !a.deleting);
+    let bootstrap = match (&account, tombstoned) {
+        (None, false) => app.config.bootstrap_admins.find(username),
+        _ => None,
     };
     let digest = account.as_ref().map(|a| &a.password).or(bootstrap);
     let attempt = Attempt {
@@ -419,6 +428,22 @@ mod tests {
         let response = handle(&app, request(Method::PUT, "/login")).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "GET, POST");
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_deletion_is_finished_and_signs_nobody_in() {
+        let app = testing::app();
+        let ann = user(&app).await;
+        let store = app.store().await.unwrap();
+        store.begin_account_deletion(&ann.username).await.unwrap();
+        let response = sign_in(&app, ann.username.as_str(), PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(body_text(&response).contains("Incorrect username or password."));
+        assert_eq!(
+            store.account(&ann.username).await.unwrap(),
+            None,
+            "finished"
+        );
     }
 
     /// API Gateway HTTP APIs (payload 2.0) send cookies in their own field and may base64 the

@@ -55,7 +55,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         store.account(&shared.owner),
         store.conversation(&shared.owner, &shared.id, HISTORY_PAGE)
     );
-    if !owner?.is_some_and(|owner| !owner.disabled) {
+    if !owner?.is_some_and(|owner| !owner.disabled && !owner.deleting) {
         return Err(AppError::NotFound);
     }
     let (conversation, latest) = found?.ok_or(AppError::NotFound)?;
@@ -168,10 +168,7 @@ mod tests {
         let (ann, _, token) = shared_conversation(&app).await;
         let store = app.store().await.unwrap();
         let path = format!("/share/{token}");
-        for (disabled, status) in [
-            (true, StatusCode::NOT_FOUND),
-            (false, StatusCode::OK),
-        ] {
+        for (disabled, status) in [(true, StatusCode::NOT_FOUND), (false, StatusCode::OK)] {
             store
                 .change_account(&ann.username, &AccountChange::Disabled(disabled))
                 .await

@@ -32,6 +32,13 @@ fn digest(n: u8) -> PasswordDigest {
     .unwrap()
 }
 
+/// A new account's username: everything a user owns is written under a live account.
+pub async fn owner<S: AccountStore>(store: &S, prefix: &str) -> Username {
+    let account = account(prefix);
+    store.create_account(&account).await.unwrap();
+    account.username
+}
+
 pub fn account(prefix: &str) -> Account {
     Account::new(
         unique_name(prefix),
@@ -160,6 +167,166 @@ pub async fn deleting_an_account_removes_it<S: AccountStore>(store: &S) {
     store.delete_account(&a.username).await.unwrap();
     // The name is free again.
     store.create_account(&a).await.unwrap();
+}
+
+/// Deleting an account takes everything (conversations, messages, usage, share links, ended
+/// sessions), is resumable when interrupted after its tombstone, and once begun lets nothing
+/// new be written under the account (a reply still streaming included).
+pub async fn deleting_an_account_is_complete_and_resumable<
+    S: AccountStore + ConversationStore + UsageStore + ShareStore + TransferStore + SessionStore,
+>(
+    store: &S,
+) {
+    let ann = account("leaving");
+    let name = ann.username.clone();
+    store.create_account(&ann).await.unwrap();
+    let now = 1_800_000_000;
+    let (c1, c2) = (conversation("One", now), conversation("Two", now));
+    store.create_conversation(&name, &c1).await.unwrap();
+    store.create_conversation(&name, &c2).await.unwrap();
+    let streaming = send(store, &name, &c1.id, "hello", now + 1).await;
+    for i in 0..30 {
+        send(store, &name, &c2.id, &format!("message {i}"), now + 2).await;
+    }
+    store
+        .record_usage(&name, &charge(&c1, "offline", 10, 20, 1_000))
+        .await
+        .unwrap();
+    let token = crate::link_tokens::generate().0;
+    store
+        .share_conversation(&name, &c1.id, &token)
+        .await
+        .unwrap();
+    let session = crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1);
+    store
+        .revoke_session(&name, &session.id, now + 60)
+        .await
+        .unwrap();
+    let transcript = store.export_conversations(&name).await.unwrap();
+
+    // Interrupted right after the tombstone: the account is marked, its name stays taken,
+    // and nothing more can be written under it.
+    store.begin_account_deletion(&name).await.unwrap();
+    let marked = store.account(&name).await.unwrap().unwrap();
+    assert!(marked.deleting);
+    assert!(!session.is_valid_for(&marked));
+    let mut again = account("leaving");
+    again.username = name.clone();
+    assert!(matches!(
+        store.create_account(&again).await,
+        Err(StoreError::Conflict)
+    ));
+    let late = conversation("Late", now + 3);
+    assert!(matches!(
+        store.create_conversation(&name, &late).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        send_within(store, &name, &c2.id, "more", now + 3, (None, None)).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut finished = streaming.clone();
+    finished.text = "a reply that was still streaming".into();
+    finished.state = MessageState::Complete;
+    let cost = charge(&c1, "offline", 5, 5, 500);
+    assert!(
+        store
+            .save_reply(&name, &c1.id, &finished, Some(&cost))
+            .await
+            .is_err()
+    );
+    assert!(store.record_usage(&name, &cost).await.is_err());
+    let other = conversation("Other", now);
+    assert!(matches!(
+        store
+            .import_conversations(&name, &[(other, Vec::new())])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .usage(&name, Month::of(now))
+            .await
+            .unwrap()
+            .total
+            .replies,
+        1,
+        "only the usage from before"
+    );
+    assert_eq!(
+        store.export_conversations(&name).await.unwrap(),
+        transcript,
+        "nothing written since"
+    );
+
+    // Resumed: everything goes, share links too, and then the name is free.
+    store.delete_account(&name).await.unwrap();
+    assert_eq!(store.account(&name).await.unwrap(), None);
+    assert!(store.export_conversations(&name).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_conversations(&name, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(store.shared(&token).await.unwrap(), None);
+    assert_eq!(
+        store.usage(&name, Month::of(now)).await.unwrap(),
+        Default::default()
+    );
+    // A reply finishing after the deletion recreates nothing.
+    assert!(
+        store
+            .save_reply(&name, &c1.id, &finished, Some(&cost))
+            .await
+            .is_err()
+    );
+    assert!(store.record_usage(&name, &cost).await.is_err());
+    assert_eq!(
+        store.usage(&name, Month::of(now)).await.unwrap(),
+        Default::default()
+    );
+    store.delete_account(&name).await.unwrap();
+    store.create_account(&again).await.unwrap();
+    let read = store.signed_in(&name, &session.id, false).await.unwrap();
+    assert!(
+        !read.revoked,
+        "the old account's ended sessions went with it"
+    );
+    assert!(store.export_conversations(&name).await.unwrap().is_empty());
+}
+
+/// Two identical imports at once (a double submit), through two store handles: each
+/// conversation is added once and whole, and neither undoes the other's.
+pub async fn simultaneous_imports_add_each_conversation_once<
+    S: AccountStore + ConversationStore + TransferStore,
+>(
+    a: &S,
+    b: &S,
+) {
+    let source = owner(a, "source").await;
+    let now = 1_800_000_000;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let c = conversation(&format!("Conversation {i}"), now + i);
+        a.create_conversation(&source, &c).await.unwrap();
+        for j in 0..(i * 3) {
+            send(a, &source, &c.id, &format!("message {j}"), now + 10).await;
+        }
+        ids.push(c.id);
+    }
+    let exported = a.export_conversations(&source).await.unwrap();
+    let target = owner(a, "target").await;
+    let (first, second) = futures_util::join!(
+        a.import_conversations(&target, &exported),
+        b.import_conversations(&target, &exported)
+    );
+    let added = first.unwrap() + second.unwrap();
+    assert_eq!(added, exported.len(), "each conversation added once");
+    assert_eq!(a.export_conversations(&target).await.unwrap(), exported);
+    assert_eq!(b.import_conversations(&target, &exported).await.unwrap(), 0);
 }
 
 fn invite(now: u64, lifetime: u64) -> Invite {
@@ -416,8 +583,8 @@ async fn send_within<S: ConversationStore>(
     panic!("no send got through in 20 tries")
 }
 
-pub async fn conversations_belong_to_their_owner<S: ConversationStore>(store: &S) {
-    let (ann, bob) = (unique_name("ann"), unique_name("bob"));
+pub async fn conversations_belong_to_their_owner<S: ConversationStore + AccountStore>(store: &S) {
+    let (ann, bob) = (owner(store, "ann").await, owner(store, "bob").await);
     let mut c = conversation("Plans", 1_800_000_000);
     c.system = Some("Be brief.".into());
     store.create_conversation(&ann, &c).await.unwrap();
@@ -448,8 +615,10 @@ pub async fn conversations_belong_to_their_owner<S: ConversationStore>(store: &S
     );
 }
 
-pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore>(store: &S) {
-    let ann = unique_name("ann");
+pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + AccountStore>(
+    store: &S,
+) {
+    let ann = owner(store, "ann").await;
     let c = conversation("Order", 1_800_000_000);
     store.create_conversation(&ann, &c).await.unwrap();
     let mut reply = send(store, &ann, &c.id, "first", 1_800_000_001).await;
@@ -512,8 +681,8 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore>(stor
     );
 }
 
-pub async fn concurrent_sends_lose_nothing<S: ConversationStore>(a: &S, b: &S) {
-    let ann = unique_name("ann");
+pub async fn concurrent_sends_lose_nothing<S: ConversationStore + AccountStore>(a: &S, b: &S) {
+    let ann = owner(a, "ann").await;
     let c = conversation("Race", 1_800_000_000);
     a.create_conversation(&ann, &c).await.unwrap();
     let sends = (0..6).map(|i| {
@@ -542,8 +711,8 @@ pub async fn concurrent_sends_lose_nothing<S: ConversationStore>(a: &S, b: &S) {
     }
 }
 
-pub async fn history_reads_in_pages<S: ConversationStore>(store: &S) {
-    let ann = unique_name("ann");
+pub async fn history_reads_in_pages<S: ConversationStore + AccountStore>(store: &S) {
+    let ann = owner(store, "ann").await;
     let c = conversation("Long", 1_800_000_000);
     store.create_conversation(&ann, &c).await.unwrap();
     for i in 0..4 {
@@ -564,8 +733,8 @@ pub async fn history_reads_in_pages<S: ConversationStore>(store: &S) {
     );
 }
 
-pub async fn conversations_list_by_recent_activity<S: ConversationStore>(store: &S) {
-    let ann = unique_name("ann");
+pub async fn conversations_list_by_recent_activity<S: ConversationStore + AccountStore>(store: &S) {
+    let ann = owner(store, "ann").await;
     let [old, middle, new] = [100, 200, 300].map(|t| conversation("c", 1_800_000_000 + t));
     for c in [&old, &middle, &new] {
         store.create_conversation(&ann, c).await.unwrap();
@@ -594,8 +763,8 @@ pub async fn conversations_list_by_recent_activity<S: ConversationStore>(store: 
     );
 }
 
-pub async fn search_finds_titles_and_message_text<S: ConversationStore>(store: &S) {
-    let (ann, bob) = (unique_name("ann"), unique_name("bob"));
+pub async fn search_finds_titles_and_message_text<S: ConversationStore + AccountStore>(store: &S) {
+    let (ann, bob) = (owner(store, "ann").await, owner(store, "bob").await);
     let rome = conversation("Trip to Rome", 1_800_000_000);
     let rust = conversation("Questions", 1_800_000_000);
     let other = conversation("Nothing here", 1_800_000_000);
@@ -830,8 +999,10 @@ pub async fn usage_adds_up_by_month_model_and_conversation<
     );
 }
 
-pub async fn sends_stop_at_the_spend_cap<S: ConversationStore + UsageStore>(store: &S) {
-    let ann = unique_name("capped");
+pub async fn sends_stop_at_the_spend_cap<S: ConversationStore + UsageStore + AccountStore>(
+    store: &S,
+) {
+    let ann = owner(store, "capped").await;
     let now = 1_800_000_000;
     let month = Month::of(now);
     let c = conversation("Capped", now);
@@ -880,8 +1051,11 @@ pub async fn sends_stop_at_the_spend_cap<S: ConversationStore + UsageStore>(stor
         .unwrap();
 }
 
-pub async fn the_send_rate_counts_parallel_sends_exactly<S: ConversationStore>(a: &S, b: &S) {
-    let ann = unique_name("rate");
+pub async fn the_send_rate_counts_parallel_sends_exactly<S: ConversationStore + AccountStore>(
+    a: &S,
+    b: &S,
+) {
+    let ann = owner(a, "rate").await;
     let now = 1_800_000_000;
     let rate = SendRate::at(now, 60, 3);
     let conversations: Vec<_> = (0..6)
@@ -969,11 +1143,11 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(st
 }
 
 pub async fn exports_hold_everything_and_imports_add_each_conversation_once<
-    S: ConversationStore + TransferStore,
+    S: ConversationStore + TransferStore + AccountStore,
 >(
     store: &S,
 ) {
-    let ann = unique_name("export");
+    let ann = owner(store, "export").await;
     let (long, empty) = (
         conversation("Long one", 1_800_000_000),
         conversation("Empty", 1_800_000_001),
@@ -1015,7 +1189,7 @@ pub async fn exports_hold_everything_and_imports_add_each_conversation_once<
     );
 
     // Into another account: everything, once.
-    let bob = unique_name("import");
+    let bob = owner(store, "import").await;
     assert_eq!(
         store.import_conversations(&bob, &exported).await.unwrap(),
         2
@@ -1045,11 +1219,11 @@ pub async fn exports_hold_everything_and_imports_add_each_conversation_once<
 }
 
 pub async fn share_links_lead_to_their_conversation_until_revoked<
-    S: ConversationStore + ShareStore,
+    S: ConversationStore + ShareStore + AccountStore,
 >(
     store: &S,
 ) {
-    let ann = unique_name("sharer");
+    let ann = owner(store, "sharer").await;
     let c = conversation("Shared", 1_800_000_000);
     store.create_conversation(&ann, &c).await.unwrap();
     let (token, _) = crate::link_tokens::generate();
@@ -1136,6 +1310,16 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn deleting_an_account_removes_it() {
             $crate::store::contract::deleting_an_account_removes_it(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn deleting_an_account_is_complete_and_resumable() {
+            $crate::store::contract::deleting_an_account_is_complete_and_resumable(&$make.await)
+                .await;
+        }
+        #[tokio::test]
+        async fn simultaneous_imports_add_each_conversation_once() {
+            let (a, b) = ($make.await, $make.await);
+            $crate::store::contract::simultaneous_imports_add_each_conversation_once(&a, &b).await;
         }
         #[tokio::test]
         async fn invites_are_single_use_and_expire() {

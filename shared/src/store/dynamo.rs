@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
     GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
-    Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
-    Update, WriteRequest,
+    Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -269,6 +269,19 @@ fn account_from_item(item: HashMap<String, AttributeValue>) -> StoreResult<Accou
 }
 
 impl DynamoStore {
+    /// A transaction's check that `owner`'s account exists and is not being deleted: every
+    /// write under a user carries it, so nothing is written once a deletion has begun, and
+    /// nothing is left for a later account of the same name.
+    fn account_is_live(&self, owner: &Username) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), ACCOUNT_SK)))
+            .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleting)")
+            .build()
+            .expect("table, key and condition are set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -508,9 +521,89 @@ impl AccountStore for DynamoStore {
         }
     }
 
+    async fn begin_account_deletion(&self, username: &Username) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(username.as_str()), ACCOUNT_SK)))
+            .update_expression("SET deleting = :true")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
-        // Everything a user owns lives in their partition: query its keys, delete in batches.
-        self.delete_under(user_pk(username.as_str()), None).await
+        // The tombstone first: from now on nothing new is written in the partition (every
+        // write checks the account), so the purge below cannot be outrun, and an interrupted
+        // deletion is finished by calling this again.
+        self.begin_account_deletion(username).await?;
+        let pk = user_pk(username.as_str());
+        // Everything the user owns lives in their partition (plus the share links it names):
+        // query, delete, and query again until only the account is left.
+        loop {
+            let mut start = None;
+            let mut deleted_any = false;
+            loop {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", s(&pk))
+                    .projection_expression("PK, SK, #share")
+                    .expression_attribute_names("#share", "share")
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                let items = output.items.unwrap_or_default();
+                let mut keys = Vec::new();
+                for item in &items {
+                    if let Some(token) = item.get("share").and_then(|v| v.as_s().ok()) {
+                        keys.push(share_key(token));
+                    }
+                    let is_account = item
+                        .get(table::SORT_KEY)
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|sk| sk == ACCOUNT_SK);
+                    if !is_account {
+                        keys.push(item_key(item));
+                    }
+                }
+                deleted_any |= !keys.is_empty();
+                self.delete_keys(&keys).await?;
+                start = output.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+            if !deleted_any {
+                break;
+            }
+        }
+        // Last, the tombstone: the name is free once nothing of the account is left.
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, ACCOUNT_SK)))
+            .condition_expression("attribute_exists(deleting)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone already (a deletion that finished meanwhile).
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(backend(err)),
+        }
     }
 }
 
@@ -560,7 +653,25 @@ const SEARCH_READ_BUDGET: usize = 8;
 
 impl ConversationStore for DynamoStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
-        self.put_new(conversation_item(owner, c)?).await
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(conversation_item(owner, c)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.account_is_live(owner))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::Conflict),
+            Some(failed) if failed(1) => Err(StoreError::NotFound),
+            _ => Err(backend(err)),
+        }
     }
 
     async fn conversation(
@@ -809,7 +920,9 @@ impl ConversationStore for DynamoStore {
                 .expect("table and item are set");
             write = write.transact_items(TransactWriteItem::builder().put(put).build());
         }
-        let mut position = 1 + turn.messages.len();
+        let live_at = 1 + turn.messages.len();
+        write = write.transact_items(self.account_is_live(owner));
+        let mut position = live_at + 1;
         let mut cap_at = None;
         if let Some(limit) = turn.spend_limit {
             // The month's total stays below the cap until a reply's cost is added: sends
@@ -854,6 +967,9 @@ impl ConversationStore for DynamoStore {
             return Err(backend(err));
         };
         if !failed(0) {
+            if failed(live_at) {
+                return Err(StoreError::NotFound);
+            }
             if cap_at.is_some_and(&failed) {
                 return Err(StoreError::SpendCapReached);
             }
@@ -899,7 +1015,8 @@ impl ConversationStore for DynamoStore {
         let mut write = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build());
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.account_is_live(owner));
         for update in self.usage_updates(owner, charge) {
             write = write.transact_items(TransactWriteItem::builder().update(update).build());
         }
@@ -908,6 +1025,7 @@ impl ConversationStore for DynamoStore {
         };
         match condition_failures(&err) {
             Some(failed) if failed(0) => Err(StoreError::Conflict),
+            Some(failed) if failed(1) => Err(StoreError::NotFound),
             _ => Err(backend(err)),
         }
     }
@@ -916,6 +1034,16 @@ impl ConversationStore for DynamoStore {
 fn share_key(token: &str) -> Item {
     key(format!("SHARE#{}", link_tokens::hash(token)), "SHARE")
 }
+
+/// How many conversations an import writes at once.
+const IMPORT_PARALLELISM: usize = 8;
+/// The most items one `TransactWriteItems` takes, and (with room to spare) the most bytes.
+const TRANSACTION_ITEMS: usize = 100;
+const TRANSACTION_BYTES: usize = 3 * 1024 * 1024;
+/// How long an import can be running (the chat and transfer functions' 15-minute limit):
+/// messages an import wrote longer ago than this, with no conversation item, are what an
+/// interrupted import left, and a new import may write over them.
+const IMPORT_STALE_SECS: u64 = 15 * 60;
 
 /// The most items one `BatchWriteItem` takes.
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -969,27 +1097,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Writes `items`; on failure, the keys of the items written so far are in `written`.
-    async fn put_all(&self, items: Vec<Item>, written: &mut Vec<Item>) -> StoreResult<()> {
-        let requests = items
-            .into_iter()
-            .map(|item| {
-                let put = PutRequest::builder().set_item(Some(item)).build();
-                WriteRequest::builder()
-                    .put_request(put.expect("item is set"))
-                    .build()
-            })
-            .collect();
-        self.write_batches(requests, |chunk| {
-            written.extend(
-                chunk
-                    .iter()
-                    .filter_map(|r| r.put_request().map(|p| item_key(p.item()))),
-            );
-        })
-        .await
-    }
-
     /// Deletes the items with these keys.
     async fn delete_keys(&self, keys: &[Item]) -> StoreResult<()> {
         let requests = keys
@@ -1002,6 +1109,85 @@ impl DynamoStore {
             })
             .collect();
         self.write_batches(requests, |_| {}).await
+    }
+
+    /// Writes one imported conversation: its messages, then its metadata, in transactions of
+    /// conditional puts that each check the account is live. `Ok(false)` if another request
+    /// is importing the same conversation (its items are there); the keys written either way.
+    async fn import_one(
+        &self,
+        owner: &Username,
+        (conversation, messages): &Transcript,
+        now: u64,
+    ) -> (Vec<Item>, StoreResult<bool>) {
+        let mut written = Vec::new();
+        let mut items = Vec::with_capacity(messages.len() + 1);
+        for message in messages {
+            match message_item(owner, &conversation.id, message) {
+                Ok(mut item) => {
+                    item.insert("imported_at".into(), n(now));
+                    items.push((item, true));
+                }
+                Err(err) => return (written, Err(err)),
+            }
+        }
+        match conversation_item(owner, conversation) {
+            Ok(item) => items.push((item, false)),
+            Err(err) => return (written, Err(err)),
+        }
+        let stale_before = now.saturating_sub(IMPORT_STALE_SECS);
+        let mut chunk: Vec<(Item, bool)> = Vec::new();
+        let mut bytes = 0;
+        let last = items.len() - 1;
+        for (i, (item, is_message)) in items.into_iter().enumerate() {
+            bytes += item_size(&item);
+            chunk.push((item, is_message));
+            let full = chunk.len() == TRANSACTION_ITEMS - 1 || bytes >= TRANSACTION_BYTES;
+            if !full && i != last {
+                continue;
+            }
+            let mut write = self
+                .client
+                .transact_write_items()
+                .transact_items(self.account_is_live(owner));
+            let keys: Vec<Item> = chunk.iter().map(|(item, _)| item_key(item)).collect();
+            for (item, is_message) in chunk.drain(..) {
+                let put = Put::builder().table_name(&self.table).set_item(Some(item));
+                let put = if is_message {
+                    put.condition_expression(
+                        "attribute_not_exists(PK) OR imported_at < :stale_before",
+                    )
+                    .expression_attribute_values(":stale_before", n(stale_before))
+                } else {
+                    put.condition_expression("attribute_not_exists(PK)")
+                };
+                let put = put.build().expect("table and item are set");
+                write = write.transact_items(TransactWriteItem::builder().put(put).build());
+            }
+            bytes = 0;
+            match write.send().await {
+                Ok(_) => written.extend(keys),
+                Err(err) => {
+                    let outcome = match condition_failures(&err) {
+                        Some(failed) if failed(0) => Err(StoreError::NotFound),
+                        // Another import holds this conversation: it is theirs; ours of it go.
+                        Some(_) => {
+                            let ours = std::mem::take(&mut written);
+                            match self.delete_keys(&ours).await {
+                                Ok(()) => Ok(false),
+                                Err(undo) => {
+                                    written = ours;
+                                    Err(undo)
+                                }
+                            }
+                        }
+                        None => Err(backend(err)),
+                    };
+                    return (written, outcome);
+                }
+            }
+        }
+        (written, Ok(true))
     }
 
     /// Which of the owner's conversation ids exist, read consistently in batches.
@@ -1070,6 +1256,13 @@ fn spend_cap_from_item(item: &Item) -> Option<Cost> {
         .map(Cost::from_nanos)
 }
 
+/// About how many bytes DynamoDB counts for an item: its names and string values.
+fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value.as_s().map_or(16, String::len))
+        .sum()
+}
+
 fn item_key(item: &Item) -> Item {
     [table::PARTITION_KEY, table::SORT_KEY]
         .iter()
@@ -1117,41 +1310,47 @@ impl TransferStore for DynamoStore {
         owner: &Username,
         transcripts: &[Transcript],
     ) -> StoreResult<usize> {
+        use futures_util::StreamExt;
         let ids: Vec<&ConversationId> = transcripts.iter().map(|(c, _)| &c.id).collect();
         let existing = self.existing_conversations(owner, &ids).await?;
         let new: Vec<&Transcript> = transcripts
             .iter()
             .filter(|(c, _)| !existing.contains(&conversation_sk(&c.id)))
             .collect();
-        // Messages first, each conversation's metadata last: a conversation appears whole or
-        // not at all. On any failure, what this import wrote is deleted again.
+        let now = crate::session::now();
+        // A few conversations at a time: an import of many small ones must not take one
+        // round trip after another past the function's time limit.
+        // Collected first: a stream holding the closure across the await would not be `Send`
+        // for every lifetime, as lambda_http's handler future must be.
+        let imports: Vec<_> = new
+            .into_iter()
+            .map(|transcript| self.import_one(owner, transcript, now))
+            .collect();
+        let outcomes: Vec<(Vec<Item>, StoreResult<bool>)> = futures_util::stream::iter(imports)
+            .buffer_unordered(IMPORT_PARALLELISM)
+            .collect()
+            .await;
+        let mut added = 0;
+        let mut failure = None;
         let mut written = Vec::new();
-        let result = async {
-            let mut items = Vec::new();
-            for (conversation, messages) in &new {
-                for message in messages {
-                    items.push(message_item(owner, &conversation.id, message)?);
-                }
-            }
-            self.put_all(items, &mut written).await?;
-            for (conversation, _) in &new {
-                let item = conversation_item(owner, conversation)?;
-                let key = item_key(&item);
-                self.put_new(item).await?;
-                written.push(key);
-            }
-            Ok::<_, StoreError>(())
-        }
-        .await;
-        match result {
-            Ok(()) => Ok(new.len()),
-            Err(err) => {
-                if let Err(undo) = self.delete_keys(&written).await {
-                    tracing::error!(%undo, "undoing a failed import failed");
-                }
-                Err(err)
+        for (keys, outcome) in outcomes {
+            written.extend(keys);
+            match outcome {
+                Ok(true) => added += 1,
+                Ok(false) => {}
+                Err(err) => failure = failure.or(Some(err)),
             }
         }
+        let Some(err) = failure else {
+            return Ok(added);
+        };
+        // All or nothing: what this import wrote goes again. Only its own writes: each was
+        // conditional on the item not being there (or being a stale import's), so none of
+        // them is another request's.
+        if let Err(undo) = self.delete_keys(&written).await {
+            tracing::error!(%undo, "undoing a failed import failed");
+        }
+        Err(err)
     }
 }
 
@@ -1186,10 +1385,12 @@ impl ShareStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(mark).build())
             .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.account_is_live(owner))
             .send()
             .await;
         let Err(err) = result else { return Ok(()) };
         match condition_failures(&err) {
+            Some(failed) if failed(2) => Err(StoreError::NotFound),
             Some(failed) if failed(0) => Err(self.conflict_or_gone(owner, id).await),
             Some(failed) if failed(1) => Err(StoreError::Conflict),
             _ => Err(backend(err)),
@@ -1400,12 +1601,20 @@ impl DynamoStore {
 
 impl UsageStore for DynamoStore {
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
-        let mut write = self.client.transact_write_items();
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(self.account_is_live(owner));
         for update in self.usage_updates(owner, charge) {
             write = write.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        write.send().await.map_err(backend)?;
-        Ok(())
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::NotFound),
+            _ => Err(backend(err)),
+        }
     }
 
     async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {

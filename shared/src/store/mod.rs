@@ -65,6 +65,8 @@ pub(crate) struct AccountRecord {
     /// In nano-dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spend_cap: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
 }
 
 impl AccountRecord {
@@ -79,6 +81,7 @@ impl AccountRecord {
             session_epoch: a.session_epoch,
             created_at: a.created_at,
             spend_cap: a.spend_cap.map(Cost::nanos),
+            deleting: a.deleting,
         }
     }
 
@@ -106,6 +109,7 @@ impl AccountRecord {
             session_epoch: self.session_epoch,
             created_at: self.created_at,
             spend_cap: self.spend_cap.map(Cost::from_nanos),
+            deleting: self.deleting,
         })
     }
 }
@@ -345,7 +349,13 @@ pub trait AccountStore {
         username: &Username,
         change: &AccountChange,
     ) -> StoreResult<Account>;
-    /// Removes the account and everything it owns.
+    /// Marks the account as being deleted (a tombstone): from then on sessions and sign-ins
+    /// refuse it, writes under it (conversations, turns, replies' usage, shares, imports) are
+    /// refused with `NotFound`, and its name stays taken. Nothing if there is no account.
+    async fn begin_account_deletion(&self, username: &Username) -> StoreResult<()>;
+    /// Removes the account and everything it owns, share links included: begins the deletion
+    /// if it was not begun, and finishes one that was interrupted (call it again after a
+    /// failure). The name is free only once everything is gone.
     async fn delete_account(&self, username: &Username) -> StoreResult<()>;
 }
 
@@ -584,6 +594,9 @@ impl AccountStore for Store {
         change: &AccountChange,
     ) -> StoreResult<Account> {
         delegate!(self, s => s.change_account(username, change))
+    }
+    async fn begin_account_deletion(&self, username: &Username) -> StoreResult<()> {
+        delegate!(self, s => s.begin_account_deletion(username))
     }
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         delegate!(self, s => s.delete_account(username))

@@ -105,8 +105,10 @@ const MIGRATIONS: &[&str] = &[
          owner        TEXT NOT NULL,
          conversation TEXT NOT NULL
      ) WITHOUT ROWID;",
-    // Accounts' ids (older accounts keep none: `AccountId::legacy`) and ended sessions.
+    // Accounts' ids (older accounts keep none: `AccountId::legacy`), deletion tombstones and
+    // ended sessions.
     "ALTER TABLE accounts ADD COLUMN id TEXT;
+     ALTER TABLE accounts ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;
      CREATE TABLE revoked_sessions (
          owner      TEXT NOT NULL,
          session    TEXT NOT NULL,
@@ -123,7 +125,7 @@ const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tok
      output_tokens, error, updated_at, cost, tokens_estimated";
 
 const ACCOUNT_COLUMNS: &str =
-    "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id";
+    "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -211,6 +213,7 @@ fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         created_at: row.get::<_, i64>(6)? as u64,
         spend_cap: row.get::<_, Option<i64>>(7)?.map(|c| c as u64),
         id: row.get(8)?,
+        deleting: row.get(9)?,
     })
 }
 
@@ -308,6 +311,20 @@ fn insert_conversation(conn: &Connection, owner: &Username, c: &Conversation) ->
 }
 
 /// A `LIKE` pattern matching `query` anywhere, with its wildcards taken literally.
+/// Refuses a write under `owner` (`NotFound`) unless the account exists and is not being
+/// deleted: nothing may be left behind for a later account of the same name.
+fn require_live_account(conn: &Connection, owner: &Username) -> StoreResult<()> {
+    let live = conn
+        .query_row(
+            "SELECT 1 FROM accounts WHERE username = ?1 AND deleting = 0",
+            [owner.as_str()],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(backend)?;
+    live.ok_or(StoreError::NotFound)
+}
+
 fn like_pattern(query: &str) -> String {
     let escaped = query
         .replace('\\', "\\\\")
@@ -319,7 +336,7 @@ fn like_pattern(query: &str) -> String {
 fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
     conn.execute(
         &format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ),
         params![
             a.username.as_str(),
@@ -331,6 +348,7 @@ fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
             a.created_at as i64,
             a.spend_cap.map(|c| c.nanos() as i64),
             a.id.as_str(),
+            a.deleting,
         ],
     )
     .map_err(backend)?;
@@ -437,6 +455,19 @@ impl AccountStore for SqliteStore {
         })
     }
 
+    async fn begin_account_deletion(&self, username: &Username) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE accounts SET deleting = 1 WHERE username = ?1",
+                [username.as_str()],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    // One transaction: an interrupted deletion leaves everything as it was (or, after
+    // `begin_account_deletion`, the tombstone, which this finishes).
     async fn delete_account(&self, username: &Username) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
@@ -562,7 +593,14 @@ impl ThrottleStore for SqliteStore {
 
 impl ConversationStore for SqliteStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
-        self.with(|conn| insert_conversation(conn, owner, c))
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            require_live_account(&tx, owner)?;
+            insert_conversation(&tx, owner, c)?;
+            tx.commit().map_err(backend)
+        })
     }
 
     async fn conversation(
@@ -741,6 +779,7 @@ impl ConversationStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
+            require_live_account(&tx, owner)?;
             let current: Option<u32> = tx
                 .query_row(
                     "SELECT next_seq FROM conversations WHERE owner = ?1 AND id = ?2",
@@ -804,6 +843,7 @@ impl ConversationStore for SqliteStore {
             if turn.as_deref() != Some(reply.turn.as_str()) {
                 return Err(StoreError::Conflict);
             }
+            require_live_account(&tx, owner)?;
             insert_message(&tx, owner, id, reply)?;
             if let Some(charge) = charge {
                 add_usage(&tx, owner, charge)?;
@@ -956,6 +996,7 @@ impl TransferStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
+            require_live_account(&tx, owner)?;
             let mut added = 0;
             for (conversation, messages) in transcripts {
                 let exists: bool = tx
@@ -1007,6 +1048,7 @@ impl ShareStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
+            require_live_account(&tx, owner)?;
             match share_of(&tx, owner, id)? {
                 None => return Err(StoreError::NotFound),
                 Some(Some(_)) => return Err(StoreError::Conflict),
@@ -1071,6 +1113,7 @@ impl UsageStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(backend)?;
+            require_live_account(&tx, owner)?;
             add_usage(&tx, owner, charge)?;
             tx.commit().map_err(backend)
         })
