@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::accounts::{Account, Role};
 use shared::conversations::{Conversation, ConversationId, Title};
-use shared::password::PasswordDigest;
 use shared::session::{Session, SessionKeys};
 use shared::store::{
     AccountStore, ConversationStore, DynamoStore, ShareStore, SqliteStore, StoreError,
@@ -17,8 +16,8 @@ use crate::proxy::CountingProxy;
 
 const FIXTURE: &str = include_str!("../../tests/fixtures/apigw/rest-get-home.json");
 const USER: &str = "bench-admin";
-// Never verified: the bench signs in by cookie, not by password.
-const DIGEST: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/// The bench account's password, for the sign-in the bench measures (pages sign in by cookie).
+const PASSWORD: &str = "bench password, long enough";
 
 /// The bench account's conversation, which the chat function's events read and write.
 pub const CONVERSATION: &str = "benchconversat10";
@@ -29,6 +28,8 @@ pub struct Setup {
     env: Vec<(String, String)>,
     cookie: String,
     csrf: String,
+    /// A signed-out visitor's session cookie and the CSRF token of the form it was shown.
+    anonymous: (String, String),
     /// In front of DynamoDB Local, counting the functions' requests.
     pub proxy: Option<CountingProxy>,
 }
@@ -48,7 +49,7 @@ impl Setup {
         let account = Account::new(
             Username::parse(USER).unwrap(),
             None,
-            PasswordDigest::parse(DIGEST).unwrap(),
+            shared::password::hash(&PASSWORD.to_string().into()),
             Role::Admin,
             0,
         );
@@ -60,8 +61,9 @@ impl Setup {
                 let path = dir.join("store.sqlite3");
                 env.push(("SWITCHBOARD_SQLITE_PATH".into(), path.display().to_string()));
                 let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
+                let account = stored_account(&store, &account).await?;
                 create_conversation(&store, &account).await?;
-                stored_account(&store, &account).await
+                Ok(account)
             }
             Some(url) => {
                 let upstream = url
@@ -88,8 +90,9 @@ impl Setup {
                 let store =
                     DynamoStore::new(shared::testing::local_dynamodb(url), "switchboard-bench");
                 store.create_table().await.map_err(|e| e.to_string())?;
+                let account = stored_account(&store, &account).await?;
                 create_conversation(&store, &account).await?;
-                stored_account(&store, &account).await
+                Ok::<_, String>(account)
             }
         };
         let account = created?;
@@ -102,10 +105,17 @@ impl Setup {
         let csrf = session.csrf.as_str().to_string();
         let sealed = keys.seal(&session, true, now);
         let cookie = sealed.split(';').next().unwrap_or_default().to_string();
+        let visitor = Session::new(None, Duration::from_secs(86_400), now);
+        let sealed = keys.seal(&visitor, true, now);
+        let anonymous = (
+            sealed.split(';').next().unwrap_or_default().to_string(),
+            visitor.csrf.as_str().to_string(),
+        );
         Ok(Self {
             env,
             cookie,
             csrf,
+            anonymous,
             proxy,
         })
     }
@@ -131,6 +141,29 @@ impl Setup {
             "chat" => self.event("GET", &format!("/chat/{CONVERSATION}"), true),
             _ => self.event("GET", "/no-such-page", true),
         }
+    }
+
+    /// A sign-in as a browser sends it: the form's token and the visitor's cookie, the bench
+    /// account's name and password (right, so the throttle gives each attempt back).
+    pub fn sign_in(&self) -> String {
+        let (cookie, csrf) = &self.anonymous;
+        let mut event: Value =
+            serde_json::from_str(&self.event("POST", "/login", false)).expect("an event");
+        let body = serde_urlencoded::to_string([
+            ("csrf_token", csrf.as_str()),
+            ("username", USER),
+            ("password", PASSWORD),
+        ])
+        .expect("a form");
+        event["body"] = json!(body);
+        for (name, value) in [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", cookie.as_str()),
+        ] {
+            event["headers"][name] = json!(value);
+            event["multiValueHeaders"][name] = json!([value]);
+        }
+        event.to_string()
     }
 
     /// A chat turn as a browser without JavaScript sends it: a form post that waits for the

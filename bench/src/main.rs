@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use bench::measure::{Subject, measure};
+use bench::report::SIGN_IN;
 use bench::{events, report, ttft};
 
 const FUNCTIONS: &[&str] = &[
@@ -130,9 +131,20 @@ async fn run() -> Result<(), String> {
                 command: vec![binary.display().to_string()],
                 env: setup.env(),
                 events: vec![setup.event_for(name)],
-                binary: Some(binary),
+                binary: Some(binary.clone()),
                 proxy: setup.proxy.clone(),
             });
+            // The heavy path of sign-in: a password checked (argon2, 19 MiB) every invoke.
+            if *name == "login" {
+                subjects.push(Subject {
+                    name: SIGN_IN.to_string(),
+                    command: vec![binary.display().to_string()],
+                    env: setup.env(),
+                    events: vec![setup.sign_in()],
+                    binary: Some(binary),
+                    proxy: setup.proxy.clone(),
+                });
+            }
         }
     } else {
         subjects.push(Subject {

@@ -18,6 +18,12 @@ pub struct Report {
 const MAX_INIT_RATIO: f64 = 2.0;
 const MAX_WARM_PAGE_P50_MS: f64 = 1.0;
 const MAX_PEAK_RSS_MB: f64 = 24.0;
+/// Sign-ins check a password in argon2's 19 MiB: the process holds that once, and no more
+/// however many it checks.
+const MAX_SIGN_IN_PEAK_RSS_MB: f64 = 48.0;
+
+/// The subject that signs in (a POST with the right password) on every invoke.
+pub const SIGN_IN: &str = "login (sign-in)";
 const MAX_ZIP_MB: f64 = 4.0;
 const MAX_ADDED_TTFT_MS: f64 = 2.0;
 
@@ -117,11 +123,13 @@ impl Report {
                     m.init_ms
                 ));
             }
-            if m.peak_rss_mb > MAX_PEAK_RSS_MB {
-                misses.push(format!(
-                    "peak RSS {:.1} MB > {MAX_PEAK_RSS_MB} MB",
-                    m.peak_rss_mb
-                ));
+            let max_rss = if m.name == SIGN_IN {
+                MAX_SIGN_IN_PEAK_RSS_MB
+            } else {
+                MAX_PEAK_RSS_MB
+            };
+            if m.peak_rss_mb > max_rss {
+                misses.push(format!("peak RSS {:.1} MB > {max_rss} MB", m.peak_rss_mb));
             }
             if m.zip_mb.is_some_and(|z| z > MAX_ZIP_MB) {
                 misses.push(format!("zip > {MAX_ZIP_MB} MB"));

@@ -20,6 +20,10 @@ use crate::format::{ExportConversation, ExportFile, ExportMessage, FORMAT, VERSI
 /// The largest file an import takes: a Lambda request holds 6 MB, and API Gateway sends an
 /// upload base64-encoded (a third larger).
 pub const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
+/// The most conversations and messages one import writes: a 4 MiB file of tiny ones would
+/// otherwise mean thousands of writes, past what one request should take.
+pub const MAX_IMPORT_CONVERSATIONS: usize = 1_000;
+pub const MAX_IMPORT_MESSAGES: usize = 20_000;
 /// Room for the form's other parts and the multipart framing.
 const MAX_BODY_BYTES: usize = MAX_IMPORT_BYTES + 16 * 1024;
 const MAX_MODEL_ID_CHARS: usize = 100;
@@ -38,6 +42,15 @@ pub enum ImportError {
          was imported."
     )]
     NotAnExport,
+    #[error(
+        "That file holds {conversations} conversations and {messages} messages; an import takes \
+         at most {MAX_IMPORT_CONVERSATIONS} conversations and {MAX_IMPORT_MESSAGES} messages. \
+         Nothing was imported: split the export and import the parts."
+    )]
+    TooMany {
+        conversations: usize,
+        messages: usize,
+    },
     #[error("Conversation {number} (“{title}”): {problem}. Nothing was imported.")]
     Invalid {
         number: usize,
@@ -49,7 +62,7 @@ pub enum ImportError {
 impl ImportError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ImportError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ImportError::TooLarge | ImportError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -135,6 +148,13 @@ pub fn parse(file: &[u8]) -> Result<Vec<Transcript>, ImportError> {
         title: String::new(),
         problem: e.to_string(),
     })?;
+    let messages = export.conversations.iter().map(|c| c.messages.len()).sum();
+    if export.conversations.len() > MAX_IMPORT_CONVERSATIONS || messages > MAX_IMPORT_MESSAGES {
+        return Err(ImportError::TooMany {
+            conversations: export.conversations.len(),
+            messages,
+        });
+    }
     let mut seen = HashSet::new();
     export
         .conversations
@@ -296,6 +316,35 @@ mod tests {
             messages[3].state,
             MessageState::Failed,
             "an unfinished reply stays so"
+        );
+    }
+
+    #[test]
+    fn files_past_the_counts_are_refused_whole() {
+        let id = |i: usize| format!("{i:0>16}");
+        let many: Vec<_> = (0..=MAX_IMPORT_CONVERSATIONS)
+            .map(|i| conversation(&id(i), json!([])))
+            .collect();
+        let refused = parse(&export(json!(many)));
+        assert!(
+            matches!(refused, Err(ImportError::TooMany { conversations, .. }) if conversations == MAX_IMPORT_CONVERSATIONS + 1)
+        );
+        let refused = refused.unwrap_err();
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(refused.to_string().contains("Nothing was imported"));
+
+        let words = vec![message("user", "hi", "complete"); MAX_IMPORT_MESSAGES / 2 + 1];
+        let long: Vec<_> = (0..2).map(|i| conversation(&id(i), json!(words))).collect();
+        assert!(matches!(
+            parse(&export(json!(long))),
+            Err(ImportError::TooMany { messages, .. }) if messages == MAX_IMPORT_MESSAGES + 2
+        ));
+        let just: Vec<_> = (0..MAX_IMPORT_CONVERSATIONS)
+            .map(|i| conversation(&id(i), json!([])))
+            .collect();
+        assert_eq!(
+            parse(&export(json!(just))).unwrap().len(),
+            MAX_IMPORT_CONVERSATIONS
         );
     }
 
