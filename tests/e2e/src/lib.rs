@@ -66,6 +66,16 @@ impl Visitor {
             .expect("POST")
     }
 
+    /// A GET with `cookie` as the only cookie (a copy of someone's, kept or stolen).
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("GET")
+    }
+
     /// The CSRF token of the form on the page at `path`.
     pub async fn csrf_token(&self, path: &str) -> String {
         let html = self.get(path).await.text().await.expect("a page");
@@ -156,6 +166,16 @@ pub fn set_cookies(response: &Response) -> Vec<String> {
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect()
+}
+
+/// The `name=value` of the session cookie a response sets.
+pub fn session_cookie(response: &Response) -> String {
+    set_cookies(response)
+        .iter()
+        .find(|c| c.contains("sb_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string()
 }
 
 pub async fn expect_page(response: Response, status: StatusCode, text: &str) -> String {

@@ -1,6 +1,6 @@
 //! Accounts through the real binaries: sign-up, the admin page, settings.
 
-use e2e::{NEW_PASSWORD, PASSWORD, USER, Visitor, expect_page, location};
+use e2e::{NEW_PASSWORD, PASSWORD, USER, Visitor, expect_page, location, session_cookie};
 use reqwest::StatusCode;
 use shared::store::contract::unique_name;
 
@@ -115,4 +115,97 @@ async fn sign_out_everywhere_ends_other_sessions_and_a_password_change_sticks() 
     assert_eq!(location(&everywhere), Some("/login"));
     assert_eq!(laptop.get("/").await.status(), StatusCode::SEE_OTHER);
     assert_eq!(phone.get("/").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_kept_cookie_opens_nothing_once_its_account_is_deleted_and_the_name_taken_again() {
+    let name = unique_name("jane");
+    let jane = Visitor::new();
+    let created = jane.sign_up(name.as_str()).await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let kept = session_cookie(&created);
+    let token = jane.csrf_token("/settings").await;
+    let deleted = jane
+        .post_form(
+            "/settings",
+            &[
+                ("csrf_token", &token),
+                ("action", "delete"),
+                ("confirm_username", name.as_str()),
+                ("current_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&deleted), Some("/login"));
+
+    // Someone else takes the name.
+    let other = Visitor::new();
+    assert_eq!(
+        other.sign_up(name.as_str()).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let replayed = Visitor::new().get_with_cookie("/", &kept).await;
+    assert_eq!(replayed.status(), StatusCode::SEE_OTHER, "not signed in");
+    assert_eq!(location(&replayed), Some("/login"));
+    expect_page(other.get("/").await, StatusCode::OK, "Hello").await;
+}
+
+#[tokio::test]
+async fn signing_out_ends_that_session_on_the_server_and_no_other() {
+    let (_, name) = Visitor::newcomer("leaver").await;
+    let (laptop, phone) = (Visitor::new(), Visitor::new());
+    let signed_in = phone.sign_in(&name, NEW_PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let signed_in = laptop.sign_in(&name, NEW_PASSWORD).await;
+    let copy = session_cookie(&signed_in);
+    let token = laptop.csrf_token("/").await;
+    let out = laptop.post_form("/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(location(&out), Some("/login"));
+
+    let replayed = Visitor::new().get_with_cookie("/", &copy).await;
+    assert_eq!(
+        location(&replayed),
+        Some("/login"),
+        "the copy is signed out"
+    );
+    expect_page(phone.get("/").await, StatusCode::OK, "Hello").await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_get_no_more_than_the_limit() {
+    let (_, name) = Visitor::newcomer("guessed").await;
+    let guesses = (0..16).map(|_| {
+        let name = name.clone();
+        async move {
+            Visitor::new()
+                .sign_in(&name, "not the password at all")
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT is 5 (the default).
+    assert_eq!((checked, refused), (5, 11), "{statuses:?}");
+    let right = Visitor::new().sign_in(&name, NEW_PASSWORD).await;
+    expect_page(
+        right,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed sign-in attempts",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_bootstrap_admins_name_cannot_be_taken_by_signing_up() {
+    // `tester` is the portal's bootstrap admin (tests/services/portal.sh).
+    let taken = Visitor::new().sign_up(USER).await;
+    expect_page(taken, StatusCode::BAD_REQUEST, "That username is taken.").await;
 }
