@@ -171,7 +171,7 @@ pub async fn another_enabled_admin<S: crate::store::AccountStore>(
         if page
             .items
             .iter()
-            .any(|a| a.is_admin() && !a.disabled && a.username != *except)
+            .any(|a| a.is_admin() && !a.disabled && !a.deleting && a.username != *except)
         {
             return Ok(true);
         }

@@ -113,6 +113,7 @@ async fn render(
                 email => a.email.as_ref().map(Email::as_str),
                 role => a.role.as_str(),
                 disabled => a.disabled,
+                deleting => a.deleting,
                 spent_this_month => spent(&this_month, name),
                 spent_last_month => spent(&last_month, name),
                 own_cap => a.spend_cap.map(|c| c.dollars()),

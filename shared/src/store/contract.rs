@@ -259,7 +259,10 @@ pub async fn deleting_an_account_is_complete_and_resumable<
         "nothing written since"
     );
 
-    // Resumed: everything goes, share links too, and then the name is free.
+    // Interrupted midway through the purge (one conversation gone, the rest not), then
+    // resumed: everything goes, share links too, and then the name is free.
+    store.delete_conversation(&name, &c2.id).await.unwrap();
+    assert!(store.account(&name).await.unwrap().unwrap().deleting);
     store.delete_account(&name).await.unwrap();
     assert_eq!(store.account(&name).await.unwrap(), None);
     assert!(store.export_conversations(&name).await.unwrap().is_empty());
