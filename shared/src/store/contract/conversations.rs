@@ -1,0 +1,292 @@
+//! The conversations capability's contract.
+
+use super::*;
+
+pub async fn conversations_belong_to_their_owner<S: ConversationStore + AccountStore>(store: &S) {
+    let (ann, bob) = (owner(store, "ann").await, owner(store, "bob").await);
+    let mut c = conversation("Plans", 1_800_000_000);
+    c.system = Some("Be brief.".into());
+    store.create_conversation(&ann, &c).await.unwrap();
+    let (read, messages) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read, c);
+    assert!(messages.is_empty());
+    assert_eq!(store.conversation(&bob, &c.id, 10).await.unwrap(), None);
+    let missing = ConversationId::generate();
+    assert_eq!(store.conversation(&ann, &missing, 10).await.unwrap(), None);
+    let title = Title::parse("Holiday plans").unwrap();
+    store
+        .rename_conversation(&ann, &c.id, &title)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.rename_conversation(&bob, &c.id, &title).await,
+        Err(StoreError::NotFound)
+    ));
+    let (read, _) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.title, "Holiday plans");
+    assert!(
+        store
+            .list_conversations(&bob, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + AccountStore>(
+    store: &S,
+) {
+    let ann = owner(store, "ann").await;
+    let c = conversation("Order", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    let mut reply = send(store, &ann, &c.id, "first", 1_800_000_001).await;
+    let stale = TurnWrite {
+        expected_next_seq: 0,
+        next_seq: 2,
+        model: "offline",
+        messages: &[],
+        now: 1_800_000_002,
+        spend_limit: None,
+        rate: None,
+    };
+    assert!(matches!(
+        store.write_turn(&ann, &c.id, &stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let gone = ConversationId::generate();
+    assert!(matches!(
+        store.write_turn(&ann, &gone, &stale).await,
+        Err(StoreError::NotFound)
+    ));
+    reply.text = "Hel".into();
+    store.save_reply(&ann, &c.id, &reply, None).await.unwrap();
+    let (read, messages) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.next_seq, 2);
+    assert_eq!(read.updated_at, 1_800_000_001);
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].speaker, Speaker::User);
+    assert_eq!(messages[0].text, "first");
+    assert_eq!(messages[1], reply);
+
+    // Regenerating replaces the reply under a new turn; the old turn can no longer save.
+    let regenerated = Message::pending_reply(1, "other", &new_turn_id(), 1_800_000_003);
+    let write = TurnWrite {
+        expected_next_seq: 2,
+        next_seq: 2,
+        model: "other",
+        messages: std::slice::from_ref(&regenerated),
+        now: 1_800_000_003,
+        spend_limit: None,
+        rate: None,
+    };
+    store.write_turn(&ann, &c.id, &write).await.unwrap();
+    reply.text = "Hello from the old turn".into();
+    assert!(matches!(
+        store.save_reply(&ann, &c.id, &reply, None).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut done = regenerated.clone();
+    done.text = "x".repeat(MAX_REPLY_BYTES);
+    done.state = MessageState::Complete;
+    done.input_tokens = Some(12);
+    done.output_tokens = Some(34);
+    store.save_reply(&ann, &c.id, &done, None).await.unwrap();
+    let (read, messages) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.model, "other");
+    assert_eq!(
+        messages[1], done,
+        "a reply of the largest size kept round-trips"
+    );
+}
+
+pub async fn concurrent_sends_lose_nothing<S: ConversationStore + AccountStore>(a: &S, b: &S) {
+    let ann = owner(a, "ann").await;
+    let c = conversation("Race", 1_800_000_000);
+    a.create_conversation(&ann, &c).await.unwrap();
+    let sends = (0..6).map(|i| {
+        let store = if i % 2 == 0 { a } else { b };
+        let (ann, id) = (&ann, &c.id);
+        async move { send(store, ann, id, &format!("message {i}"), 1_800_000_001).await }
+    });
+    futures_util::future::join_all(sends).await;
+    let (read, messages) = a.conversation(&ann, &c.id, 50).await.unwrap().unwrap();
+    assert_eq!(read.next_seq, 12);
+    assert_eq!(messages.len(), 12);
+    let mut texts: Vec<_> = messages.iter().step_by(2).map(|m| m.text.clone()).collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        (0..6).map(|i| format!("message {i}")).collect::<Vec<_>>()
+    );
+    for (i, pair) in messages.chunks(2).enumerate() {
+        assert_eq!(pair[0].seq as usize, 2 * i);
+        assert_eq!(pair[0].speaker, Speaker::User);
+        assert_eq!(pair[1].speaker, Speaker::Assistant);
+        assert_eq!(
+            pair[0].turn, pair[1].turn,
+            "each reply follows its own message"
+        );
+    }
+}
+
+pub async fn history_reads_in_pages<S: ConversationStore + AccountStore>(store: &S) {
+    let ann = owner(store, "ann").await;
+    let c = conversation("Long", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    for i in 0..4 {
+        send(store, &ann, &c.id, &format!("m{i}"), 1_800_000_001).await;
+    }
+    let (_, latest) = store.conversation(&ann, &c.id, 3).await.unwrap().unwrap();
+    assert_eq!(latest.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 6, 7]);
+    let before = store.messages_before(&ann, &c.id, 5, 3).await.unwrap();
+    assert_eq!(before.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 3, 4]);
+    let first = store.messages_before(&ann, &c.id, 2, 3).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.seq).collect::<Vec<_>>(), [0, 1]);
+    assert!(
+        store
+            .messages_before(&ann, &c.id, 0, 3)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn conversations_list_by_recent_activity<S: ConversationStore + AccountStore>(store: &S) {
+    let ann = owner(store, "ann").await;
+    let [old, middle, new] = [100, 200, 300].map(|t| conversation("c", 1_800_000_000 + t));
+    for c in [&old, &middle, &new] {
+        store.create_conversation(&ann, c).await.unwrap();
+    }
+    let ids = |page: &crate::store::Page<Conversation>| {
+        page.items
+            .iter()
+            .map(|c| c.id.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = store.list_conversations(&ann, None, 2).await.unwrap();
+    assert_eq!(ids(&first), [new.id.as_str(), middle.id.as_str()]);
+    let cursor = ActivityCursor::parse(first.next.as_deref().unwrap()).unwrap();
+    let second = store
+        .list_conversations(&ann, Some(&cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), [old.id.as_str()]);
+    assert_eq!(second.next, None);
+    // Sending to the oldest brings it to the top.
+    send(store, &ann, &old.id, "hello again", 1_800_000_400).await;
+    let all = store.list_conversations(&ann, None, 10).await.unwrap();
+    assert_eq!(
+        ids(&all),
+        [old.id.as_str(), new.id.as_str(), middle.id.as_str()]
+    );
+}
+
+pub async fn search_finds_titles_and_message_text<S: ConversationStore + AccountStore>(store: &S) {
+    let (ann, bob) = (owner(store, "ann").await, owner(store, "bob").await);
+    let rome = conversation("Trip to Rome", 1_800_000_000);
+    let rust = conversation("Questions", 1_800_000_000);
+    let other = conversation("Nothing here", 1_800_000_000);
+    for c in [&rome, &rust, &other] {
+        store.create_conversation(&ann, c).await.unwrap();
+    }
+    send(
+        store,
+        &ann,
+        &rust.id,
+        "How does the RUST borrow checker work? 100%_sure",
+        1_800_000_001,
+    )
+    .await;
+    send(store, &ann, &other.id, "Something else", 1_800_000_001).await;
+    let bobs = conversation("Rust for bob", 1_800_000_000);
+    store.create_conversation(&bob, &bobs).await.unwrap();
+
+    let search = |q: &'static str, after: Option<ConversationId>| {
+        let ann = ann.clone();
+        async move {
+            store
+                .search_conversations(&ann, q, after.as_ref(), 10)
+                .await
+                .unwrap()
+        }
+    };
+    let ids = |page: crate::store::Page<Conversation>| {
+        page.items
+            .into_iter()
+            .map(|c| c.id.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(search("rust", None).await), [rust.id.as_str()]);
+    assert_eq!(ids(search("ROME", None).await), [rome.id.as_str()]);
+    assert_eq!(ids(search("100%_", None).await), [rust.id.as_str()]);
+    assert!(
+        ids(search("%", None).await) == [rust.id.as_str()],
+        "wildcards are literal"
+    );
+    assert!(search("absent words", None).await.items.is_empty());
+
+    // One at a time, the pages together hold each match once.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search_conversations(&ann, "e", after.as_ref(), 1)
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|c| c.id.clone()));
+        match page.next {
+            Some(next) => after = Some(ConversationId::parse(&next).unwrap()),
+            None => break,
+        }
+    }
+    let mut seen: Vec<_> = seen.iter().map(ConversationId::as_str).collect();
+    seen.sort();
+    let mut expected = vec![rome.id.as_str(), rust.id.as_str(), other.id.as_str()];
+    expected.sort();
+    assert_eq!(seen, expected);
+}
+
+pub async fn deleting_a_conversation_removes_its_messages<S: ConversationStore + AccountStore>(
+    store: &S,
+) {
+    let owner = account("del");
+    store.create_account(&owner).await.unwrap();
+    let ann = owner.username.clone();
+    let bob = unique_name("bob");
+    let c = conversation("Doomed", 1_800_000_000);
+    let kept = conversation("Kept", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    store.create_conversation(&ann, &kept).await.unwrap();
+    send(store, &ann, &c.id, "bye", 1_800_000_001).await;
+    send(store, &ann, &kept.id, "stay", 1_800_000_001).await;
+    assert!(matches!(
+        store.delete_conversation(&bob, &c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_conversation(&ann, &c.id).await.unwrap();
+    assert_eq!(store.conversation(&ann, &c.id, 10).await.unwrap(), None);
+    assert!(
+        store
+            .messages_before(&ann, &c.id, 10, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(search_is_empty(store, &ann, "bye").await);
+    assert!(matches!(
+        store.delete_conversation(&ann, &c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // Deleting the account takes its conversations with it.
+    store.delete_account(&ann).await.unwrap();
+    assert_eq!(store.conversation(&ann, &kept.id, 10).await.unwrap(), None);
+    assert!(
+        store
+            .list_conversations(&ann, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -1,0 +1,386 @@
+//! Conversations and messages: reads, listing, search, turns and replies.
+
+use super::*;
+
+/// Requests one search may make before it returns what it found and where to go on.
+pub(super) const SEARCH_READ_BUDGET: usize = 8;
+
+impl ConversationStore for DynamoStore {
+    async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(conversation_item(owner, c)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.account_is_live(owner))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::Conflict),
+            Some(failed) if failed(1) => Err(StoreError::NotFound),
+            _ => Err(backend(err)),
+        }
+    }
+
+    async fn conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        limit: usize,
+    ) -> StoreResult<Option<(Conversation, Vec<Message>)>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":prefix", s(conversation_prefix(id)))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut items = output.items.unwrap_or_default().into_iter();
+        let Some(first) = items.next().filter(is_conversation_item) else {
+            return Ok(None);
+        };
+        let conversation = conversation_from_item(first)?;
+        let mut messages = items
+            .map(message_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(Some((conversation, messages)))
+    }
+
+    async fn messages_before(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        before: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        if before == 0 || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":first", s(message_sk(id, 0)))
+            .expression_attribute_values(":last", s(message_sk(id, before - 1)))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut messages = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(message_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    async fn list_conversations(
+        &self,
+        owner: &Username,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::ACCOUNTS_INDEX)
+            .expression_attribute_values(":pk", s(conversations_pk(owner)))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32);
+        let query = match after {
+            Some(after) => query
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
+                .expression_attribute_values(":after", s(activity_sk(after.updated_at, &after.id))),
+            None => query.key_condition_expression("GSI1PK = :pk"),
+        };
+        let output = query.send().await.map_err(backend)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(conversation_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::of_conversations(items, limit))
+    }
+
+    async fn search_conversations(
+        &self,
+        owner: &Username,
+        query: &str,
+        after: Option<&ConversationId>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        // DynamoDB has no text search: read the owner's conversations in key order (each one's
+        // messages, then its metadata) and match here, a bounded number of reads per request.
+        let needle = query.to_lowercase();
+        let pk = user_pk(owner.as_str());
+        let mut start = after.map(|id| key(pk.clone(), conversation_sk(id)));
+        let mut found = Vec::new();
+        let mut matched = false;
+        let mut last_boundary = after.map(|id| id.as_str().to_string());
+        for _ in 0..SEARCH_READ_BUDGET {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :conv)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":conv", s("CONV#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            let items = output.items.unwrap_or_default();
+            let total = items.len();
+            for (i, item) in items.into_iter().enumerate() {
+                if is_conversation_item(&item) {
+                    let conversation = conversation_from_item(item)?;
+                    if matched || matches_search(&conversation.title, &needle) {
+                        found.push(conversation.clone());
+                    }
+                    matched = false;
+                    last_boundary = Some(conversation.id.as_str().to_string());
+                    let more = i + 1 < total || output.last_evaluated_key.is_some();
+                    if found.len() >= limit && more {
+                        return Ok(Page {
+                            items: found,
+                            next: last_boundary,
+                        });
+                    }
+                } else if !matched {
+                    let text = item.get("text").and_then(|v| v.as_s().ok());
+                    matched = text.is_some_and(|t| matches_search(t, &needle));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(Page {
+                    items: found,
+                    next: None,
+                });
+            }
+        }
+        // Out of budget: the next request resumes after the last whole conversation read.
+        Ok(Page {
+            items: found,
+            next: last_boundary,
+        })
+    }
+
+    async fn rename_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        title: &Title,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .update_expression("SET title = :title")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":title", s(title.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
+    async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
+        // The metadata goes first: the conversation leaves every listing at once, and messages
+        // without metadata are never shown.
+        let pk = user_pk(owner.as_str());
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), conversation_sk(id))))
+            .condition_expression("attribute_exists(PK)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(err) if is_condition_failure(&err) => return Err(StoreError::NotFound),
+            Err(err) => return Err(backend(err)),
+        };
+        // Its share link goes with it.
+        if let Some(token) = old.get("share").and_then(|v| v.as_s().ok()) {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(share_key(token)))
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        self.delete_under(pk, Some(conversation_prefix(id))).await
+    }
+
+    async fn write_turn(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        turn: &TurnWrite<'_>,
+    ) -> StoreResult<()> {
+        let pk = user_pk(owner.as_str());
+        let move_on = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), conversation_sk(id))))
+            .update_expression(
+                "SET next_seq = :next, updated_at = :now, model = :model, GSI1SK = :activity",
+            )
+            .condition_expression("attribute_exists(PK) AND next_seq = :expected")
+            .expression_attribute_values(":next", n(turn.next_seq))
+            .expression_attribute_values(":now", n(turn.now))
+            .expression_attribute_values(":model", s(turn.model))
+            .expression_attribute_values(":activity", s(activity_sk(turn.now, id.as_str())))
+            .expression_attribute_values(":expected", n(turn.expected_next_seq))
+            .build()
+            .expect("table, key and expression are set");
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(move_on).build());
+        for message in turn.messages {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(message_item(owner, id, message)?))
+                .build()
+                .expect("table and item are set");
+            write = write.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        let live_at = 1 + turn.messages.len();
+        write = write.transact_items(self.account_is_live(owner));
+        let mut position = live_at + 1;
+        let mut cap_at = None;
+        if let Some(limit) = turn.spend_limit {
+            // The month's total stays below the cap until a reply's cost is added: sends
+            // racing past this check are only those already in flight.
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    pk.clone(),
+                    usage_sk(limit.month, UsageKind::Total),
+                )))
+                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
+                .expression_attribute_values(":cap", n(limit.cap.nanos()))
+                .build()
+                .expect("table, key and condition are set");
+            write =
+                write.transact_items(TransactWriteItem::builder().condition_check(check).build());
+            cap_at = Some(position);
+            position += 1;
+        }
+        let mut rate_at = None;
+        if let Some(rate) = turn.rate {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(throttle_key(
+                    &ThrottleKey::Sends(owner.as_str().to_string()),
+                    rate.window_start,
+                )))
+                .update_expression("ADD sends :one SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(sends) OR sends < :limit")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":expires", n(rate.expires_at()))
+                .expression_attribute_values(":limit", n(rate.limit))
+                .build()
+                .expect("table, key and expression are set");
+            write = write.transact_items(TransactWriteItem::builder().update(count).build());
+            rate_at = Some(position);
+        }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        let Some(failed) = condition_failures(&err) else {
+            return Err(backend(err));
+        };
+        if !failed(0) {
+            if failed(live_at) {
+                return Err(StoreError::NotFound);
+            }
+            if cap_at.is_some_and(&failed) {
+                return Err(StoreError::SpendCapReached);
+            }
+            if rate_at.is_some_and(&failed) {
+                return Err(StoreError::RateLimited);
+            }
+            return Err(backend(err));
+        }
+        // Cancelled by the conversation's condition: gone, or moved on by another send.
+        Err(self.conflict_or_gone(owner, id).await)
+    }
+
+    async fn save_reply(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        reply: &Message,
+        charge: Option<&Charge>,
+    ) -> StoreResult<()> {
+        let Some(charge) = charge else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(message_item(owner, id, reply)?))
+                .condition_expression("turn = :turn")
+                .expression_attribute_values(":turn", s(&reply.turn))
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+                Err(err) => Err(backend(err)),
+            };
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(message_item(owner, id, reply)?))
+            .condition_expression("turn = :turn")
+            .expression_attribute_values(":turn", s(&reply.turn))
+            .build()
+            .expect("table and item are set");
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.account_is_live(owner));
+        for update in self.usage_updates(owner, charge) {
+            write = write.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::Conflict),
+            Some(failed) if failed(1) => Err(StoreError::NotFound),
+            _ => Err(backend(err)),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Item mapping: accounts, conversations and messages to and from DynamoDB items.
+
+use super::*;
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct AccountItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub(super) gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub(super) gsi1sk: String,
+    #[serde(flatten)]
+    pub(super) record: AccountRecord,
+}
+
+impl AccountItem {
+    pub(super) fn new(account: &Account) -> Self {
+        let username = account.username.as_str();
+        Self {
+            pk: user_pk(username),
+            sk: ACCOUNT_SK.into(),
+            gsi1pk: ACCOUNTS_PARTITION.into(),
+            gsi1sk: username.into(),
+            record: AccountRecord::from_account(account),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ConversationItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(rename = "GSI1PK")]
+    pub(super) gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub(super) gsi1sk: String,
+    #[serde(flatten)]
+    pub(super) record: ConversationRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct MessageItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) record: MessageRecord,
+}
+
+pub(super) fn conversation_item(owner: &Username, c: &Conversation) -> StoreResult<Item> {
+    to_item(&ConversationItem {
+        pk: user_pk(owner.as_str()),
+        sk: conversation_sk(&c.id),
+        gsi1pk: conversations_pk(owner),
+        gsi1sk: activity_sk(c.updated_at, c.id.as_str()),
+        record: ConversationRecord::from_conversation(c),
+    })
+}
+
+pub(super) fn message_item(
+    owner: &Username,
+    id: &ConversationId,
+    m: &Message,
+) -> StoreResult<Item> {
+    to_item(&MessageItem {
+        pk: user_pk(owner.as_str()),
+        sk: message_sk(id, m.seq),
+        record: MessageRecord::from_message(m),
+    })
+}
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn conversation_from_item(item: Item) -> StoreResult<Conversation> {
+    from_item::<ConversationItem>(item)?
+        .record
+        .into_conversation()
+}
+
+pub(super) fn message_from_item(item: Item) -> StoreResult<Message> {
+    from_item::<MessageItem>(item)?.record.into_message()
+}
+
+pub(super) fn is_conversation_item(item: &Item) -> bool {
+    item.get(table::SORT_KEY)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|sk| sk.ends_with("#~"))
+}
+
+pub(super) fn to_item<T: Serialize>(value: &T) -> StoreResult<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(value).map_err(StoreError::backend)
+}
+
+pub(super) fn account_from_item(item: HashMap<String, AttributeValue>) -> StoreResult<Account> {
+    let item: AccountItem =
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.record.into_account()
+}
+
+/// The default spend cap's item holds `cap` (nano-dollars), or nothing when there is none.
+pub(super) fn spend_cap_from_item(item: &Item) -> Option<Cost> {
+    item.get("cap")?
+        .as_n()
+        .ok()?
+        .parse()
+        .ok()
+        .map(Cost::from_nanos)
+}
+
+/// About how many bytes DynamoDB counts for an item: its names and string values.
+pub(super) fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value.as_s().map_or(16, String::len))
+        .sum()
+}
+
+pub(super) fn item_key(item: &Item) -> Item {
+    [table::PARTITION_KEY, table::SORT_KEY]
+        .iter()
+        .filter_map(|name| Some((name.to_string(), item.get(*name)?.clone())))
+        .collect()
+}

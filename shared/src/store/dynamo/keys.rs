@@ -1,0 +1,103 @@
+//! Key building: every partition and sort key the DynamoDB store uses, in one place.
+
+use super::*;
+
+pub(super) const ACCOUNT_SK: &str = "ACCOUNT";
+
+pub(super) const ACCOUNTS_PARTITION: &str = "ACCOUNTS";
+
+pub(super) const INVITE_SK: &str = "INVITE";
+
+pub(super) fn user_pk(username: &str) -> String {
+    format!("USER#{username}")
+}
+
+/// A conversation's items sort together under this prefix: its messages in order, then its
+/// metadata (`~` sorts after `M`), so one descending query reads the metadata and the latest
+/// messages.
+pub(super) fn conversation_prefix(id: &ConversationId) -> String {
+    format!("CONV#{}#", id.as_str())
+}
+
+pub(super) fn conversation_sk(id: &ConversationId) -> String {
+    format!("CONV#{}#~", id.as_str())
+}
+
+pub(super) fn message_sk(id: &ConversationId, seq: u32) -> String {
+    format!("CONV#{}#M#{seq:010}", id.as_str())
+}
+
+pub(super) fn conversations_pk(owner: &Username) -> String {
+    format!("CONVS#{}", owner.as_str())
+}
+
+pub(super) fn activity_sk(updated_at: u64, id: &str) -> String {
+    format!("{updated_at:012}#{id}")
+}
+
+/// A revoked session's marker, in its owner's partition (so it goes with the account).
+pub(super) fn revoked_session_sk(session: &SessionId) -> String {
+    format!("SESSION#{}", session.as_str())
+}
+
+pub(super) fn invite_pk(token_hash: &str) -> String {
+    format!("INVITE#{token_hash}")
+}
+
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(super) fn key(pk: String, sk: impl Into<String>) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (table::PARTITION_KEY.to_string(), s(pk)),
+        (table::SORT_KEY.to_string(), s(sk)),
+    ])
+}
+
+pub(super) fn share_key(token: &str) -> Item {
+    key(format!("SHARE#{}", link_tokens::hash(token)), "SHARE")
+}
+
+/// The items of a user's monthly usage, under `USAGE#<month>#` in their partition.
+#[derive(Clone, Copy)]
+pub(super) enum UsageKind<'a> {
+    Total,
+    Model(&'a str),
+    Conversation(&'a str),
+}
+
+pub(super) fn usage_prefix(month: Month) -> String {
+    format!("USAGE#{}#", month.key())
+}
+
+pub(super) fn usage_sk(month: Month, kind: UsageKind) -> String {
+    let prefix = usage_prefix(month);
+    match kind {
+        UsageKind::Total => format!("{prefix}T"),
+        UsageKind::Model(id) => format!("{prefix}M#{id}"),
+        UsageKind::Conversation(id) => format!("{prefix}C#{id}"),
+    }
+}
+
+pub(super) fn spend_pk(month: Month) -> String {
+    format!("SPEND#{}", month.key())
+}
+
+pub(super) const SETTINGS_PK: &str = "SETTINGS";
+
+pub(super) const SPEND_CAP_SK: &str = "SPEND_CAP";
+
+pub(super) fn throttle_key(
+    key: &ThrottleKey,
+    window_start: u64,
+) -> HashMap<String, AttributeValue> {
+    self::key(
+        format!("THROTTLE#{}", key.storage_key()),
+        format!("W#{window_start}"),
+    )
+}

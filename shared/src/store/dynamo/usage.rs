@@ -1,0 +1,210 @@
+//! Usage: replies' tokens and costs by month, spend caps.
+
+use super::*;
+
+/// How many pages of one month's usage lines a usage report reads at most (each page holds
+/// thousands of lines).
+pub(super) const USAGE_READ_BUDGET: usize = 10;
+
+#[derive(Deserialize)]
+pub(super) struct UsageItem {
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(default)]
+    pub(super) label: String,
+    #[serde(rename = "GSI1SK", default)]
+    pub(super) username: String,
+    #[serde(default)]
+    pub(super) input_tokens: u64,
+    #[serde(default)]
+    pub(super) output_tokens: u64,
+    #[serde(default)]
+    pub(super) cost: u64,
+    #[serde(default)]
+    pub(super) replies: u64,
+    #[serde(default)]
+    pub(super) estimated_replies: u64,
+}
+
+impl UsageItem {
+    pub(super) fn totals(&self) -> Totals {
+        Totals {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost: Cost::from_nanos(self.cost),
+            replies: self.replies,
+            estimated_replies: self.estimated_replies,
+        }
+    }
+}
+
+impl DynamoStore {
+    /// The three counters a reply's usage is added to, as atomic `ADD`s.
+    pub(super) fn usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
+        let pk = user_pk(owner.as_str());
+        let kinds = [
+            UsageKind::Total,
+            UsageKind::Model(&charge.model),
+            UsageKind::Conversation(&charge.conversation),
+        ];
+        kinds
+            .into_iter()
+            .map(|kind| {
+                let mut set = "SET label = :label".to_string();
+                let label = match kind {
+                    UsageKind::Total => "",
+                    UsageKind::Model(id) => id,
+                    UsageKind::Conversation(_) => &charge.title,
+                };
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk.clone(), usage_sk(charge.month, kind))))
+                    .expression_attribute_values(":label", s(label))
+                    .expression_attribute_values(":i", n(charge.input_tokens))
+                    .expression_attribute_values(":o", n(charge.output_tokens))
+                    .expression_attribute_values(":c", n(charge.cost.nanos()))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":e", n(u8::from(charge.estimated)));
+                // The month's total is also listed by month for the admin's spend view.
+                let update = if let UsageKind::Total = kind {
+                    set.push_str(", GSI1PK = :spend, GSI1SK = :user");
+                    update
+                        .expression_attribute_values(":spend", s(spend_pk(charge.month)))
+                        .expression_attribute_values(":user", s(owner.as_str()))
+                } else {
+                    update
+                };
+                update
+                    .update_expression(format!(
+                        "{set} ADD input_tokens :i, output_tokens :o, cost :c, replies :one, \
+                         estimated_replies :e"
+                    ))
+                    .build()
+                    .expect("table, key and expression are set")
+            })
+            .collect()
+    }
+}
+
+impl UsageStore for DynamoStore {
+    async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(self.account_is_live(owner));
+        for update in self.usage_updates(owner, charge) {
+            write = write.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        match condition_failures(&err) {
+            Some(failed) if failed(0) => Err(StoreError::NotFound),
+            _ => Err(backend(err)),
+        }
+    }
+
+    async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {
+        let prefix = usage_prefix(month);
+        let mut report = UsageReport::default();
+        let mut start = None;
+        for _ in 0..USAGE_READ_BUDGET {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+                .expression_attribute_values(":prefix", s(&prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let item: UsageItem = from_item(item)?;
+                let rest = &item.sk[prefix.len()..];
+                let line = |id: &str| UsageLine {
+                    id: id.to_string(),
+                    label: item.label.clone(),
+                    totals: item.totals(),
+                };
+                if rest == "T" {
+                    report.total = item.totals();
+                } else if let Some(id) = rest.strip_prefix("M#") {
+                    report.by_model.push(line(id));
+                } else if let Some(id) = rest.strip_prefix("C#") {
+                    report.by_conversation.push(line(id));
+                } else {
+                    return Err(StoreError::Corrupt(format!("usage item {}", item.sk)));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(report.sorted())
+    }
+
+    async fn spend_between(
+        &self,
+        month: Month,
+        first: &str,
+        last: &str,
+    ) -> StoreResult<Vec<(String, Totals)>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::ACCOUNTS_INDEX)
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(spend_pk(month)))
+                .expression_attribute_values(":first", s(first))
+                .expression_attribute_values(":last", s(last))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let item: UsageItem = from_item(item)?;
+                found.push((item.username.clone(), item.totals()));
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output.item.as_ref().and_then(spend_cap_from_item))
+    }
+
+    async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)));
+        let update = match cap {
+            Some(cap) => update
+                .update_expression("SET cap = :cap")
+                .expression_attribute_values(":cap", n(cap.nanos())),
+            None => update.update_expression("REMOVE cap"),
+        };
+        update.send().await.map_err(backend)?;
+        Ok(())
+    }
+}

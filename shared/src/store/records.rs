@@ -1,0 +1,176 @@
+//! Accounts, conversations and messages as both backends keep them: plain fields,
+//! checked when read back.
+
+use super::*;
+
+/// An account as both backends keep it: plain fields, checked when read back.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AccountRecord {
+    /// Absent on accounts stored before accounts had ids (see `AccountId::legacy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub password: String,
+    pub role: String,
+    pub disabled: bool,
+    pub session_epoch: u32,
+    pub created_at: u64,
+    /// In nano-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_cap: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
+}
+
+impl AccountRecord {
+    pub fn from_account(a: &Account) -> Self {
+        Self {
+            id: Some(a.id.as_str().to_string()),
+            username: a.username.as_str().to_string(),
+            email: a.email.as_ref().map(|e| e.as_str().to_string()),
+            password: a.password.as_str().to_string(),
+            role: a.role.as_str().to_string(),
+            disabled: a.disabled,
+            session_epoch: a.session_epoch,
+            created_at: a.created_at,
+            spend_cap: a.spend_cap.map(Cost::nanos),
+            deleting: a.deleting,
+        }
+    }
+
+    pub fn into_account(self) -> StoreResult<Account> {
+        let corrupt = |what: &str, why: &str| StoreError::Corrupt(format!("{what}: {why}"));
+        let id = match &self.id {
+            Some(id) => AccountId::parse(id).ok_or_else(|| corrupt("id", id))?,
+            None => AccountId::legacy(self.created_at),
+        };
+        Ok(Account {
+            id,
+            username: Username::parse(&self.username).map_err(|e| corrupt("username", e))?,
+            email: self
+                .email
+                .map(|e| Email::parse(&e))
+                .transpose()
+                .map_err(|e| corrupt("email", e))?,
+            password: PasswordDigest::parse(&self.password).map_err(|e| corrupt("password", &e))?,
+            role: match self.role.as_str() {
+                "admin" => Role::Admin,
+                "user" => Role::User,
+                other => return Err(corrupt("role", other)),
+            },
+            disabled: self.disabled,
+            session_epoch: self.session_epoch,
+            created_at: self.created_at,
+            spend_cap: self.spend_cap.map(Cost::from_nanos),
+            deleting: self.deleting,
+        })
+    }
+}
+
+/// A conversation's metadata as both backends keep it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ConversationRecord {
+    pub id: String,
+    pub title: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub next_seq: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<String>,
+}
+
+impl ConversationRecord {
+    pub fn from_conversation(c: &Conversation) -> Self {
+        Self {
+            id: c.id.as_str().to_string(),
+            title: c.title.clone(),
+            model: c.model.clone(),
+            system: c.system.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            next_seq: c.next_seq,
+            share: c.share.clone(),
+        }
+    }
+
+    pub fn into_conversation(self) -> StoreResult<Conversation> {
+        Ok(Conversation {
+            id: ConversationId::parse(&self.id)
+                .ok_or_else(|| StoreError::Corrupt(format!("conversation id {}", self.id)))?,
+            title: self.title,
+            model: self.model,
+            system: self.system,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            next_seq: self.next_seq,
+            share: self.share,
+        })
+    }
+}
+
+/// One message as both backends keep it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct MessageRecord {
+    pub seq: u32,
+    pub speaker: String,
+    pub text: String,
+    pub state: String,
+    pub turn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u32>,
+    /// In nano-dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tokens_estimated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub updated_at: u64,
+}
+
+impl MessageRecord {
+    pub fn from_message(m: &Message) -> Self {
+        Self {
+            seq: m.seq,
+            speaker: m.speaker.as_str().to_string(),
+            text: m.text.clone(),
+            state: m.state.as_str().to_string(),
+            turn: m.turn.clone(),
+            model: m.model.clone(),
+            input_tokens: m.input_tokens,
+            output_tokens: m.output_tokens,
+            cost: m.cost.map(Cost::nanos),
+            tokens_estimated: m.tokens_estimated,
+            error: m.error.clone(),
+            updated_at: m.updated_at,
+        }
+    }
+
+    pub fn into_message(self) -> StoreResult<Message> {
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what}: {value}"));
+        Ok(Message {
+            seq: self.seq,
+            speaker: Speaker::parse(&self.speaker)
+                .ok_or_else(|| corrupt("speaker", &self.speaker))?,
+            state: MessageState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?,
+            text: self.text,
+            turn: self.turn,
+            model: self.model,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost: self.cost.map(Cost::from_nanos),
+            tokens_estimated: self.tokens_estimated,
+            error: self.error,
+            updated_at: self.updated_at,
+        })
+    }
+}

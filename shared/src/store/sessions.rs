@@ -1,0 +1,53 @@
+//! The sessions capability: what a signed-in request reads, and sessions ended by
+//! signing out.
+
+use super::*;
+
+/// What a signed-in request reads before anything else, in one request to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub account: Option<Account>,
+    /// Whether the session was ended (signed out) on the server.
+    pub revoked: bool,
+    /// The portal's default spend cap, when it was asked for.
+    pub default_spend_cap: Option<Option<Cost>>,
+}
+
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// Ends one session of `owner`'s: it no longer counts, though its cookie lives on until
+    /// `expires_at` (after which the record may be forgotten).
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// The account, whether `session` was revoked, and (with `default_spend_cap`) the
+    /// portal's default cap: every signed-in request's check, in one read.
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn>;
+}
+
+impl SessionStore for Store {
+    async fn revoke_session(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.revoke_session(owner, session, expires_at))
+    }
+    async fn signed_in(
+        &self,
+        owner: &Username,
+        session: &SessionId,
+        default_spend_cap: bool,
+    ) -> StoreResult<SignedIn> {
+        delegate!(self, s => s.signed_in(owner, session, default_spend_cap))
+    }
+}
