@@ -32,4 +32,4 @@ pub mod testing;
 
 pub use app::App;
 pub use error::AppError;
-pub use web::{AlsoRead, Reply, Streamed, Visit, serve, serve_reading};
+pub use web::{AlsoRead, Methods, Reply, Streamed, Verb, Visit, serve, serve_reading};

@@ -1,23 +1,32 @@
 //! `GET /`: the signed-in user's conversations (most recent first, or those matching a
 //! search) and the form that starts a new one; everyone else goes to the sign-in page.
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
-use shared::{App, AppError, Reply, Visit, listing, serve};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::web::query;
+use shared::{App, AppError, Methods, Reply, Visit, listing, serve};
+
+#[derive(Deserialize)]
+struct HomeQuery {
+    q: Option<String>,
+    after: Option<String>,
+}
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    if req.method() != Method::GET {
-        return Err(AppError::MethodNotAllowed { allow: "GET" });
-    }
+    Methods::Get.of(req)?;
     let owner = visit.require_user()?.username.clone();
-    let params = req.query_string_parameters_ref();
-    let query = params.and_then(|p| p.first("q"));
-    let after = params.and_then(|p| p.first("after"));
-    let context = listing::home(visit.app(), &owner, query, after).await?;
+    let page: HomeQuery = query(req)?;
+    let context = listing::home(
+        visit.app(),
+        &owner,
+        page.q.as_deref(),
+        page.after.as_deref(),
+    )
+    .await?;
     Ok(Reply::page("home.html", context))
 }
 #[cfg(test)]

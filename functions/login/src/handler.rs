@@ -1,7 +1,7 @@
 //! `GET /login` shows the sign-in form; `POST /login` checks the credentials (throttled per
 //! account and per address) and starts a session.
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use minijinja::context;
 use secrecy::SecretString;
@@ -12,13 +12,10 @@ use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, StoreError};
 use shared::throttle::Attempt;
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, form, serve};
+use shared::{App, AppError, Methods, Reply, Verb, Visit, serve};
 
 #[derive(Deserialize)]
 struct LoginForm {
-    // Absent means "no token": a CSRF refusal, not a malformed form.
-    #[serde(default)]
-    csrf_token: String,
     username: String,
     password: String,
 }
@@ -28,11 +25,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    match *req.method() {
-        Method::GET if visit.user().is_some() => Ok(Reply::Redirect("/")),
-        Method::GET => Ok(form_page(visit, StatusCode::OK, "", None)),
-        Method::POST => submit(visit, req).await,
-        _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+    match Methods::GetPost.of(req)? {
+        Verb::Get if visit.user().is_some() => Ok(Reply::Redirect("/")),
+        Verb::Get => Ok(form_page(visit, StatusCode::OK, "", None)),
+        Verb::Post => submit(visit, req).await,
     }
 }
 
@@ -46,8 +42,7 @@ fn form_page(visit: &Visit, status: StatusCode, username: &str, error: Option<St
 }
 
 async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    let form: LoginForm = form::parse(req)?;
-    visit.check_csrf(&form.csrf_token)?;
+    let form: LoginForm = visit.form(req)?;
     let username = form.username.trim();
     let refuse =
         |visit: &Visit, status, error: String| Ok(form_page(visit, status, username, Some(error)));
@@ -176,6 +171,7 @@ async fn create_bootstrap_admin(
 #[cfg(test)]
 mod tests {
     use base64::Engine;
+    use lambda_http::http::Method;
     use lambda_http::http::header::{ALLOW, LOCATION, SET_COOKIE};
     use shared::accounts::AccountChange;
     use shared::testing::{

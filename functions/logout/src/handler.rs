@@ -1,27 +1,17 @@
 //! `POST /logout`: ends the session and says so on the sign-in page.
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use shared::session::Flash;
-use shared::{App, AppError, Reply, Visit, form, serve};
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
+use shared::{App, AppError, Methods, Reply, Visit, serve};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    if req.method() != Method::POST {
-        return Err(AppError::MethodNotAllowed { allow: "POST" });
-    }
-    let form: LogoutForm = form::parse(req)?;
-    visit.check_csrf(&form.csrf_token)?;
+    Methods::Post.of(req)?;
+    // Nothing but the CSRF token, which `form` checks.
+    visit.form::<serde::de::IgnoredAny>(req)?;
     if let Some(user) = visit.user() {
         tracing::info!(user = user.username.as_str(), "signed out");
     }
@@ -33,6 +23,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::StatusCode;
     use lambda_http::http::header::{ALLOW, LOCATION};
     use shared::accounts::Role;

@@ -1,4 +1,8 @@
+mod deletion;
 mod handler;
+mod password;
+mod sign_out_everywhere;
+mod verify;
 
 use lambda_http::{Error, service_fn};
 use shared::App;

@@ -3,12 +3,13 @@
 //! the owner's (not even their name); a link that was never issued, was revoked or whose
 //! conversation was deleted is a 404.
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use minijinja::context;
+use serde::Deserialize;
 use shared::conversations::HISTORY_PAGE;
 use shared::store::{AccountStore, ConversationStore, ShareStore};
-use shared::{App, AppError, Reply, Visit, serve, transcript};
+use shared::web::{path_parameter, query};
+use shared::{App, AppError, Methods, Reply, Visit, serve, transcript};
 
 /// A link token is 43 characters of base64url (256 bits).
 const TOKEN_CHARS: usize = 43;
@@ -17,11 +18,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, route).await
 }
 
+#[derive(Deserialize)]
+struct ShareQuery {
+    /// Earlier messages: those before this sequence number.
+    before: Option<u32>,
+}
+
 fn token(req: &Request) -> Option<String> {
-    let raw = match req.path_parameters_ref().and_then(|p| p.first("token")) {
-        Some(token) => token.to_string(),
-        None => req.uri().path().rsplit_once("/share/")?.1.to_string(),
-    };
+    let raw = path_parameter(req, "token", "/share/")?;
     let valid = raw.len() == TOKEN_CHARS
         && raw
             .bytes()
@@ -30,18 +34,9 @@ fn token(req: &Request) -> Option<String> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    if req.method() != Method::GET {
-        return Err(AppError::MethodNotAllowed { allow: "GET" });
-    }
+    Methods::Get.of(req)?;
     let token = token(req).ok_or(AppError::NotFound)?;
-    let before = req
-        .query_string_parameters_ref()
-        .and_then(|p| p.first("before"))
-        .map(|b| {
-            b.parse::<u32>()
-                .map_err(|_| AppError::BadRequest("That page link is not valid."))
-        })
-        .transpose()?;
+    let before = query::<ShareQuery>(req)?.before;
     let app = visit.app();
     let store = app.store().await?;
     let shared = store
@@ -86,6 +81,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::StatusCode;
     use shared::accounts::Role;
     use shared::conversations::{Conversation, Message, MessageState, MessageText, Title};

@@ -1,8 +1,8 @@
 //! `GET /signup` shows the sign-up form the policy allows (closed, invite-only or open);
 //! `POST /signup` creates the account, atomically using up the invite when one is needed.
 
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
 use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -12,12 +12,11 @@ use shared::session::Flash;
 use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, InviteStore, StoreError};
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, form, link_tokens, password, serve};
+use shared::web::query;
+use shared::{App, AppError, Methods, Reply, Verb, Visit, link_tokens, password, serve};
 
 #[derive(Deserialize)]
 struct SignupForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     invite: String,
     username: String,
@@ -26,16 +25,20 @@ struct SignupForm {
     confirm: String,
 }
 
+#[derive(Deserialize)]
+struct SignupQuery {
+    invite: Option<String>,
+}
+
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     serve(app, req, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    match *req.method() {
-        Method::GET if visit.user().is_some() => Ok(Reply::Redirect("/")),
-        Method::GET => show(visit, req).await,
-        Method::POST => submit(visit, req).await,
-        _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+    match Methods::GetPost.of(req)? {
+        Verb::Get if visit.user().is_some() => Ok(Reply::Redirect("/")),
+        Verb::Get => show(visit, req).await,
+        Verb::Post => submit(visit, req).await,
     }
 }
 
@@ -52,8 +55,8 @@ async fn show(visit: &Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     match policy {
         SignupPolicy::Closed => Ok(Reply::page("signup.html", context! { closed => true })),
         SignupPolicy::Invite => {
-            let query = req.query_string_parameters();
-            let Some(token) = query.first("invite").filter(|t| !t.trim().is_empty()) else {
+            let invite = query::<SignupQuery>(req)?.invite;
+            let Some(token) = invite.as_deref().filter(|t| !t.trim().is_empty()) else {
                 return Ok(Reply::page("signup.html", context! { need_invite => true }));
             };
             let store = app.store().await?;
@@ -74,8 +77,7 @@ async fn show(visit: &Visit<'_>, req: &Request) -> Result<Reply, AppError> {
 }
 
 async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    let form: SignupForm = form::parse(req)?;
-    visit.check_csrf(&form.csrf_token)?;
+    let form: SignupForm = visit.form(req)?;
     let app = visit.app();
     let policy = &app.config.signup;
     let invite = match policy {
@@ -155,6 +157,7 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::header::LOCATION;
     use shared::store::Invite;
     use shared::store::contract::unique_name;

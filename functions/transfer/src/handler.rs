@@ -3,13 +3,14 @@
 //! for both, and `POST /import` takes an export file back (all or nothing, each conversation
 //! once).
 
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
 use minijinja::context;
 use shared::conversations::{ConversationId, HISTORY_PAGE};
 use shared::session::Flash;
 use shared::store::{ConversationStore, TransferStore};
-use shared::{App, AppError, Reply, Visit, serve};
+use shared::web::path_parameter;
+use shared::{App, AppError, Methods, Reply, Verb, Visit, serve};
 
 use crate::import::{self, ImportError};
 use crate::{export, format};
@@ -22,31 +23,20 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    let path = req.uri().path().trim_end_matches('/');
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id").map(str::to_string))
-        .or_else(|| {
-            path.rsplit_once("/export/")
-                .map(|(_, id)| id.to_string())
-                .filter(|id| !id.is_empty())
-        });
-    let method = req.method().clone();
-    if let Some(raw) = id {
-        return match method {
-            Method::GET => markdown(visit, &raw).await,
-            _ => Err(AppError::MethodNotAllowed { allow: "GET" }),
-        };
+    if let Some(raw) = path_parameter(req, "id", "/export/") {
+        Methods::Get.of(req)?;
+        return markdown(visit, &raw).await;
     }
-    match (path.ends_with("/import"), method) {
-        (false, Method::GET) => everything(visit).await,
-        (false, _) => Err(AppError::MethodNotAllowed { allow: "GET" }),
-        (true, Method::GET) => {
+    if !req.uri().path().trim_end_matches('/').ends_with("/import") {
+        Methods::Get.of(req)?;
+        return everything(visit).await;
+    }
+    match Methods::GetPost.of(req)? {
+        Verb::Get => {
             visit.require_user()?;
             Ok(page(StatusCode::OK, None))
         }
-        (true, Method::POST) => take(visit, req).await,
-        (true, _) => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+        Verb::Post => take(visit, req).await,
     }
 }
 
@@ -157,6 +147,7 @@ fn plural(n: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::header::{CONTENT_TYPE, LOCATION};
     use shared::accounts::Role;
     use shared::conversations::{Conversation, Message, MessageText, Title};

@@ -2,13 +2,19 @@
 //! (`?month=YYYY-MM` for another pair), overall, per model and per conversation, against
 //! their spend cap.
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use minijinja::{Value, context};
+use serde::Deserialize;
 use shared::ai::Catalogue;
 use shared::store::UsageStore;
 use shared::usage::{Cost, Month, Totals, UsageLine, UsageReport};
-use shared::{AlsoRead, App, AppError, Reply, Visit, listing, serve_reading};
+use shared::web::query;
+use shared::{AlsoRead, App, AppError, Methods, Reply, Visit, listing, serve_reading};
+
+#[derive(Deserialize)]
+struct UsageQuery {
+    month: Option<String>,
+}
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     // The page shows the cap that applies: read the default with the account.
@@ -16,17 +22,12 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    if req.method() != Method::GET {
-        return Err(AppError::MethodNotAllowed { allow: "GET" });
-    }
+    Methods::Get.of(req)?;
     let account = visit.require_user()?.clone();
     let current = Month::of(visit.now());
-    let month = match req
-        .query_string_parameters_ref()
-        .and_then(|p| p.first("month"))
-    {
+    let month = match query::<UsageQuery>(req)?.month {
         None => current,
-        Some(raw) => Month::parse(raw).ok_or(AppError::BadRequest(
+        Some(raw) => Month::parse(&raw).ok_or(AppError::BadRequest(
             "That month is not valid: use YYYY-MM.",
         ))?,
     };
@@ -112,6 +113,7 @@ fn report(catalogue: &Catalogue, month: Month, r: &UsageReport) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use lambda_http::http::Method;
     use lambda_http::http::StatusCode;
     use shared::accounts::{Account, AccountChange, Role};
     use shared::conversations::{Conversation, Title};

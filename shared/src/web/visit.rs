@@ -1,0 +1,300 @@
+//! One visit: the session read from the request, the signed-in account, and what the
+//! handler does with them.
+
+use super::*;
+
+/// What a visit reads with the signed-in account, in the same request to the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlsoRead {
+    Nothing,
+    /// The portal's default spend cap: pages that apply or show the account's cap.
+    DefaultSpendCap,
+}
+
+pub struct Visit<'a> {
+    pub(super) app: &'a App,
+    /// Absent only when the keys could not be had; then no cookie is read or written.
+    pub(super) keys: Option<Cow<'a, SessionKeys>>,
+    pub(super) session: Session,
+    pub(super) account: Option<Account>,
+    /// The default spend cap, when it was read with the account.
+    pub(super) default_spend_cap: Option<Option<Cost>>,
+    /// Whether the session changed and its cookie must be sent again.
+    pub(super) changed: bool,
+    /// Why the visit could not begin, if it could not: the handler is then not run.
+    pub(super) failure: Option<AppError>,
+    pub(super) secure: bool,
+    pub(super) request_id: String,
+    pub(super) base_path: String,
+    pub(super) address: String,
+    pub(super) host: String,
+    pub(super) now: u64,
+}
+
+/// Runs `route` for the request and turns its outcome into the response.
+pub async fn serve<'a, F>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: for<'v> AsyncFnOnce(&'v mut Visit<'a>, &'v Request) -> Result<Reply, AppError>,
+{
+    serve_reading(app, req, AlsoRead::Nothing, route).await
+}
+
+/// As `serve`, reading `also` with the signed-in account.
+pub async fn serve_reading<'a, F>(
+    app: &'a App,
+    req: Request,
+    also: AlsoRead,
+    route: F,
+) -> Response<Body>
+where
+    F: for<'v> AsyncFnOnce(&'v mut Visit<'a>, &'v Request) -> Result<Reply, AppError>,
+{
+    let mut visit = Visit::start_reading(app, &req, also).await;
+    let outcome = match visit.failure.take() {
+        Some(err) => Err(err),
+        None => route(&mut visit, &req).await,
+    };
+    visit.finish(outcome)
+}
+
+impl<'a> Visit<'a> {
+    /// Reads the session and, for a signed-in one, the account: one store read. A session that
+    /// does not open, has expired, or whose account is gone, disabled or signed out everywhere
+    /// since, means signed out.
+    pub async fn start(app: &'a App, req: &Request) -> Self {
+        Self::start_reading(app, req, AlsoRead::Nothing).await
+    }
+
+    /// As `start`, reading `also` with the account (still one store read).
+    pub async fn start_reading(app: &'a App, req: &Request, also: AlsoRead) -> Self {
+        let now = session::now();
+        let mut visit = Self {
+            app,
+            keys: None,
+            session: Session::new(None, ANONYMOUS_LIFETIME, now),
+            account: None,
+            default_spend_cap: None,
+            changed: true,
+            failure: None,
+            secure: !is_plain_http_loopback(req),
+            request_id: request_id(req),
+            base_path: base_path(req),
+            address: source_address(req),
+            host: req
+                .headers()
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string(),
+            now,
+        };
+        let keys = match app.session_keys().await {
+            Ok(keys) => keys,
+            Err(err) => {
+                visit.failure = Some(err);
+                return visit;
+            }
+        };
+        let cookies = req
+            .headers()
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let opened = keys.open(&cookies, visit.secure);
+        visit.keys = Some(keys);
+        let Some(session) = opened else {
+            return visit;
+        };
+        if session.is_expired(now) {
+            if session.user.is_some() {
+                visit.session.flash = Some(Flash::session_ended());
+            }
+            return visit;
+        }
+        let Some(name) = session.user.clone() else {
+            visit.session = session;
+            visit.changed = false;
+            return visit;
+        };
+        match visit.load_account(&name, &session, also).await {
+            Ok(Some(account)) => {
+                visit.account = Some(account);
+                visit.session = session;
+                visit.changed = false;
+            }
+            Ok(None) => visit.session.flash = Some(Flash::session_ended()),
+            Err(err) => visit.failure = Some(err),
+        }
+        visit
+    }
+
+    /// The session's account, if the session still counts for it: one read of the account and
+    /// of whether the session was ended.
+    async fn load_account(
+        &mut self,
+        name: &str,
+        session: &Session,
+        also: AlsoRead,
+    ) -> Result<Option<Account>, AppError> {
+        let Ok(username) = Username::parse(name) else {
+            return Ok(None);
+        };
+        let store = self.app.store().await?;
+        let read = store
+            .signed_in(&username, &session.id, also == AlsoRead::DefaultSpendCap)
+            .await?;
+        self.default_spend_cap = read.default_spend_cap;
+        Ok(read
+            .account
+            .filter(|account| !read.revoked && session.is_valid_for(account)))
+    }
+
+    /// The spend cap that applies to the signed-in account: its own, else the portal's
+    /// default (read with the account when the visit asked for it, else now).
+    pub async fn spend_cap(&self) -> Result<Option<Cost>, AppError> {
+        match self.require_user()?.spend_cap {
+            Some(cap) => Ok(Some(cap)),
+            None => self.default_spend_cap().await,
+        }
+    }
+
+    /// The portal's default spend cap: as read with the account, when the visit asked for
+    /// it, else read now.
+    pub async fn default_spend_cap(&self) -> Result<Option<Cost>, AppError> {
+        if let Some(default) = self.default_spend_cap {
+            return Ok(default);
+        }
+        self.app
+            .store()
+            .await?
+            .default_spend_cap()
+            .await
+            .map_err(AppError::internal)
+    }
+
+    /// Why the visit could not begin, if it could not: then the handler must not run.
+    pub fn take_failure(&mut self) -> Option<AppError> {
+        self.failure.take()
+    }
+
+    /// The signed-in account, if any.
+    pub fn user(&self) -> Option<&Account> {
+        self.account.as_ref()
+    }
+
+    /// The signed-in account, or a redirect to the sign-in page.
+    pub fn require_user(&self) -> Result<&Account, AppError> {
+        self.account.as_ref().ok_or(AppError::SignInRequired)
+    }
+
+    /// The signed-in account if it is an admin's; 403 for anyone else signed in.
+    pub fn require_admin(&self) -> Result<&Account, AppError> {
+        let account = self.require_user()?;
+        if account.is_admin() {
+            Ok(account)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn app(&self) -> &'a App {
+        self.app
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The address the request came from, as API Gateway saw it.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The prefix of the portal's paths as the browser sees them (API Gateway's stage).
+    pub fn base_path(&self) -> &str {
+        &self.base_path
+    }
+
+    /// An absolute URL for a path of the portal, for links shown to be copied elsewhere.
+    pub fn absolute_url(&self, path: &str) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}{}{path}", self.host, self.base_path)
+    }
+
+    /// The submitted form as `T`, once its `csrf_token` field is this session's: every
+    /// state-changing form is read through here.
+    pub fn form<T: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<T, AppError> {
+        #[derive(serde::Deserialize)]
+        struct Token {
+            // Absent means "no token": a CSRF refusal, not a malformed form.
+            #[serde(default)]
+            csrf_token: String,
+        }
+        let token: Token = crate::form::parse(req)?;
+        self.check_csrf(&token.csrf_token)?;
+        crate::form::parse(req)
+    }
+
+    /// Which of a page's forms was posted: its `action` field as the page's enum of them
+    /// (serde names), once the form's `csrf_token` is this session's. An action the page does
+    /// not have is a 400. The form's other fields are then read with `form::parse`.
+    pub fn action<A: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<A, AppError> {
+        #[derive(serde::Deserialize)]
+        struct Action {
+            #[serde(default)]
+            action: String,
+        }
+        let posted: Action = self.form(req)?;
+        A::deserialize(
+            serde::de::IntoDeserializer::<serde::de::value::Error>::into_deserializer(
+                posted.action.as_str(),
+            ),
+        )
+        .map_err(|_| AppError::BadRequest("The form asked for an unknown action."))
+    }
+
+    /// Refuses a state-changing request whose form did not carry this session's token.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        if self.session.csrf.matches(submitted) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+
+    /// Starts a new session for `account`: new id, new token, new issue time, new expiry.
+    pub fn sign_in(&mut self, account: Account) {
+        self.session = Session::new(Some(&account), self.app.config.session_lifetime, self.now);
+        self.account = Some(account);
+        self.changed = true;
+    }
+
+    /// Ends the signed-in session on the server (a copy of its cookie no longer counts; the
+    /// account's other sessions go on), then replaces it with a new signed-out one.
+    pub async fn sign_out(&mut self) -> Result<(), AppError> {
+        if let Some(account) = &self.account {
+            self.app
+                .store()
+                .await?
+                .revoke_session(&account.username, &self.session.id, self.session.expires_at)
+                .await?;
+        }
+        self.forget_session();
+        Ok(())
+    }
+
+    /// Replaces the session with a new signed-out one, for when the account is gone or every
+    /// session of it has ended already.
+    pub fn forget_session(&mut self) {
+        self.session = Session::new(None, ANONYMOUS_LIFETIME, self.now);
+        self.account = None;
+        self.changed = true;
+    }
+
+    pub fn flash(&mut self, flash: Flash) {
+        self.session.flash = Some(flash);
+        self.changed = true;
+    }
+}
