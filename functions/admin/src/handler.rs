@@ -1,38 +1,51 @@
-//! `GET /admin` lists accounts (paginated) for administrators; `POST /admin` creates accounts
-//! and invite links, disables and enables, promotes and demotes, and resets passwords.
+//! `GET /admin` lists accounts (paginated) for administrators; `POST /admin` runs one of the
+//! page's actions, each in a file named for what it works on: `accounts` (create, reset,
+//! disable, enable, promote, demote), `invites`, `caps` (an account's, the default).
 
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
-use minijinja::{Value, context};
-use secrecy::SecretString;
+use lambda_http::{Body, Request, Response};
+use minijinja::Value;
 use serde::Deserialize;
-use shared::accounts::{Account, AccountChange, Email, Role};
 use shared::form::FieldErrors;
-use shared::session::Flash;
-use shared::signup::SignupPolicy;
-use shared::store::{AccountStore, Invite, InviteStore, StoreError, UsageStore};
-use shared::usage::{Cost, Month, Totals};
-use shared::users::Username;
-use shared::{AlsoRead, App, AppError, Reply, Visit, form, link_tokens, password, serve_reading};
+use shared::web::query;
+use shared::{AlsoRead, App, AppError, Methods, Reply, Verb, Visit, serve_reading};
 
-const PAGE_SIZE: usize = 50;
+use crate::{accounts, caps, invites, page};
 
+/// The page's forms.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Invite,
+    Reset,
+    Disable,
+    Enable,
+    Promote,
+    Demote,
+    Cap,
+    DefaultCap,
+}
+
+/// The fields the page's forms post (each form some of them).
 #[derive(Deserialize)]
-struct AdminForm {
+pub struct AdminForm {
     #[serde(default)]
-    csrf_token: String,
-    action: String,
+    pub username: String,
     #[serde(default)]
-    username: String,
+    pub email: String,
     #[serde(default)]
-    email: String,
+    pub password: String,
     #[serde(default)]
-    password: String,
-    #[serde(default)]
-    role: String,
+    pub role: String,
     /// A spend cap in dollars; blank for none (the default) or the default (an account).
     #[serde(default)]
-    cap: String,
+    pub cap: String,
+}
+
+#[derive(Deserialize)]
+struct AdminQuery {
+    after: Option<String>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -47,106 +60,40 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    match *req.method() {
-        Method::GET => {
+    match Methods::GetPost.of(req)? {
+        Verb::Get => {
             visit.require_admin()?;
-            let query = req.query_string_parameters();
-            let after = query.first("after");
-            render(visit, StatusCode::OK, after, Problems::default()).await
+            let after = query::<AdminQuery>(req)?.after;
+            page::render(visit, StatusCode::OK, after.as_deref(), Problems::default()).await
         }
-        Method::POST => submit(visit, req).await,
-        _ => Err(AppError::MethodNotAllowed { allow: "GET, POST" }),
+        Verb::Post => {
+            let action = visit.action(req)?;
+            let form: AdminForm = shared::form::parse(req)?;
+            let admin = visit.require_admin()?.clone();
+            match action {
+                Action::Create => accounts::create(visit, &admin, &form).await,
+                Action::Reset => accounts::reset(visit, &admin, &form).await,
+                Action::Disable | Action::Enable | Action::Promote | Action::Demote => {
+                    accounts::change(visit, &admin, &form, action).await
+                }
+                Action::Invite => invites::create(visit, &admin).await,
+                Action::Cap => caps::account(visit, &admin, &form).await,
+                Action::DefaultCap => caps::default(visit, &admin, &form).await,
+            }
+        }
     }
 }
 
 /// What to show again when a form was not accepted.
 #[derive(Default)]
-struct Problems {
-    errors: FieldErrors,
-    error: Option<String>,
-    form: Option<Value>,
-}
-
-async fn render(
-    visit: &Visit<'_>,
-    status: StatusCode,
-    after: Option<&str>,
-    problems: Problems,
-) -> Result<Reply, AppError> {
-    let app = visit.app();
-    let page = app
-        .store()
-        .await?
-        .list_accounts(after, PAGE_SIZE)
-        .await
-        .map_err(AppError::internal)?;
-    let store = app.store().await?;
-    let (this_month, last_month) = {
-        let month = Month::of(visit.now());
-        let first = page.items.first().map_or("", |a| a.username.as_str());
-        let last = page.items.last().map_or("", |a| a.username.as_str());
-        // The page's accounts' spend: two range queries by username, not one read each.
-        if page.items.is_empty() {
-            (Vec::new(), Vec::new())
-        } else {
-            tokio::try_join!(
-                store.spend_between(month, first, last),
-                store.spend_between(month.previous(), first, last),
-            )
-            .map_err(AppError::internal)?
-        }
-    };
-    let default_cap = visit.default_spend_cap().await?;
-    let spent = |list: &[(String, Totals)], name: &str| {
-        list.iter()
-            .find(|(n, _)| n == name)
-            .map_or(Cost::ZERO, |(_, t)| t.cost)
-            .to_string()
-    };
-    let accounts: Vec<Value> = page
-        .items
-        .iter()
-        .map(|a| {
-            let name = a.username.as_str();
-            context! {
-                username => name,
-                email => a.email.as_ref().map(Email::as_str),
-                role => a.role.as_str(),
-                disabled => a.disabled,
-                deleting => a.deleting,
-                spent_this_month => spent(&this_month, name),
-                spent_last_month => spent(&last_month, name),
-                own_cap => a.spend_cap.map(|c| c.dollars()),
-                own_cap_input => a.spend_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
-            }
-        })
-        .collect();
-    Ok(Reply::page_with_status(
-        status,
-        "admin.html",
-        context! {
-            accounts,
-            next => page.next,
-            errors => problems.errors,
-            error => problems.error,
-            form => problems.form,
-            invite_days => app.config.invite_lifetime.as_secs() / 86_400,
-            default_cap => default_cap.map(|c| c.dollars()),
-            default_cap_input => default_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
-        },
-    ))
-}
-
-/// A cap as the form gives it: blank for none.
-fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
-    match raw.trim() {
-        "" => Ok(None),
-        amount => Cost::parse_dollars(amount).map(Some),
-    }
+pub struct Problems {
+    pub errors: FieldErrors,
+    pub error: Option<String>,
+    pub form: Option<Value>,
 }
 
 impl Problems {
-    fn fields(errors: FieldErrors, form: Value) -> Self {
+    pub fn fields(errors: FieldErrors, form: Value) -> Self {
         Self {
             errors,
             error: None,
@@ -154,7 +101,7 @@ impl Problems {
         }
     }
 
-    fn message(error: &str) -> Self {
+    pub fn message(error: &str) -> Self {
         Self {
             error: Some(error.to_string()),
             ..Default::default()
@@ -162,675 +109,9 @@ impl Problems {
     }
 }
 
-async fn refuse(visit: &Visit<'_>, problems: Problems) -> Result<Reply, AppError> {
-    render(visit, StatusCode::BAD_REQUEST, None, problems).await
-}
-
-async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
-    let form: AdminForm = form::parse(req)?;
-    visit.check_csrf(&form.csrf_token)?;
-    let admin = visit.require_admin()?.clone();
-    let app = visit.app();
-    let store = app.store().await?;
-    let now = visit.now();
-
-    match form.action.as_str() {
-        "create" => {
-            let mut errors = FieldErrors::default();
-            let username = errors.check("username", Username::parse(&form.username));
-            if let Some(name) = &username
-                && app.config.bootstrap_admins.reserves(name)
-            {
-                errors.add(
-                    "username",
-                    "That username is kept for a bootstrap administrator's first sign-in \
-                     (SWITCHBOARD_BOOTSTRAP_ADMINS).",
-                );
-            }
-            let email = match form.email.trim() {
-                "" => Some(None),
-                email => errors.check("email", Email::parse(email).map(Some)),
-            };
-            errors.check(
-                "password",
-                password::check_new(&form.password, form.username.trim()),
-            );
-            let role = match form.role.as_str() {
-                "admin" => Role::Admin,
-                "user" | "" => Role::User,
-                _ => return Err(AppError::BadRequest("The role must be user or admin.")),
-            };
-            let values = context! { username => form.username.trim(), email => form.email.trim(), role => role.as_str() };
-            let (Some(username), Some(email), true) = (username, email, errors.is_empty()) else {
-                return refuse(visit, Problems::fields(errors, values)).await;
-            };
-            let digest = password::hash(&SecretString::from(form.password.clone()));
-            let account = Account::new(username, email, digest, role, now);
-            match store.create_account(&account).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict) => {
-                    errors.add("username", "That username is taken.");
-                    return refuse(visit, Problems::fields(errors, values)).await;
-                }
-                Err(err) => return Err(AppError::internal(err)),
-            }
-            tracing::info!(
-                admin = admin.username.as_str(),
-                user = account.username.as_str(),
-                "account created"
-            );
-            visit.flash(Flash::new(format!(
-                "Created the account {} ({}).",
-                account.username.as_str(),
-                role.as_str()
-            )));
-        }
-        "invite" => {
-            if app.config.signup != SignupPolicy::Invite {
-                let error = "Invite links are for invite-only sign-up, and sign-up here is not \
-                             invite-only (see SWITCHBOARD_SIGNUP).";
-                return refuse(visit, Problems::message(error)).await;
-            }
-            let (token, hash) = link_tokens::generate();
-            let invite = Invite {
-                token_hash: hash,
-                created_by: admin.username.clone(),
-                created_at: now,
-                expires_at: now + app.config.invite_lifetime.as_secs(),
-            };
-            store
-                .create_invite(&invite)
-                .await
-                .map_err(AppError::internal)?;
-            tracing::info!(admin = admin.username.as_str(), "invite created");
-            let link = visit.absolute_url(&format!("/signup?invite={token}"));
-            visit.flash(Flash::new(format!(
-                "New invite link, for one sign-up within {} days. Copy it now: it is not shown again. {link}",
-                app.config.invite_lifetime.as_secs() / 86_400
-            )));
-        }
-        "reset" => {
-            let mut errors = FieldErrors::default();
-            let username = errors.check("reset_username", Username::parse(&form.username));
-            errors.check(
-                "reset_password",
-                password::check_new(&form.password, form.username.trim()),
-            );
-            let values = context! { reset_username => form.username.trim() };
-            let (Some(username), true) = (username, errors.is_empty()) else {
-                return refuse(visit, Problems::fields(errors, values)).await;
-            };
-            let digest = password::hash(&SecretString::from(form.password.clone()));
-            match store
-                .change_account(&username, &AccountChange::Password(digest))
-                .await
-            {
-                Ok(_) => {}
-                Err(StoreError::NotFound) => {
-                    errors.add("reset_username", "No account has this username.");
-                    return refuse(visit, Problems::fields(errors, values)).await;
-                }
-                Err(err) => return Err(AppError::internal(err)),
-            }
-            tracing::info!(
-                admin = admin.username.as_str(),
-                user = username.as_str(),
-                "password reset"
-            );
-            visit.flash(Flash::new(format!(
-                "The password of {} has been reset, and their sessions signed out.",
-                username.as_str()
-            )));
-        }
-        action @ ("disable" | "enable" | "promote" | "demote") => {
-            let username = Username::parse(&form.username)
-                .map_err(|_| AppError::BadRequest("That is not a valid username."))?;
-            if username == admin.username && matches!(action, "disable" | "demote") {
-                let error =
-                    "You cannot disable or demote your own account: ask another administrator.";
-                return refuse(visit, Problems::message(error)).await;
-            }
-            let (change, done) = match action {
-                "disable" => (
-                    AccountChange::Disabled(true),
-                    "has been disabled and signed out",
-                ),
-                "enable" => (AccountChange::Disabled(false), "has been enabled"),
-                "promote" => (AccountChange::Role(Role::Admin), "is now an admin"),
-                _ => (AccountChange::Role(Role::User), "is now a user"),
-            };
-            match store.change_account(&username, &change).await {
-                Ok(_) => {}
-                Err(StoreError::NotFound) => return Err(AppError::NotFound),
-                Err(err) => return Err(AppError::internal(err)),
-            }
-            tracing::info!(
-                admin = admin.username.as_str(),
-                user = username.as_str(),
-                action,
-                "account changed"
-            );
-            visit.flash(Flash::new(format!("{} {done}.", username.as_str())));
-        }
-        "cap" => {
-            let username = Username::parse(&form.username)
-                .map_err(|_| AppError::BadRequest("That is not a valid username."))?;
-            let cap = match parse_cap(&form.cap) {
-                Ok(cap) => cap,
-                Err(message) => {
-                    let error = format!(
-                        "The cap for {} was not changed: {message}",
-                        username.as_str()
-                    );
-                    return refuse(visit, Problems::message(&error)).await;
-                }
-            };
-            match store
-                .change_account(&username, &AccountChange::SpendCap(cap))
-                .await
-            {
-                Ok(_) => {}
-                Err(StoreError::NotFound) => return Err(AppError::NotFound),
-                Err(err) => return Err(AppError::internal(err)),
-            }
-            tracing::info!(
-                admin = admin.username.as_str(),
-                user = username.as_str(),
-                cap = cap.map(Cost::nanos),
-                "spend cap set"
-            );
-            visit.flash(Flash::new(match cap {
-                Some(cap) => format!(
-                    "{} may now spend {} a month.",
-                    username.as_str(),
-                    cap.dollars()
-                ),
-                None => format!("{} now follows the default cap.", username.as_str()),
-            }));
-        }
-        "default-cap" => {
-            let cap = match parse_cap(&form.cap) {
-                Ok(cap) => cap,
-                Err(message) => {
-                    let mut errors = FieldErrors::default();
-                    errors.add("default_cap", message);
-                    let values = context! { default_cap => form.cap.trim() };
-                    return refuse(visit, Problems::fields(errors, values)).await;
-                }
-            };
-            store
-                .set_default_spend_cap(cap)
-                .await
-                .map_err(AppError::internal)?;
-            tracing::info!(
-                admin = admin.username.as_str(),
-                cap = cap.map(Cost::nanos),
-                "default spend cap set"
-            );
-            visit.flash(Flash::new(match cap {
-                Some(cap) => format!(
-                    "Accounts without their own cap may now spend {} a month.",
-                    cap.dollars()
-                ),
-                None => "Accounts without their own cap have no limit now.".to_string(),
-            }));
-        }
-        _ => {
-            return Err(AppError::BadRequest(
-                "The form asked for an unknown action.",
-            ));
-        }
-    }
-    Ok(Reply::Redirect("/admin"))
+pub async fn refuse(visit: &Visit<'_>, problems: Problems) -> Result<Reply, AppError> {
+    page::render(visit, StatusCode::BAD_REQUEST, None, problems).await
 }
 
 #[cfg(test)]
-mod tests {
-    use lambda_http::http::header::LOCATION;
-    use shared::store::contract::unique_name;
-    use shared::testing::{self, body_text, form_post, request, session_cookie, with_cookie};
-
-    use super::*;
-
-    const PASSWORD: &str = "violet kettle marching owl";
-
-    struct Admin {
-        account: Account,
-        cookie: String,
-        token: String,
-    }
-
-    async fn admin(app: &App) -> Admin {
-        let account = testing::create_account(app, "boss", Role::Admin, PASSWORD).await;
-        let (cookie, token) = testing::sign_in(app, &account).await;
-        Admin {
-            account,
-            cookie,
-            token,
-        }
-    }
-
-    async fn post(app: &App, who: &Admin, fields: &[(&str, &str)]) -> Response<Body> {
-        let mut all = vec![("csrf_token", who.token.as_str())];
-        all.extend_from_slice(fields);
-        handle(app, with_cookie(form_post("/admin", &all), &who.cookie)).await
-    }
-
-    /// The page after a redirect, with its one-time message.
-    async fn follow(app: &App, who: &Admin, response: &Response<Body>) -> String {
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "{}",
-            body_text(response)
-        );
-        assert_eq!(response.headers()[LOCATION], "/admin");
-        let cookie = session_cookie(response).unwrap_or_else(|| who.cookie.clone());
-        body_text(&handle(app, with_cookie(request(Method::GET, "/admin"), &cookie)).await)
-    }
-
-    async fn stored(app: &App, name: &Username) -> Option<Account> {
-        app.store().await.unwrap().account(name).await.unwrap()
-    }
-
-    #[tokio::test]
-    async fn admins_set_caps_and_see_each_accounts_spend() {
-        use shared::store::{ConversationStore, UsageStore};
-        use shared::usage::Charge;
-        // The default cap is one setting for the whole store: this test has a store of its own.
-        let path = std::env::temp_dir().join(format!(
-            "switchboard-admin-caps-{}.sqlite3",
-            unique_name("db").as_str()
-        ));
-        let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
-        let boss = admin(&app).await;
-        let ann = testing::create_account(&app, "spender", Role::User, PASSWORD).await;
-        let store = app.store().await.unwrap();
-        let now = shared::session::now();
-        let conversation = shared::conversations::Conversation::new(
-            shared::conversations::Title::parse("Costly").unwrap(),
-            "offline".into(),
-            None,
-            now,
-        );
-        store
-            .create_conversation(&ann.username, &conversation)
-            .await
-            .unwrap();
-        let charge = |month: Month, nanos: u64| Charge {
-            month,
-            conversation: conversation.id.as_str().to_string(),
-            title: "Costly".into(),
-            model: "offline".into(),
-            input_tokens: 10,
-            output_tokens: 10,
-            cost: Cost::from_nanos(nanos),
-            estimated: false,
-        };
-        let month = Month::of(now);
-        store
-            .record_usage(&ann.username, &charge(month, 1_250_000_000))
-            .await
-            .unwrap();
-        store
-            .record_usage(&ann.username, &charge(month.previous(), 30_000_000))
-            .await
-            .unwrap();
-
-        let name = ann.username.as_str();
-        let html = follow(
-            &app,
-            &boss,
-            &post(
-                &app,
-                &boss,
-                &[("action", "cap"), ("username", name), ("cap", "12.5")],
-            )
-            .await,
-        )
-        .await;
-        assert!(
-            html.contains(&format!("{name} may now spend $12.50 a month.")),
-            "{html}"
-        );
-        assert_eq!(
-            stored(&app, &ann.username).await.unwrap().spend_cap,
-            Some(Cost::parse_dollars("12.50").unwrap())
-        );
-        assert!(
-            html.contains("<td>$1.25</td>"),
-            "this month's spend: {html}"
-        );
-        assert!(
-            html.contains("<td>$0.03</td>"),
-            "last month's spend: {html}"
-        );
-        assert!(
-            html.contains("value=\"12.50\""),
-            "the cap in its field: {html}"
-        );
-
-        // Blank: back to the default.
-        let html = follow(
-            &app,
-            &boss,
-            &post(
-                &app,
-                &boss,
-                &[("action", "cap"), ("username", name), ("cap", " ")],
-            )
-            .await,
-        )
-        .await;
-        assert!(html.contains("now follows the default cap"), "{html}");
-        assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
-
-        let html = follow(
-            &app,
-            &boss,
-            &post(&app, &boss, &[("action", "default-cap"), ("cap", "$3")]).await,
-        )
-        .await;
-        assert!(html.contains("may now spend $3.00 a month"), "{html}");
-        assert_eq!(
-            store.default_spend_cap().await.unwrap(),
-            Some(Cost::parse_dollars("3").unwrap())
-        );
-
-        // Bad amounts change nothing and say why.
-        let bad = post(&app, &boss, &[("action", "default-cap"), ("cap", "three")]).await;
-        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-        assert!(body_text(&bad).contains("Enter an amount in dollars"));
-        let bad = post(
-            &app,
-            &boss,
-            &[("action", "cap"), ("username", name), ("cap", "-1")],
-        )
-        .await;
-        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
-        assert_eq!(
-            store.default_spend_cap().await.unwrap(),
-            Some(Cost::parse_dollars("3").unwrap())
-        );
-        let missing = post(
-            &app,
-            &boss,
-            &[("action", "cap"), ("username", "nobody-here"), ("cap", "1")],
-        )
-        .await;
-        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-
-        let html = follow(
-            &app,
-            &boss,
-            &post(&app, &boss, &[("action", "default-cap"), ("cap", "")]).await,
-        )
-        .await;
-        assert!(html.contains("have no limit now"), "{html}");
-        assert_eq!(store.default_spend_cap().await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn only_admins_get_in() {
-        let app = testing::app();
-        let anonymous = handle(&app, request(Method::GET, "/admin")).await;
-        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
-        let user = testing::create_account(&app, "pleb", Role::User, PASSWORD).await;
-        let (cookie, token) = testing::sign_in(&app, &user).await;
-        let page = handle(&app, with_cookie(request(Method::GET, "/admin"), &cookie)).await;
-        assert_eq!(page.status(), StatusCode::FORBIDDEN);
-        let fields = [
-            ("csrf_token", token.as_str()),
-            ("action", "promote"),
-            ("username", user.username.as_str()),
-        ];
-        let post = handle(&app, with_cookie(form_post("/admin", &fields), &cookie)).await;
-        assert_eq!(post.status(), StatusCode::FORBIDDEN);
-        assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
-    }
-
-    #[tokio::test]
-    async fn lists_accounts_in_pages() {
-        let path = std::env::temp_dir().join(format!(
-            "switchboard-admin-list-{}.sqlite3",
-            unique_name("db").as_str()
-        ));
-        let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
-        let boss = admin(&app).await;
-        let row = |name: &str| format!("<th scope=\"row\">{name}</th>");
-        let page = handle(
-            &app,
-            with_cookie(request(Method::GET, "/admin"), &boss.cookie),
-        )
-        .await;
-        assert_eq!(page.status(), StatusCode::OK);
-        let html = body_text(&page);
-        assert!(
-            html.contains(&row(boss.account.username.as_str())),
-            "{html}"
-        );
-        assert!(!html.contains("Next page"), "one page is enough");
-
-        let first = format!("/admin?after={}", boss.account.username.as_str());
-        let after = handle(
-            &app,
-            with_cookie(request(Method::GET, &first), &boss.cookie),
-        )
-        .await;
-        assert!(
-            !body_text(&after).contains(&row(boss.account.username.as_str())),
-            "starts after the name"
-        );
-        let _ = std::fs::remove_file(path);
-    }
-
-    #[tokio::test]
-    async fn creates_accounts_and_reports_bad_fields() {
-        let app = testing::app();
-        let boss = admin(&app).await;
-        let name = unique_name("made");
-        let response = post(
-            &app,
-            &boss,
-            &[
-                ("action", "create"),
-                ("username", name.as_str()),
-                ("email", ""),
-                ("password", PASSWORD),
-                ("role", "admin"),
-            ],
-        )
-        .await;
-        assert!(
-            follow(&app, &boss, &response)
-                .await
-                .contains(&format!("Created the account {} (admin).", name.as_str()))
-        );
-        assert_eq!(stored(&app, &name).await.unwrap().role, Role::Admin);
-
-        let again = post(
-            &app,
-            &boss,
-            &[
-                ("action", "create"),
-                ("username", name.as_str()),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-        assert!(body_text(&again).contains("That username is taken."));
-        let bad = post(
-            &app,
-            &boss,
-            &[
-                ("action", "create"),
-                ("username", "no spaces"),
-                ("email", "x@"),
-                ("password", "short"),
-            ],
-        )
-        .await;
-        let html = body_text(&bad);
-        assert!(html.contains("A username may use only"));
-        assert!(html.contains("Enter a valid email address"));
-        assert!(html.contains("Use at least 10 characters."));
-    }
-
-    #[tokio::test]
-    async fn a_bootstrap_admins_name_is_kept_for_its_first_sign_in() {
-        let root = unique_name("root");
-        let bootstrap = format!("{}={}", root.as_str(), testing::alice_hash());
-        let app = testing::app_with(&[("SWITCHBOARD_BOOTSTRAP_ADMINS", &bootstrap)]);
-        let boss = admin(&app).await;
-        let response = post(
-            &app,
-            &boss,
-            &[
-                ("action", "create"),
-                ("username", root.as_str()),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-        assert!(body_text(&response).contains("kept for a bootstrap administrator"));
-        assert!(stored(&app, &root).await.is_none());
-    }
-
-    #[tokio::test]
-    async fn disabling_signs_the_user_out_and_enabling_lets_them_back() {
-        let app = testing::app();
-        let boss = admin(&app).await;
-        let user = testing::create_account(&app, "target", Role::User, PASSWORD).await;
-        let (their_cookie, _) = testing::sign_in(&app, &user).await;
-        let name = user.username.as_str();
-
-        let response = post(&app, &boss, &[("action", "disable"), ("username", name)]).await;
-        assert!(
-            follow(&app, &boss, &response)
-                .await
-                .contains("has been disabled")
-        );
-        let visit =
-            Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
-        assert!(visit.user().is_none(), "signed out on their next request");
-
-        let response = post(&app, &boss, &[("action", "enable"), ("username", name)]).await;
-        follow(&app, &boss, &response).await;
-        assert!(!stored(&app, &user.username).await.unwrap().disabled);
-        let response = post(&app, &boss, &[("action", "promote"), ("username", name)]).await;
-        follow(&app, &boss, &response).await;
-        assert_eq!(
-            stored(&app, &user.username).await.unwrap().role,
-            Role::Admin
-        );
-        let response = post(&app, &boss, &[("action", "demote"), ("username", name)]).await;
-        follow(&app, &boss, &response).await;
-        assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
-
-        let missing = post(
-            &app,
-            &boss,
-            &[
-                ("action", "disable"),
-                ("username", unique_name("ghost").as_str()),
-            ],
-        )
-        .await;
-        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    }
-
-    #[tokio::test]
-    async fn admins_cannot_lock_themselves_out() {
-        let app = testing::app();
-        let boss = admin(&app).await;
-        for action in ["disable", "demote"] {
-            let response = post(
-                &app,
-                &boss,
-                &[
-                    ("action", action),
-                    ("username", boss.account.username.as_str()),
-                ],
-            )
-            .await;
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-            assert!(body_text(&response).contains("cannot disable or demote your own account"));
-        }
-        let me = stored(&app, &boss.account.username).await.unwrap();
-        assert!(me.is_admin() && !me.disabled);
-    }
-
-    #[tokio::test]
-    async fn resets_a_password_and_ends_the_users_sessions() {
-        let app = testing::app();
-        let boss = admin(&app).await;
-        let user = testing::create_account(&app, "forgot", Role::User, PASSWORD).await;
-        let (their_cookie, _) = testing::sign_in(&app, &user).await;
-        let new = "copper lantern drifting fox";
-        let response = post(
-            &app,
-            &boss,
-            &[
-                ("action", "reset"),
-                ("username", user.username.as_str()),
-                ("password", new),
-            ],
-        )
-        .await;
-        assert!(
-            follow(&app, &boss, &response)
-                .await
-                .contains("has been reset")
-        );
-        let account = stored(&app, &user.username).await.unwrap();
-        assert!(password::verify(
-            &SecretString::from(new.to_string()),
-            Some(&account.password)
-        ));
-        let visit =
-            Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
-        assert!(visit.user().is_none());
-
-        let unknown = post(
-            &app,
-            &boss,
-            &[
-                ("action", "reset"),
-                ("username", unique_name("nobody").as_str()),
-                ("password", new),
-            ],
-        )
-        .await;
-        assert!(body_text(&unknown).contains("No account has this username."));
-    }
-
-    #[tokio::test]
-    async fn invite_links_are_shown_once_and_only_for_invite_only_sign_up() {
-        let app = testing::app_with(&[("SWITCHBOARD_SIGNUP", "invite")]);
-        let boss = admin(&app).await;
-        let response = post(&app, &boss, &[("action", "invite")]).await;
-        // minijinja escapes `/` as `&#x2f;`.
-        let html = follow(&app, &boss, &response).await.replace("&#x2f;", "/");
-        let link = html
-            .split_whitespace()
-            .find(|w| w.contains("/signup?invite="))
-            .expect("the link is on the page")
-            .trim_end_matches("</p>");
-        let token = link.rsplit('=').next().unwrap();
-        let store = app.store().await.unwrap();
-        let invite = store
-            .invite(&link_tokens::hash(token), shared::session::now())
-            .await
-            .unwrap();
-        assert_eq!(invite.unwrap().created_by, boss.account.username);
-
-        let open = testing::app();
-        let boss = admin(&open).await;
-        let refused = post(&open, &boss, &[("action", "invite")]).await;
-        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-        assert!(body_text(&refused).contains("invite-only"));
-    }
-}
+mod tests;

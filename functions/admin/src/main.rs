@@ -1,4 +1,8 @@
+mod accounts;
+mod caps;
 mod handler;
+mod invites;
+mod page;
 
 use lambda_http::{Error, service_fn};
 use shared::App;

@@ -1,4 +1,8 @@
 mod handler;
+mod manage;
+mod send;
+mod show;
+mod start;
 mod turn;
 mod view;
 

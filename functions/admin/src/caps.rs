@@ -1,0 +1,99 @@
+//! Spend caps: an account's own, and the default for accounts without one.
+
+use minijinja::context;
+use shared::accounts::{Account, AccountChange};
+use shared::form::FieldErrors;
+use shared::session::Flash;
+use shared::store::{AccountStore, StoreError, UsageStore};
+use shared::usage::Cost;
+use shared::users::Username;
+use shared::{AppError, Reply, Visit};
+
+use crate::handler::{AdminForm, Problems, refuse};
+
+/// A cap as the form gives it: blank for none.
+fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        amount => Cost::parse_dollars(amount).map(Some),
+    }
+}
+
+/// Sets an account's own monthly cap, or (blank) makes it follow the default.
+pub async fn account(
+    visit: &mut Visit<'_>,
+    admin: &Account,
+    form: &AdminForm,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    let username = Username::parse(&form.username)
+        .map_err(|_| AppError::BadRequest("That is not a valid username."))?;
+    let cap = match parse_cap(&form.cap) {
+        Ok(cap) => cap,
+        Err(message) => {
+            let error = format!(
+                "The cap for {} was not changed: {message}",
+                username.as_str()
+            );
+            return refuse(visit, Problems::message(&error)).await;
+        }
+    };
+    match store
+        .change_account(&username, &AccountChange::SpendCap(cap))
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => return Err(AppError::NotFound),
+        Err(err) => return Err(AppError::internal(err)),
+    }
+    tracing::info!(
+        admin = admin.username.as_str(),
+        user = username.as_str(),
+        cap = cap.map(Cost::nanos),
+        "spend cap set"
+    );
+    visit.flash(Flash::new(match cap {
+        Some(cap) => format!(
+            "{} may now spend {} a month.",
+            username.as_str(),
+            cap.dollars()
+        ),
+        None => format!("{} now follows the default cap.", username.as_str()),
+    }));
+    Ok(Reply::Redirect("/admin"))
+}
+
+/// Sets the cap for accounts without their own, or (blank) none.
+pub async fn default(
+    visit: &mut Visit<'_>,
+    admin: &Account,
+    form: &AdminForm,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    let cap = match parse_cap(&form.cap) {
+        Ok(cap) => cap,
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add("default_cap", message);
+            let values = context! { default_cap => form.cap.trim() };
+            return refuse(visit, Problems::fields(errors, values)).await;
+        }
+    };
+    store
+        .set_default_spend_cap(cap)
+        .await
+        .map_err(AppError::internal)?;
+    tracing::info!(
+        admin = admin.username.as_str(),
+        cap = cap.map(Cost::nanos),
+        "default spend cap set"
+    );
+    visit.flash(Flash::new(match cap {
+        Some(cap) => format!(
+            "Accounts without their own cap may now spend {} a month.",
+            cap.dollars()
+        ),
+        None => "Accounts without their own cap have no limit now.".to_string(),
+    }));
+    Ok(Reply::Redirect("/admin"))
+}

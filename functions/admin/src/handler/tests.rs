@@ -1,0 +1,453 @@
+//! The admin page and each of its actions.
+
+use lambda_http::http::header::LOCATION;
+use shared::store::contract::unique_name;
+use shared::testing::{self, body_text, form_post, request, session_cookie, with_cookie};
+
+use super::*;
+use secrecy::SecretString;
+use shared::accounts::{Account, Role};
+use shared::store::{AccountStore, InviteStore};
+use shared::usage::{Cost, Month};
+use shared::users::Username;
+use shared::{link_tokens, password};
+
+const PASSWORD: &str = "violet kettle marching owl";
+
+struct Admin {
+    account: Account,
+    cookie: String,
+    token: String,
+}
+
+async fn admin(app: &App) -> Admin {
+    let account = testing::create_account(app, "boss", Role::Admin, PASSWORD).await;
+    let (cookie, token) = testing::sign_in(app, &account).await;
+    Admin {
+        account,
+        cookie,
+        token,
+    }
+}
+
+async fn post(app: &App, who: &Admin, fields: &[(&str, &str)]) -> Response<Body> {
+    let mut all = vec![("csrf_token", who.token.as_str())];
+    all.extend_from_slice(fields);
+    handle(app, with_cookie(form_post("/admin", &all), &who.cookie)).await
+}
+
+/// The page after a redirect, with its one-time message.
+async fn follow(app: &App, who: &Admin, response: &Response<Body>) -> String {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body_text(response)
+    );
+    assert_eq!(response.headers()[LOCATION], "/admin");
+    let cookie = session_cookie(response).unwrap_or_else(|| who.cookie.clone());
+    body_text(&handle(app, with_cookie(request(Method::GET, "/admin"), &cookie)).await)
+}
+
+async fn stored(app: &App, name: &Username) -> Option<Account> {
+    app.store().await.unwrap().account(name).await.unwrap()
+}
+
+#[tokio::test]
+async fn admins_set_caps_and_see_each_accounts_spend() {
+    use shared::store::{ConversationStore, UsageStore};
+    use shared::usage::Charge;
+    // The default cap is one setting for the whole store: this test has a store of its own.
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-admin-caps-{}.sqlite3",
+        unique_name("db").as_str()
+    ));
+    let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+    let boss = admin(&app).await;
+    let ann = testing::create_account(&app, "spender", Role::User, PASSWORD).await;
+    let store = app.store().await.unwrap();
+    let now = shared::session::now();
+    let conversation = shared::conversations::Conversation::new(
+        shared::conversations::Title::parse("Costly").unwrap(),
+        "offline".into(),
+        None,
+        now,
+    );
+    store
+        .create_conversation(&ann.username, &conversation)
+        .await
+        .unwrap();
+    let charge = |month: Month, nanos: u64| Charge {
+        month,
+        conversation: conversation.id.as_str().to_string(),
+        title: "Costly".into(),
+        model: "offline".into(),
+        input_tokens: 10,
+        output_tokens: 10,
+        cost: Cost::from_nanos(nanos),
+        estimated: false,
+    };
+    let month = Month::of(now);
+    store
+        .record_usage(&ann.username, &charge(month, 1_250_000_000))
+        .await
+        .unwrap();
+    store
+        .record_usage(&ann.username, &charge(month.previous(), 30_000_000))
+        .await
+        .unwrap();
+
+    let name = ann.username.as_str();
+    let html = follow(
+        &app,
+        &boss,
+        &post(
+            &app,
+            &boss,
+            &[("action", "cap"), ("username", name), ("cap", "12.5")],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains(&format!("{name} may now spend $12.50 a month.")),
+        "{html}"
+    );
+    assert_eq!(
+        stored(&app, &ann.username).await.unwrap().spend_cap,
+        Some(Cost::parse_dollars("12.50").unwrap())
+    );
+    assert!(
+        html.contains("<td>$1.25</td>"),
+        "this month's spend: {html}"
+    );
+    assert!(
+        html.contains("<td>$0.03</td>"),
+        "last month's spend: {html}"
+    );
+    assert!(
+        html.contains("value=\"12.50\""),
+        "the cap in its field: {html}"
+    );
+
+    // Blank: back to the default.
+    let html = follow(
+        &app,
+        &boss,
+        &post(
+            &app,
+            &boss,
+            &[("action", "cap"), ("username", name), ("cap", " ")],
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("now follows the default cap"), "{html}");
+    assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
+
+    let html = follow(
+        &app,
+        &boss,
+        &post(&app, &boss, &[("action", "default-cap"), ("cap", "$3")]).await,
+    )
+    .await;
+    assert!(html.contains("may now spend $3.00 a month"), "{html}");
+    assert_eq!(
+        store.default_spend_cap().await.unwrap(),
+        Some(Cost::parse_dollars("3").unwrap())
+    );
+
+    // Bad amounts change nothing and say why.
+    let bad = post(&app, &boss, &[("action", "default-cap"), ("cap", "three")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&bad).contains("Enter an amount in dollars"));
+    let bad = post(
+        &app,
+        &boss,
+        &[("action", "cap"), ("username", name), ("cap", "-1")],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stored(&app, &ann.username).await.unwrap().spend_cap, None);
+    assert_eq!(
+        store.default_spend_cap().await.unwrap(),
+        Some(Cost::parse_dollars("3").unwrap())
+    );
+    let missing = post(
+        &app,
+        &boss,
+        &[("action", "cap"), ("username", "nobody-here"), ("cap", "1")],
+    )
+    .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let html = follow(
+        &app,
+        &boss,
+        &post(&app, &boss, &[("action", "default-cap"), ("cap", "")]).await,
+    )
+    .await;
+    assert!(html.contains("have no limit now"), "{html}");
+    assert_eq!(store.default_spend_cap().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn only_admins_get_in() {
+    let app = testing::app();
+    let anonymous = handle(&app, request(Method::GET, "/admin")).await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    let user = testing::create_account(&app, "pleb", Role::User, PASSWORD).await;
+    let (cookie, token) = testing::sign_in(&app, &user).await;
+    let page = handle(&app, with_cookie(request(Method::GET, "/admin"), &cookie)).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("action", "promote"),
+        ("username", user.username.as_str()),
+    ];
+    let post = handle(&app, with_cookie(form_post("/admin", &fields), &cookie)).await;
+    assert_eq!(post.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
+}
+
+#[tokio::test]
+async fn lists_accounts_in_pages() {
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-admin-list-{}.sqlite3",
+        unique_name("db").as_str()
+    ));
+    let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+    let boss = admin(&app).await;
+    let row = |name: &str| format!("<th scope=\"row\">{name}</th>");
+    let page = handle(
+        &app,
+        with_cookie(request(Method::GET, "/admin"), &boss.cookie),
+    )
+    .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = body_text(&page);
+    assert!(
+        html.contains(&row(boss.account.username.as_str())),
+        "{html}"
+    );
+    assert!(!html.contains("Next page"), "one page is enough");
+
+    let first = format!("/admin?after={}", boss.account.username.as_str());
+    let after = handle(
+        &app,
+        with_cookie(request(Method::GET, &first), &boss.cookie),
+    )
+    .await;
+    assert!(
+        !body_text(&after).contains(&row(boss.account.username.as_str())),
+        "starts after the name"
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+async fn creates_accounts_and_reports_bad_fields() {
+    let app = testing::app();
+    let boss = admin(&app).await;
+    let name = unique_name("made");
+    let response = post(
+        &app,
+        &boss,
+        &[
+            ("action", "create"),
+            ("username", name.as_str()),
+            ("email", ""),
+            ("password", PASSWORD),
+            ("role", "admin"),
+        ],
+    )
+    .await;
+    assert!(
+        follow(&app, &boss, &response)
+            .await
+            .contains(&format!("Created the account {} (admin).", name.as_str()))
+    );
+    assert_eq!(stored(&app, &name).await.unwrap().role, Role::Admin);
+
+    let again = post(
+        &app,
+        &boss,
+        &[
+            ("action", "create"),
+            ("username", name.as_str()),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&again).contains("That username is taken."));
+    let bad = post(
+        &app,
+        &boss,
+        &[
+            ("action", "create"),
+            ("username", "no spaces"),
+            ("email", "x@"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    let html = body_text(&bad);
+    assert!(html.contains("A username may use only"));
+    assert!(html.contains("Enter a valid email address"));
+    assert!(html.contains("Use at least 10 characters."));
+}
+
+#[tokio::test]
+async fn a_bootstrap_admins_name_is_kept_for_its_first_sign_in() {
+    let root = unique_name("root");
+    let bootstrap = format!("{}={}", root.as_str(), testing::alice_hash());
+    let app = testing::app_with(&[("SWITCHBOARD_BOOTSTRAP_ADMINS", &bootstrap)]);
+    let boss = admin(&app).await;
+    let response = post(
+        &app,
+        &boss,
+        &[
+            ("action", "create"),
+            ("username", root.as_str()),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&response).contains("kept for a bootstrap administrator"));
+    assert!(stored(&app, &root).await.is_none());
+}
+
+#[tokio::test]
+async fn disabling_signs_the_user_out_and_enabling_lets_them_back() {
+    let app = testing::app();
+    let boss = admin(&app).await;
+    let user = testing::create_account(&app, "target", Role::User, PASSWORD).await;
+    let (their_cookie, _) = testing::sign_in(&app, &user).await;
+    let name = user.username.as_str();
+
+    let response = post(&app, &boss, &[("action", "disable"), ("username", name)]).await;
+    assert!(
+        follow(&app, &boss, &response)
+            .await
+            .contains("has been disabled")
+    );
+    let visit = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
+    assert!(visit.user().is_none(), "signed out on their next request");
+
+    let response = post(&app, &boss, &[("action", "enable"), ("username", name)]).await;
+    follow(&app, &boss, &response).await;
+    assert!(!stored(&app, &user.username).await.unwrap().disabled);
+    let response = post(&app, &boss, &[("action", "promote"), ("username", name)]).await;
+    follow(&app, &boss, &response).await;
+    assert_eq!(
+        stored(&app, &user.username).await.unwrap().role,
+        Role::Admin
+    );
+    let response = post(&app, &boss, &[("action", "demote"), ("username", name)]).await;
+    follow(&app, &boss, &response).await;
+    assert_eq!(stored(&app, &user.username).await.unwrap().role, Role::User);
+
+    let missing = post(
+        &app,
+        &boss,
+        &[
+            ("action", "disable"),
+            ("username", unique_name("ghost").as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admins_cannot_lock_themselves_out() {
+    let app = testing::app();
+    let boss = admin(&app).await;
+    for action in ["disable", "demote"] {
+        let response = post(
+            &app,
+            &boss,
+            &[
+                ("action", action),
+                ("username", boss.account.username.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(&response).contains("cannot disable or demote your own account"));
+    }
+    let me = stored(&app, &boss.account.username).await.unwrap();
+    assert!(me.is_admin() && !me.disabled);
+}
+
+#[tokio::test]
+async fn resets_a_password_and_ends_the_users_sessions() {
+    let app = testing::app();
+    let boss = admin(&app).await;
+    let user = testing::create_account(&app, "forgot", Role::User, PASSWORD).await;
+    let (their_cookie, _) = testing::sign_in(&app, &user).await;
+    let new = "copper lantern drifting fox";
+    let response = post(
+        &app,
+        &boss,
+        &[
+            ("action", "reset"),
+            ("username", user.username.as_str()),
+            ("password", new),
+        ],
+    )
+    .await;
+    assert!(
+        follow(&app, &boss, &response)
+            .await
+            .contains("has been reset")
+    );
+    let account = stored(&app, &user.username).await.unwrap();
+    assert!(password::verify(
+        &SecretString::from(new.to_string()),
+        Some(&account.password)
+    ));
+    let visit = Visit::start(&app, &with_cookie(request(Method::GET, "/"), &their_cookie)).await;
+    assert!(visit.user().is_none());
+
+    let unknown = post(
+        &app,
+        &boss,
+        &[
+            ("action", "reset"),
+            ("username", unique_name("nobody").as_str()),
+            ("password", new),
+        ],
+    )
+    .await;
+    assert!(body_text(&unknown).contains("No account has this username."));
+}
+
+#[tokio::test]
+async fn invite_links_are_shown_once_and_only_for_invite_only_sign_up() {
+    let app = testing::app_with(&[("SWITCHBOARD_SIGNUP", "invite")]);
+    let boss = admin(&app).await;
+    let response = post(&app, &boss, &[("action", "invite")]).await;
+    // minijinja escapes `/` as `&#x2f;`.
+    let html = follow(&app, &boss, &response).await.replace("&#x2f;", "/");
+    let link = html
+        .split_whitespace()
+        .find(|w| w.contains("/signup?invite="))
+        .expect("the link is on the page")
+        .trim_end_matches("</p>");
+    let token = link.rsplit('=').next().unwrap();
+    let store = app.store().await.unwrap();
+    let invite = store
+        .invite(&link_tokens::hash(token), shared::session::now())
+        .await
+        .unwrap();
+    assert_eq!(invite.unwrap().created_by, boss.account.username);
+
+    let open = testing::app();
+    let boss = admin(&open).await;
+    let refused = post(&open, &boss, &[("action", "invite")]).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&refused).contains("invite-only"));
+}

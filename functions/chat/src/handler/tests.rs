@@ -1,0 +1,668 @@
+//! Conversations through the handler: showing, starting, sending (streamed and not),
+//! regenerating, editing, renaming, sharing and deleting, and every refusal.
+
+use fake_provider::FakeProvider;
+use lambda_http::http::HeaderValue;
+use lambda_http::http::header::LOCATION;
+use shared::accounts::Role;
+use shared::config::{MODELS, OFFLINE_PACE, PROVIDER_TIMEOUT};
+use shared::conversations::{Message, Speaker, new_turn_id};
+use shared::store::TurnWrite;
+use shared::testing::{self, form_post, request, streamed_text, with_cookie};
+
+use lambda_http::http::header::ACCEPT;
+use lambda_http::http::{Method, StatusCode};
+use shared::conversations::{ConversationId, MessageText};
+use shared::store::ConversationStore;
+use shared::users::Username;
+use shared::{listing, session};
+
+use super::*;
+use crate::turn;
+
+/// A portal whose catalogue holds the fake provider's models and the offline model.
+async fn portal() -> (&'static App, FakeProvider) {
+    let fake = FakeProvider::start().await;
+    let models = fake_provider::catalogue(&fake.openai_url());
+    let app = testing::app_with(&[
+        (MODELS, &models),
+        (OFFLINE_PACE, "0"),
+        (PROVIDER_TIMEOUT, "1"),
+    ]);
+    (Box::leak(Box::new(app)), fake)
+}
+
+struct Person {
+    app: &'static App,
+    cookie: String,
+    csrf: String,
+    name: Username,
+}
+
+impl Person {
+    async fn new(app: &'static App) -> Self {
+        let account = testing::create_account(app, "chatter", Role::User, "pw").await;
+        let (cookie, csrf) = testing::sign_in(app, &account).await;
+        Self {
+            app,
+            cookie,
+            csrf,
+            name: account.username,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = handle(
+            self.app,
+            with_cookie(request(Method::GET, path), &self.cookie),
+        )
+        .await;
+        let status = response.status();
+        // minijinja writes `/` as `&#x2f;` in attributes and text; browsers read it back.
+        (status, streamed_text(response).await.replace("&#x2f;", "/"))
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response<Streamed> {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &self.csrf));
+        handle(
+            self.app,
+            with_cookie(form_post(path, &fields), &self.cookie),
+        )
+        .await
+    }
+
+    async fn stream(&self, path: &str, fields: &[(&str, &str)]) -> Response<Streamed> {
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &self.csrf));
+        let mut req = with_cookie(form_post(path, &fields), &self.cookie);
+        req.headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        handle(self.app, req).await
+    }
+
+    /// Starts a conversation with a plain form post; its path.
+    async fn start(&self, model: &str, message: &str) -> String {
+        let response = self
+            .post("/chat", &[("model", model), ("message", message)])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response.headers()[LOCATION].to_str().unwrap().to_string();
+        location.trim_end_matches("#latest").to_string()
+    }
+
+    async fn messages(&self, path: &str) -> Vec<Message> {
+        let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+        let store = self.app.store().await.unwrap();
+        store
+            .conversation(&self.name, &id, 100)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    }
+}
+
+async fn set_cap(app: &App, name: &Username, cap: Option<shared::usage::Cost>) {
+    use shared::store::AccountStore;
+    app.store()
+        .await
+        .unwrap()
+        .change_account(name, &shared::accounts::AccountChange::SpendCap(cap))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn replies_record_their_tokens_and_cost() {
+    use shared::store::UsageStore;
+    use shared::usage::Month;
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-echo", "what does it cost").await;
+    let reply = &ann.messages(&path).await[1];
+    // The fake reports 11 tokens in and one per word out; $1 and $2 per million.
+    let words = reply.output_tokens.unwrap();
+    assert_eq!(reply.input_tokens, Some(11));
+    assert!(!reply.tokens_estimated);
+    let cost = 11 * 1000 + u64::from(words) * 2000;
+    assert_eq!(reply.cost.map(|c| c.nanos()), Some(cost));
+    let (_, html) = ann.get(&path).await;
+    let shown = format!("11 in · {words} out tokens · {}", reply.cost.unwrap());
+    assert!(html.contains(&shown), "{shown} in {html}");
+
+    // A provider that sends no usage data (the connection drops) is estimated, marked.
+    let dropped = ann.start("fake-drop", "and this").await;
+    let reply = &ann.messages(&dropped).await[1];
+    assert!(reply.tokens_estimated && reply.cost.is_some(), "{reply:?}");
+    let (_, html) = ann.get(&dropped).await;
+    assert!(html.contains("tokens (estimated) · $"), "{html}");
+
+    let report = app
+        .store()
+        .await
+        .unwrap()
+        .usage(&ann.name, Month::of(session::now()))
+        .await
+        .unwrap();
+    assert_eq!(report.total.replies, 2);
+    assert_eq!(report.total.estimated_replies, 1);
+    assert_eq!(report.by_conversation.len(), 2);
+    assert_eq!(report.by_model.len(), 2);
+}
+
+#[tokio::test]
+async fn the_page_estimates_what_the_next_send_costs() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-echo", "hello there").await;
+    let (_, html) = ann.get(&path).await;
+    assert!(
+        html.contains("Sending with Fake echo costs about $"),
+        "{html}"
+    );
+    assert!(html.contains("data-estimate"), "{html}");
+    assert!(html.contains("data-input-price=\"1.0\""), "{html}");
+    let (_, home) = ann.get("/").await;
+    assert!(
+        home.contains("data-estimate"),
+        "the new-conversation form too"
+    );
+}
+
+#[tokio::test]
+async fn sends_past_the_spend_cap_are_refused_before_the_provider_is_asked() {
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    set_cap(
+        app,
+        &ann.name,
+        Some(shared::usage::Cost::parse_dollars("1").unwrap()),
+    )
+    .await;
+    // Nothing spent yet: the first send goes; its reply costs far more than the cap.
+    let path = ann.start("fake-pricey", "one").await;
+    assert_eq!(ann.messages(&path).await.len(), 2);
+    let asked = fake.requests().len();
+
+    let response = ann.post(&path, &[("message", "two")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = streamed_text(response).await.replace("&#x2f;", "/");
+    assert!(
+        html.contains("You have reached your spending cap"),
+        "{html}"
+    );
+    assert!(html.contains("($1.00)"), "{html}");
+    assert!(
+        html.contains(">two</textarea>"),
+        "the message stays in the field: {html}"
+    );
+    assert_eq!(ann.messages(&path).await.len(), 2, "nothing stored");
+    // Streaming sends and regenerates are refused the same way.
+    let response = ann.stream(&path, &[("message", "three")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = ann.post(&path, &[("action", "regenerate")]).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A new conversation is refused and leaves nothing behind.
+    let response = ann
+        .post("/chat", &[("model", "offline"), ("message", "new one")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(streamed_text(response).await.contains("spending cap"));
+    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
+    assert_eq!(fake.requests().len(), asked, "the provider was not asked");
+
+    // Raising the cap lets sends through again.
+    set_cap(
+        app,
+        &ann.name,
+        Some(shared::usage::Cost::parse_dollars("100000").unwrap()),
+    )
+    .await;
+    let response = ann.post(&path, &[("message", "four")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn accounts_without_their_own_cap_follow_the_default() {
+    use shared::store::UsageStore;
+    // The default is one setting for the whole store: this test gets a store of its own.
+    let fake = FakeProvider::start().await;
+    let dir = std::env::temp_dir().join(format!("switchboard-default-cap-{}", std::process::id()));
+    let models = fake_provider::catalogue(&fake.openai_url());
+    let app: &'static App = Box::leak(Box::new(testing::app_with(&[
+        (MODELS, &models),
+        (OFFLINE_PACE, "0"),
+        (
+            shared::config::SQLITE_PATH,
+            dir.join("store.sqlite3").to_str().unwrap(),
+        ),
+    ])));
+    let store = app.store().await.unwrap();
+    store
+        .set_default_spend_cap(Some(shared::usage::Cost::ZERO))
+        .await
+        .unwrap();
+    let ann = Person::new(app).await;
+    let response = ann
+        .post("/chat", &[("model", "offline"), ("message", "hi")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Her own cap wins over the default.
+    set_cap(
+        app,
+        &ann.name,
+        Some(shared::usage::Cost::parse_dollars("5").unwrap()),
+    )
+    .await;
+    let Person { cookie, csrf, .. } = &ann;
+    let ann = Person {
+        app,
+        cookie: cookie.clone(),
+        csrf: csrf.clone(),
+        name: ann.name.clone(),
+    };
+    ann.start("offline", "hi").await;
+    store.set_default_spend_cap(None).await.unwrap();
+}
+
+#[tokio::test]
+async fn each_user_may_send_only_so_many_messages_a_minute() {
+    let fake = FakeProvider::start().await;
+    let models = fake_provider::catalogue(&fake.openai_url());
+    let app: &'static App = Box::leak(Box::new(testing::app_with(&[
+        (MODELS, &models),
+        (OFFLINE_PACE, "0"),
+        (shared::config::SENDS_PER_MINUTE, "2"),
+    ])));
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "one").await;
+    // At most two a minute: one more is allowed, then sends are refused until the next
+    // minute (a minute may turn between two sends, so allow for one fresh window).
+    let mut refused = None;
+    for i in 0..5 {
+        let response = ann.post(&path, &[("message", &format!("again {i}"))]).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(streamed_text(response).await);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    let html = refused.expect("a send was refused");
+    assert!(html.contains("at most 2 a minute"), "{html}");
+    let sent = ann.messages(&path).await.len() / 2;
+    assert!((2..=4).contains(&sent), "{sent} sends got through");
+    // Someone else is not held back by her sends.
+    let bob = Person::new(app).await;
+    bob.start("offline", "hello").await;
+}
+
+#[tokio::test]
+async fn a_conversation_is_shared_by_a_link_until_sharing_stops() {
+    use shared::store::ShareStore;
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "share me").await;
+    let response = ann.post(&path, &[("action", "share")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[LOCATION], format!("{path}#share"));
+    let (_, html) = ann.get(&path).await;
+    let marker = "id=\"share-link\" href=\"/share/";
+    let start = html.find(marker).expect("the link is shown") + marker.len();
+    let token = html[start..].split('"').next().unwrap().to_string();
+    let store = app.store().await.unwrap();
+    assert!(store.shared(&token).await.unwrap().is_some());
+    // Sharing again keeps the same link.
+    ann.post(&path, &[("action", "share")]).await;
+    let (_, again) = ann.get(&path).await;
+    assert!(again.contains(&format!("/share/{token}")));
+
+    let response = ann.post(&path, &[("action", "unshare")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(store.shared(&token).await.unwrap(), None);
+    let (_, html) = ann.get(&path).await;
+    assert!(html.contains("Share a read-only link"), "{html}");
+    // Only the owner can share: anyone else's post finds no conversation.
+    let bob = Person::new(app).await;
+    let response = bob.post(&path, &[("action", "share")]).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_new_conversation_gets_a_reply_and_is_listed() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "Hello *there*").await;
+    let (status, html) = ann.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<title>Hello *there* · Switchboard</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Hello <em>there</em>"),
+        "the user's Markdown renders"
+    );
+    assert!(
+        html.contains("Offline demo model: no AI is involved."),
+        "{html}"
+    );
+    assert!(html.contains("data-live=\"false\""));
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        messages[1].state,
+        shared::conversations::MessageState::Complete
+    );
+    assert!(messages[1].output_tokens.is_some());
+    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
+}
+
+#[tokio::test]
+async fn a_reply_streams_as_server_sent_events() {
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-echo", "first").await;
+    let response = ann.stream(&path, &[("message", "second question")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream; charset=utf-8"
+    );
+    let body = streamed_text(response).await;
+    assert!(
+        body.starts_with(&format!(
+            "event: start\ndata: {{\"seq\":3,\"url\":\"{path}\"}}"
+        )),
+        "{body}"
+    );
+    assert!(body.contains("event: text\ndata: \"You \"\n\n"), "{body}");
+    assert!(body.contains("event: done\n"), "{body}");
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages.len(), 4);
+    assert!(messages[3].text.starts_with("You said: second question."));
+    // The whole history went upstream.
+    let sent = fake.requests().last().unwrap().body.clone();
+    assert_eq!(sent["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(sent["messages"][0]["content"], "first");
+}
+
+#[tokio::test]
+async fn anthropic_models_reply_too() {
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-anthropic", "bonjour").await;
+    let messages = ann.messages(&path).await;
+    assert!(
+        messages[1].text.starts_with("You said: bonjour."),
+        "{:?}",
+        messages[1]
+    );
+    assert_eq!(fake.requests()[0].path, "/v1/messages");
+}
+
+#[tokio::test]
+async fn provider_failures_keep_the_message_and_what_arrived() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    for (model, kept, says) in [
+        ("fake-drop", "You said: hello ", "broke off mid-reply"),
+        ("fake-stall", "You said: hello ", "stopped responding"),
+        ("fake-status-429", "", "rate limited"),
+        ("fake-status-500", "", "reported an error"),
+        ("fake-garbage", "You ", "could not be read"),
+    ] {
+        let path = ann.start(model, "hello there").await;
+        let messages = ann.messages(&path).await;
+        assert_eq!(messages[0].text, "hello there", "{model}");
+        assert_eq!(messages[1].text, kept, "{model}");
+        assert_eq!(
+            messages[1].state,
+            shared::conversations::MessageState::Failed,
+            "{model}"
+        );
+        let (_, html) = ann.get(&path).await;
+        assert!(html.contains(says), "{model}: {html}");
+        assert!(html.contains(">Retry</button>"), "{model}");
+        // Retrying with a working model replaces the failed reply.
+        let response = ann
+            .post(&path, &[("action", "regenerate"), ("model", "fake-echo")])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{model}");
+        let messages = ann.messages(&path).await;
+        assert_eq!(messages.len(), 2, "{model}");
+        assert!(
+            messages[1].text.starts_with("You said: hello there."),
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reload_mid_stream_shows_what_has_arrived() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "start").await;
+    let response = ann
+        .stream(
+            &path,
+            &[("message", "tell me slowly"), ("model", "fake-slow")],
+        )
+        .await;
+    let mut body = response.into_body();
+    // Read until a few words have arrived and been saved.
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    while !seen.contains("\"tell \"") {
+        let frame = body.frame().await.unwrap().unwrap();
+        seen.push_str(&String::from_utf8_lossy(frame.data_ref().unwrap()));
+    }
+    tokio::time::sleep(turn::SAVE_EVERY * 2).await;
+    let (_, html) = ann.get(&path).await;
+    assert!(html.contains("data-live=\"true\""), "{html}");
+    assert!(html.contains("Still being written"), "{html}");
+    assert!(html.contains("You said: tell"), "{html}");
+    drop(body); // the reader leaves; the reply is still finished and saved
+    for _ in 0..100 {
+        let messages = ann.messages(&path).await;
+        if messages[3].state == shared::conversations::MessageState::Complete {
+            assert!(messages[3].text.ends_with("streamed word by word."));
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the reply never completed");
+}
+
+#[tokio::test]
+async fn replies_render_as_sanitised_markdown() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-markdown", "show me code").await;
+    let (_, html) = ann.get(&path).await;
+    assert!(html.contains("<strong>bold</strong>"), "{html}");
+    assert!(html.contains("<pre class=\"code\"><code>"), "{html}");
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("onerror=\""), "{html}");
+    // The raw text is there to copy, escaped.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_nothing_is_stored() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let response = ann
+        .post("/chat", &[("model", "offline"), ("message", "  ")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = streamed_text(response).await;
+    assert!(
+        html.contains("id=\"message-error\">Write a message first."),
+        "{html}"
+    );
+    let response = ann
+        .post("/chat", &[("model", "gpt-17"), ("message", "hi")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let long = "a".repeat(32_001);
+    let response = ann
+        .post("/chat", &[("model", "offline"), ("message", &long)])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(streamed_text(response).await.contains("too long"));
+    let too_big_for_model = "word ".repeat(3500);
+    let response = ann
+        .post(
+            "/chat",
+            &[("model", "fake-echo"), ("message", &too_big_for_model)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        streamed_text(response)
+            .await
+            .contains("too long for Fake echo")
+    );
+    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    assert_eq!(home.get_attr("conversations").unwrap().len(), Some(0));
+
+    let path = ann.start("offline", "hi").await;
+    let response = ann.post(&path, &[("message", "")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        streamed_text(response)
+            .await
+            .contains("Write a message first.")
+    );
+    let response = ann
+        .post(&path, &[("message", "x"), ("model", "nope")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(ann.messages(&path).await.len(), 2);
+    let response = handle(
+        app,
+        with_cookie(form_post(&path, &[("message", "x")]), &ann.cookie),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    assert_eq!(ann.messages(&path).await.len(), 2);
+}
+
+#[tokio::test]
+async fn other_peoples_conversations_are_not_found() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let bob = Person::new(app).await;
+    let path = ann.start("offline", "private").await;
+    assert_eq!(bob.get(&path).await.0, StatusCode::NOT_FOUND);
+    for action in ["send", "rename", "delete", "regenerate"] {
+        let response = bob
+            .post(
+                &path,
+                &[("action", action), ("message", "x"), ("title", "x")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{action}");
+    }
+    assert_eq!(bob.get("/chat/not-an-id").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.get("/chat/AAAAAAAAAAAAAAAA").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(ann.messages(&path).await.len(), 2);
+    let signed_out = handle(app, request(Method::GET, &path)).await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn conversations_can_be_renamed_edited_and_deleted() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-echo", "first try").await;
+
+    let response = ann
+        .post(&path, &[("action", "rename"), ("title", "  ")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(streamed_text(response).await.contains("id=\"title-error\""));
+    let response = ann
+        .post(&path, &[("action", "rename"), ("title", "Better title")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(ann.get(&path).await.1.contains("<h1>Better title</h1>"));
+
+    let (_, html) = ann.get(&format!("{path}?edit=last")).await;
+    assert!(html.contains(">first try</textarea>"), "{html}");
+    let response = ann
+        .post(&path, &[("action", "edit"), ("message", "second try")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].text, "second try");
+    assert!(messages[1].text.starts_with("You said: second try."));
+
+    let (_, html) = ann.get(&format!("{path}?confirm=delete")).await;
+    assert!(html.contains("Delete for good"));
+    let response = ann.post(&path, &[("action", "delete")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(ann.get(&path).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn long_histories_show_in_pages() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "m0").await;
+    let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+    let store = app.store().await.unwrap();
+    for n in (2..60).step_by(2) {
+        let turn = new_turn_id();
+        let text = MessageText::parse(&format!("m{n}")).unwrap();
+        let mut reply = Message::pending_reply(n + 1, "offline", &turn, 1);
+        reply.text = format!("r{n}");
+        reply.state = shared::conversations::MessageState::Complete;
+        let messages = [Message::user(n, &text, &turn, 1), reply];
+        let write = TurnWrite {
+            expected_next_seq: n,
+            next_seq: n + 2,
+            model: "offline",
+            messages: &messages,
+            now: 1,
+            spend_limit: None,
+            rate: None,
+        };
+        store.write_turn(&ann.name, &id, &write).await.unwrap();
+    }
+    let (_, latest) = ann.get(&path).await;
+    assert!(latest.contains(">r58<"), "{latest}");
+    assert!(!latest.contains(">m8<"));
+    assert!(
+        latest.contains(&format!("{path}?before=10\">Earlier messages")),
+        "{latest}"
+    );
+    let (_, earlier) = ann.get(&format!("{path}?before=10")).await;
+    assert!(
+        earlier.contains(">m8<") && earlier.contains(">m0<"),
+        "{earlier}"
+    );
+    assert!(!earlier.contains(">r58<"));
+    assert_eq!(
+        ann.get(&format!("{path}?before=x")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        ann.messages(&path)
+            .await
+            .iter()
+            .filter(|m| m.speaker == Speaker::User)
+            .count(),
+        30
+    );
+}

@@ -1,0 +1,99 @@
+//! Managing a conversation: renaming it, sharing it by a read-only link and stopping that,
+//! deleting it.
+
+use lambda_http::http::StatusCode;
+use minijinja::context;
+use shared::conversations::{ConversationId, Title};
+use shared::form::FieldErrors;
+use shared::store::{ConversationStore, ShareStore, StoreError};
+use shared::users::Username;
+use shared::{AppError, Reply, Visit, link_tokens};
+
+use crate::handler::{ChatForm, not_found_or_internal};
+use crate::view::{self, Show};
+
+/// A new title; one that is not valid is shown beside the field.
+pub async fn rename(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    form: &ChatForm,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let store = app.store().await?;
+    match Title::parse(&form.title) {
+        Ok(title) => {
+            store
+                .rename_conversation(owner, id, &title)
+                .await
+                .map_err(not_found_or_internal)?;
+            Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
+        }
+        Err(message) => {
+            let (conversation, messages) = view::load(app, owner, id, &Show::default())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let mut errors = FieldErrors::default();
+            errors.add("title", message);
+            let extra = context! { errors, form => context! { title => &form.title } };
+            let page = view::page(app, &conversation, &messages, &Show::default(), extra);
+            Ok(Reply::page_with_status(
+                StatusCode::BAD_REQUEST,
+                "chat.html",
+                page,
+            ))
+        }
+    }
+}
+
+/// Shares the conversation by a link (the same one if it is shared already).
+pub async fn share(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    let (token, _) = link_tokens::generate();
+    match store.share_conversation(owner, id, &token).await {
+        // Shared already: its link stays the one it was.
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(err) => return Err(not_found_or_internal(err)),
+    }
+    visit.flash(shared::session::Flash::new(
+        "Anyone with the link below can now read this conversation, without signing in.",
+    ));
+    Ok(Reply::RedirectTo(format!("/chat/{}#share", id.as_str())))
+}
+
+/// Stops sharing: the link leads nowhere from now on.
+pub async fn unshare(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    match store.unshare_conversation(owner, id).await {
+        // Not shared (any more): nothing to end.
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(err) => return Err(AppError::internal(err)),
+    }
+    visit.flash(shared::session::Flash::new(
+        "The conversation is no longer shared: its link leads nowhere now.",
+    ));
+    Ok(Reply::RedirectTo(format!("/chat/{}#share", id.as_str())))
+}
+
+/// Deletes the conversation, its messages and its share link.
+pub async fn delete(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    store
+        .delete_conversation(owner, id)
+        .await
+        .map_err(not_found_or_internal)?;
+    visit.flash(shared::session::Flash::new("The conversation was deleted."));
+    Ok(Reply::Redirect("/"))
+}

@@ -1,0 +1,144 @@
+//! Sending: a message, an edit of the last one, a regenerate of the last reply. The turn is
+//! stored before the model is asked; the reply streams to the page's script, or is awaited
+//! whole by a plain form post.
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use lambda_http::http::header::ACCEPT;
+use minijinja::context;
+use shared::conversations::{ConversationId, MessageText};
+use shared::form::FieldErrors;
+use shared::users::Username;
+use shared::{AppError, Reply, Visit};
+
+use crate::handler::{self, Action, ChatForm};
+use crate::turn::{self, Kind, Limits};
+use crate::view::{self, Show};
+
+/// A send, an edit of the last message, or a regenerate of the last reply.
+pub async fn turn(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    owner: &Username,
+    id: &ConversationId,
+    action: Action,
+    form: &ChatForm,
+) -> Result<Reply, AppError> {
+    let editing = action == Action::Edit;
+    let kind = match action {
+        Action::Regenerate => Kind::Regenerate,
+        _ => match MessageText::parse(&form.message) {
+            Ok(text) if editing => Kind::Edit(text),
+            Ok(text) => Kind::Send(text),
+            Err(message) => {
+                return again(visit, owner, id, form, message.to_string(), editing).await;
+            }
+        },
+    };
+    converse(visit, req, owner, id, kind, &form.model).await
+}
+
+/// The conversation page again, with `message` beside the message field; nothing stored.
+async fn again(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    form: &ChatForm,
+    message: String,
+    editing: bool,
+) -> Result<Reply, AppError> {
+    again_with_status(
+        visit,
+        owner,
+        id,
+        form,
+        (StatusCode::BAD_REQUEST, &message),
+        editing,
+    )
+    .await
+}
+
+async fn again_with_status(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    form: &ChatForm,
+    (status, message): (StatusCode, &str),
+    editing: bool,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let show = Show {
+        editing,
+        ..Show::default()
+    };
+    let (conversation, messages) = view::load(app, owner, id, &show)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::default();
+    errors.add("message", message.to_string());
+    let extra =
+        context! { errors, form => context! { message => &form.message, model => &form.model } };
+    let page = view::page(app, &conversation, &messages, &show, extra);
+    Ok(Reply::page_with_status(status, "chat.html", page))
+}
+
+/// Stores the turn, then streams the reply to a script, or waits for it and redirects.
+async fn converse(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    owner: &Username,
+    id: &ConversationId,
+    kind: Kind,
+    model: &str,
+) -> Result<Reply, AppError> {
+    let app = visit.app();
+    let limits = Limits::of(visit).await?;
+    let err = match turn::prepare(app, owner, id, &kind, model, &limits).await {
+        Ok(prepared) => return Ok(deliver(visit, req, id, prepared).await),
+        Err(err) => err,
+    };
+    let Some(refusal) = err.refusal() else {
+        return Err(handler::turn_failure(err));
+    };
+    let form = ChatForm {
+        message: match &kind {
+            Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
+            Kind::Regenerate => String::new(),
+        },
+        model: model.to_string(),
+        system: String::new(),
+        title: String::new(),
+    };
+    let editing = matches!(kind, Kind::Edit(_));
+    again_with_status(visit, owner, id, &form, refusal, editing).await
+}
+
+/// Writes the stored turn's reply: streamed to a script as it is written, or awaited whole
+/// before redirecting to the conversation.
+pub async fn deliver(
+    visit: &Visit<'static>,
+    req: &Request,
+    id: &ConversationId,
+    prepared: turn::Prepared,
+) -> Reply {
+    let app = visit.app();
+    let path = format!("/chat/{}", id.as_str());
+    if !wants_events(req) {
+        turn::run(app, prepared, String::new(), None).await;
+        return Reply::RedirectTo(format!("{path}#latest"));
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let url = format!("{}{path}", visit.base_path());
+    tokio::spawn(async move {
+        turn::run(app, prepared, url, Some(tx)).await;
+    });
+    let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    Reply::Events(Box::pin(events))
+}
+
+fn wants_events(req: &Request) -> bool {
+    req.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}

@@ -1,0 +1,87 @@
+//! `POST /chat`: a new conversation with its first message, sent at once; refused (with the
+//! form as it was) before anything is stored when the message cannot be sent.
+
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
+use minijinja::context;
+use shared::conversations::{Conversation, MessageText, SystemPrompt, Title};
+use shared::form::FieldErrors;
+use shared::store::ConversationStore;
+use shared::users::Username;
+use shared::{App, AppError, Reply, Visit, listing, session};
+
+use crate::handler::{self, ChatForm};
+use crate::send;
+use crate::turn::{self, Kind, Limits, TurnError};
+
+/// `POST /chat`: a new conversation with its first message.
+pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
+    let form: ChatForm = visit.form(req)?;
+    let owner = visit.require_user()?.username.clone();
+    let app = visit.app();
+    let model = turn::pick_model(app, &form.model, "")?;
+    let mut errors = FieldErrors::default();
+    let system = errors.check("system", SystemPrompt::parse(&form.system));
+    let text = errors.check("message", MessageText::parse(&form.message));
+    if let Some(text) = &text
+        && let Err(TurnError::Message(message)) = turn::check_fits(model, text)
+    {
+        errors.add("message", message);
+    }
+    let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
+        return home_again(app, &owner, &form, errors, StatusCode::BAD_REQUEST).await;
+    };
+    let conversation = Conversation::new(
+        Title::from_message(&text),
+        model.id.clone(),
+        system,
+        session::now(),
+    );
+    // Read before anything is written, so that a failure here leaves nothing behind.
+    let limits = Limits::of(visit).await?;
+    let store = app.store().await?;
+    store
+        .create_conversation(&owner, &conversation)
+        .await
+        .map_err(AppError::internal)?;
+    let id = conversation.id;
+    match turn::prepare(app, &owner, &id, &Kind::Send(text), &model.id, &limits).await {
+        Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared).await),
+        Err(err) => {
+            let Some((status, message)) = err.refusal() else {
+                return Err(handler::turn_failure(err));
+            };
+            // Refused before anything was sent: the new conversation goes, the form stays.
+            store
+                .delete_conversation(&owner, &id)
+                .await
+                .map_err(AppError::internal)?;
+            let mut errors = FieldErrors::default();
+            errors.add("message", message);
+            home_again(app, &owner, &form, errors, status).await
+        }
+    }
+}
+
+/// The home page again, with the new-conversation form as it was sent and `errors` beside
+/// its fields; nothing stored.
+async fn home_again(
+    app: &App,
+    owner: &Username,
+    form: &ChatForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Reply, AppError> {
+    let page = listing::home(app, owner, None, None).await?;
+    let catalogue = &app.config.models;
+    // Later maps win: what the form was sent with over the page's defaults.
+    let context = minijinja::value::merge_maps([
+        page,
+        context! {
+            errors,
+            estimate => listing::new_conversation_estimate(catalogue, &form.model, &form.system, &form.message),
+            form => context! { message => &form.message, system => &form.system, model => &form.model },
+        },
+    ]);
+    Ok(Reply::page_with_status(status, "home.html", context))
+}
