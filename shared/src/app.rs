@@ -14,7 +14,9 @@ use crate::config::{Config, ConfigError, SessionKeySource, StoreConfig};
 use crate::pages::Pages;
 use crate::secrets::SecretCache;
 use crate::session::SessionKeys;
-use crate::store::{DynamoStore, SqliteStore, Store};
+#[cfg(feature = "embedded")]
+use crate::store::SqliteStore;
+use crate::store::{DynamoStore, Store};
 
 pub struct App {
     pub config: Config,
@@ -71,7 +73,13 @@ impl App {
         self.store
             .get_or_try_init(|| async {
                 match &self.config.store {
+                    #[cfg(feature = "embedded")]
                     StoreConfig::Embedded { path } => SqliteStore::open(path).map(Store::Embedded),
+                    // Refused when the configuration was read; never reached.
+                    #[cfg(not(feature = "embedded"))]
+                    StoreConfig::Embedded { .. } => Err(crate::store::StoreError::Corrupt(
+                        "this build has no embedded store".into(),
+                    )),
                     StoreConfig::Dynamo {
                         table,
                         create_table,

@@ -180,6 +180,13 @@ impl Config {
         };
 
         let store = match vars.get(STORE).as_deref().map(str::trim) {
+            None | Some("embedded") if !cfg!(feature = "embedded") => {
+                return Err(ConfigError::invalid(
+                    STORE,
+                    "this build has no embedded store: use dynamodb, or build with \
+                     `--features embedded` (scripts/local does)",
+                ));
+            }
             None | Some("embedded") => StoreConfig::Embedded {
                 path: vars
                     .get(SQLITE_PATH)

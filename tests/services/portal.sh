@@ -72,7 +72,8 @@ start() {
   mkdir -p "$STATE"
   write_env > "$STATE/env"
   say "Building the function binaries (cargo lambda watch runs these) and the fake provider"
-  cargo build --bins --quiet
+  # With the embedded store (`--features embedded`), as cargo lambda watch builds them below.
+  cargo build --bins --quiet --features embedded
   cargo build --quiet -p fake-provider
 
   say "Starting the fake AI provider on 127.0.0.1:$FAKE_PORT"
@@ -81,7 +82,7 @@ start() {
 
   say "Starting cargo lambda watch ($FLAVOUR store) on $URL (log: ${STATE#$ROOT/}/log)"
   start_service "$STATE" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --env-file "$STATE/env" --ignore-changes
+    --features embedded --env-file "$STATE/env" --ignore-changes
 
   local deadline=$((SECONDS + 300))
   until curl -fsS -o /dev/null "$URL/login" 2>/dev/null; do

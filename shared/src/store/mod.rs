@@ -3,26 +3,22 @@
 //! can use it at once). `contract` holds the one test suite both must pass.
 
 pub mod dynamo;
-
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
 
 use crate::accounts::{Account, AccountChange, AccountId, Email, Role};
-
 use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
-
 use crate::password::PasswordDigest;
-
 use crate::session::SessionId;
-
 use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};
-
 use crate::users::Username;
 
 pub use dynamo::DynamoStore;
 
+#[cfg(feature = "embedded")]
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +60,7 @@ pub struct Page<T> {
 
 /// The store a deployment uses, chosen by configuration.
 pub enum Store {
+    #[cfg(feature = "embedded")]
     Embedded(SqliteStore),
     Dynamo(DynamoStore),
 }
@@ -71,6 +68,7 @@ pub enum Store {
 macro_rules! delegate {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
+            #[cfg(feature = "embedded")]
             Store::Embedded($store) => $call.await,
             Store::Dynamo($store) => $call.await,
         }
