@@ -244,12 +244,20 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn user(seq: u32, text: &MessageText, turn: &str, now: u64) -> Self {
+    /// A message with no model, tokens, cost or error (yet).
+    pub(crate) fn plain(
+        seq: u32,
+        speaker: Speaker,
+        text: String,
+        state: MessageState,
+        turn: &str,
+        now: u64,
+    ) -> Self {
         Self {
             seq,
-            speaker: Speaker::User,
-            text: text.0.clone(),
-            state: MessageState::Complete,
+            speaker,
+            text,
+            state,
             turn: turn.to_string(),
             model: None,
             input_tokens: None,
@@ -261,21 +269,29 @@ impl Message {
         }
     }
 
+    pub fn user(seq: u32, text: &MessageText, turn: &str, now: u64) -> Self {
+        Self::plain(
+            seq,
+            Speaker::User,
+            text.0.clone(),
+            MessageState::Complete,
+            turn,
+            now,
+        )
+    }
+
     /// The empty reply a send starts with, filled in as the provider streams.
     pub fn pending_reply(seq: u32, model: &str, turn: &str, now: u64) -> Self {
         Self {
-            seq,
-            speaker: Speaker::Assistant,
-            text: String::new(),
-            state: MessageState::Streaming,
-            turn: turn.to_string(),
             model: Some(model.to_string()),
-            input_tokens: None,
-            output_tokens: None,
-            cost: None,
-            tokens_estimated: false,
-            error: None,
-            updated_at: now,
+            ..Self::plain(
+                seq,
+                Speaker::Assistant,
+                String::new(),
+                MessageState::Streaming,
+                turn,
+                now,
+            )
         }
     }
 }

@@ -13,20 +13,15 @@ use crate::usage::{self, Cost};
 /// that fits the model's context, plus the new message's fixed overhead.
 pub fn context_tokens(model: &Model, system: Option<&str>, history: &[Message]) -> u32 {
     let mut with_next = history.to_vec();
-    with_next.push(Message {
-        seq: u32::MAX,
-        speaker: Speaker::User,
-        text: String::new(),
-        state: MessageState::Complete,
-        turn: String::new(),
-        model: None,
-        input_tokens: None,
-        output_tokens: None,
-        cost: None,
-        tokens_estimated: false,
-        error: None,
-        updated_at: 0,
-    });
+    // The next message's own text is counted by the caller: here, only its overhead.
+    with_next.push(Message::plain(
+        u32::MAX,
+        Speaker::User,
+        String::new(),
+        MessageState::Complete,
+        "",
+        0,
+    ));
     Prompt::build(model, system, &with_next)
         .map(|p| p.estimated_tokens())
         .unwrap_or_else(|_| estimate_tokens(""))
