@@ -3,6 +3,7 @@
 //! only for what its request uses.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use secrecy::SecretString;
@@ -25,6 +26,8 @@ pub struct App {
     store: OnceCell<Store>,
     secrets: OnceCell<SecretCache>,
     http: OnceCell<reqwest::Client>,
+    /// Bedrock runtime clients, one per region a model names (`None`: the SDK's own region).
+    bedrock: tokio::sync::Mutex<HashMap<Option<String>, aws_sdk_bedrockruntime::Client>>,
 }
 
 impl App {
@@ -36,7 +39,16 @@ impl App {
             store: OnceCell::new(),
             secrets: OnceCell::new(),
             http: OnceCell::new(),
+            bedrock: Default::default(),
         }
+    }
+
+    /// As `new`, with the AWS SDK configuration given rather than read from the environment
+    /// (tests point it at local stand-ins).
+    pub fn with_aws(config: Config, aws: SdkConfig) -> Self {
+        let app = Self::new(config);
+        app.aws.set(aws).expect("a new cell is empty");
+        app
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -117,6 +129,20 @@ impl App {
             })
             .await
             .map_err(AppError::internal)
+    }
+
+    /// The Bedrock runtime client for `region` (the SDK's own when `None`), built on the first
+    /// reply that needs it. Credentials are the SDK's: the function's role in AWS, the default
+    /// chain locally; `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` points it elsewhere.
+    pub async fn bedrock(&self, region: Option<&str>) -> aws_sdk_bedrockruntime::Client {
+        let mut clients = self.bedrock.lock().await;
+        let key = region.map(str::to_string);
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
+        }
+        let client = crate::ai::bedrock::client(self.aws().await, region);
+        clients.insert(key, client.clone());
+        client
     }
 
     /// The model's API key (see `ai::keys`).

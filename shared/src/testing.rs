@@ -69,6 +69,13 @@ pub fn app_with(overrides: &[(&str, &str)]) -> App {
     App::new(Config::from_lookup(|name| vars.get(name).cloned()).unwrap())
 }
 
+/// As `app_with`, with the AWS SDK pointed at a local stand-in at `aws_url` (the fake
+/// provider's Bedrock runtime), with test credentials.
+pub fn app_with_aws(overrides: &[(&str, &str)], aws_url: &str) -> App {
+    let config = app_with(overrides).config;
+    App::with_aws(config, local_service(aws_url))
+}
+
 pub fn app() -> App {
     app_with(&[])
 }
@@ -218,7 +225,7 @@ pub async fn streamed_text(response: Response<crate::Streamed>) -> String {
 /// The SDK configuration for a local stand-in of an AWS service at `url`, with the static
 /// credentials such services accept (DynamoDB Local keeps a database per access key:
 /// whatever else talks to it uses `test`).
-fn local_service(url: &str) -> aws_config::SdkConfig {
+pub fn local_service(url: &str) -> aws_config::SdkConfig {
     use aws_config::{BehaviorVersion, Region};
     use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
     aws_config::SdkConfig::builder()

@@ -6,7 +6,8 @@
 #             running: tests/services/dynamodb.sh and secrets.sh)   127.0.0.1:9301
 # Both have one bootstrap admin, tester / tester-password-123, and open sign-up, and a model
 # catalogue of the fake provider's models (tests/fake-provider), which this script starts on
-# the portal's port + 10 and stops with it.
+# the portal's port + 10 and stops with it; it serves the Bedrock runtime too
+# (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, with test credentials).
 #   tests/services/portal.sh start|stop embedded|dynamodb
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -41,11 +42,16 @@ SWITCHBOARD_LOGIN_FAILURES_PER_ADDRESS='100000'
 SWITCHBOARD_MODELS='$STATE/models.toml'
 SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS='2'
 SWITCHBOARD_OFFLINE_PACE_MS='5'
+AWS_ENDPOINT_URL_BEDROCK_RUNTIME='http://127.0.0.1:$FAKE_PORT'
 ENV
   case "$FLAVOUR" in
     embedded) cat <<ENV
 SWITCHBOARD_SESSION_KEY='$(random_key)'
 SWITCHBOARD_SQLITE_PATH='$STATE/store.sqlite3'
+AWS_ACCESS_KEY_ID='test'
+AWS_SECRET_ACCESS_KEY='test'
+AWS_REGION='us-east-1'
+AWS_EC2_METADATA_DISABLED='true'
 ENV
     ;;
     dynamodb)

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::ai::{self, ContextError, Event, Model, Prompt, Timeouts};
+use shared::ai::{self, ContextError, Event, Model, Prompt, ProviderKind, Timeouts};
 use shared::conversations::{
     ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker, new_turn_id,
 };
@@ -346,6 +346,8 @@ pub async fn run(
                         reply.input_tokens = input.or(reply.input_tokens);
                         reply.output_tokens = output.or(reply.output_tokens);
                     }
+                    // Stopped at the output limit: marked as cut, its usage still to come.
+                    Ok(Event::Cut) => reply.state = MessageState::Truncated,
                     Err(err) => {
                         fail(&mut reply, &model, &err);
                         break;
@@ -417,15 +419,19 @@ async fn start(
     if model.is_offline() {
         return Ok(ai::offline::reply(prompt, app.config.offline_pace));
     }
+    let timeouts = Timeouts {
+        idle: app.config.provider_timeout,
+        deadline: app.config.reply_deadline,
+    };
+    if model.provider == ProviderKind::Bedrock {
+        let client = app.bedrock(model.region.as_deref()).await;
+        return ai::bedrock::stream(&client, model, prompt, timeouts).await;
+    }
     let key = app.api_key(model).await?;
     let http = app
         .http()
         .await
         .map_err(|e| ai::ProviderError::Network(e.to_string()))?;
-    let timeouts = Timeouts {
-        idle: app.config.provider_timeout,
-        deadline: app.config.reply_deadline,
-    };
     ai::stream_reply(
         http,
         model,

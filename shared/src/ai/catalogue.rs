@@ -14,6 +14,9 @@ pub enum ProviderKind {
     OpenAi,
     /// Anthropic's Messages API.
     Anthropic,
+    /// Amazon Bedrock's ConverseStream API, through the function's own AWS credentials (its
+    /// IAM role in AWS): no API key.
+    Bedrock,
     /// The built-in offline model: no network, no key, no AI.
     Offline,
 }
@@ -31,6 +34,9 @@ pub struct Model {
     /// The API's base URL, up to and including the version (`https://api.openai.com/v1`).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Bedrock: the AWS region to call (`eu-west-1`); the SDK's own region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
     /// The model's context window, in tokens.
     pub context_tokens: u32,
     /// Tokens kept free for the reply (and asked of Anthropic as `max_tokens`).
@@ -48,6 +54,16 @@ pub struct Model {
     /// A Secrets Manager secret holding the API key (in AWS), used when `key_env` is unset.
     #[serde(default)]
     pub key_secret: Option<String>,
+}
+
+/// An AWS region's shape: lowercase words and a number, joined by dashes (`us-gov-west-1`).
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
 }
 
 fn default_max_output() -> u32 {
@@ -106,8 +122,35 @@ impl Catalogue {
             if model.input_price < 0.0 || model.output_price < 0.0 {
                 return Err(format!("model {:?}: prices cannot be negative", model.id));
             }
-            if model.provider != ProviderKind::Offline && model.base_url.is_none() {
-                return Err(format!("model {:?} needs a base_url", model.id));
+            if model.upstream.trim().is_empty() {
+                return Err(format!("model {:?} needs an upstream", model.id));
+            }
+            match model.provider {
+                ProviderKind::OpenAi | ProviderKind::Anthropic if model.base_url.is_none() => {
+                    return Err(format!("model {:?} needs a base_url", model.id));
+                }
+                ProviderKind::Bedrock if model.base_url.is_some() => {
+                    return Err(format!(
+                        "model {:?}: a bedrock model takes a region, not a base_url \
+                         (AWS_ENDPOINT_URL_BEDROCK_RUNTIME points every one elsewhere)",
+                        model.id
+                    ));
+                }
+                _ => {}
+            }
+            if let Some(region) = &model.region {
+                if model.provider != ProviderKind::Bedrock {
+                    return Err(format!(
+                        "model {:?}: region is for bedrock models",
+                        model.id
+                    ));
+                }
+                if !is_region(region) {
+                    return Err(format!(
+                        "model {:?}: region {region:?} is not an AWS region like eu-west-1",
+                        model.id
+                    ));
+                }
             }
         }
         Ok(Self { models: file.model })
@@ -191,5 +234,51 @@ mod tests {
         );
         assert!(Catalogue::parse(&twice).unwrap_err().contains("twice"));
         assert!(Catalogue::parse("model = []").is_err());
+    }
+
+    #[test]
+    fn bedrock_entries_take_a_region_and_no_base_url() {
+        let entry = |extra: &str| {
+            format!(
+                "[[model]]\nid = \"claude\"\nname = \"Claude\"\nprovider = \"bedrock\"\n\
+                 upstream = \"eu.anthropic.claude-3-haiku-20240307-v1:0\"\ncontext_tokens = 200000\n{extra}"
+            )
+        };
+        let catalogue = Catalogue::parse(&entry("region = \"eu-west-1\"")).unwrap();
+        let model = catalogue.get("claude").unwrap();
+        assert_eq!(model.provider, ProviderKind::Bedrock);
+        assert_eq!(model.region.as_deref(), Some("eu-west-1"));
+        assert!(Catalogue::parse(&entry("")).is_ok(), "the SDK's own region");
+        for region in [
+            "mars-1",
+            "EU-WEST-1",
+            "eu-west",
+            "eu--1",
+            "eu-west-0",
+            "eu_west_1",
+        ] {
+            let err = Catalogue::parse(&entry(&format!("region = \"{region}\""))).unwrap_err();
+            assert!(err.contains("region"), "{region}: {err}");
+        }
+        assert!(
+            Catalogue::parse(&entry("base_url = \"https://x\""))
+                .unwrap_err()
+                .contains("not a base_url")
+        );
+        let no_upstream = entry("").replace(
+            "upstream = \"eu.anthropic.claude-3-haiku-20240307-v1:0\"",
+            "upstream = \" \"",
+        );
+        assert!(
+            Catalogue::parse(&no_upstream)
+                .unwrap_err()
+                .contains("upstream")
+        );
+        let openai_region = "[[model]]\nid = \"m\"\nname = \"M\"\nprovider = \"openai\"\nupstream = \"u\"\nbase_url = \"x\"\ncontext_tokens = 4000\nregion = \"eu-west-1\"";
+        assert!(
+            Catalogue::parse(openai_region)
+                .unwrap_err()
+                .contains("bedrock")
+        );
     }
 }

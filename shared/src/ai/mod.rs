@@ -3,6 +3,7 @@
 //! offline model).
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod catalogue;
 pub mod context;
 pub mod keys;
@@ -28,6 +29,8 @@ pub enum Event {
         input: Option<u32>,
         output: Option<u32>,
     },
+    /// The model stopped at its output limit (`max_output_tokens`): the reply is cut.
+    Cut,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -109,6 +112,12 @@ pub async fn stream_reply(
         ProviderKind::Offline => return Ok(offline::reply(prompt, offline_pace)),
         ProviderKind::OpenAi => openai::request(http, model, key, prompt),
         ProviderKind::Anthropic => anthropic::request(http, model, key, prompt),
+        // Called through the AWS SDK (`bedrock::stream`), not over plain HTTP.
+        ProviderKind::Bedrock => {
+            return Err(ProviderError::Network(
+                "a Bedrock model is called through its SDK client".into(),
+            ));
+        }
     };
     let deadline = tokio::time::Instant::now() + timeouts.deadline;
     let response = tokio::time::timeout(timeouts.idle, stream.send())
@@ -170,7 +179,7 @@ fn post_for_events(
 
 /// Ends the stream with `Timeout` when no event arrives for `idle`, and with `Deadline` at
 /// `deadline` (which is `allowed` after the request), whatever arrives.
-fn with_timeouts(
+pub(crate) fn with_timeouts(
     stream: EventStream,
     idle: Duration,
     deadline: tokio::time::Instant,
@@ -192,7 +201,7 @@ fn with_timeouts(
 }
 
 /// An error and its causes on one line, for logs.
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

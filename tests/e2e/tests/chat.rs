@@ -169,6 +169,23 @@ async fn a_failing_provider_keeps_the_message_and_offers_a_retry() {
 }
 
 #[tokio::test]
+async fn a_bedrock_model_replies_through_the_sdk_with_no_key() {
+    let ann = someone().await;
+    let path = ann
+        .start_conversation("fake-bedrock", "Hello from the portal")
+        .await;
+    let html = page(&ann, &path).await;
+    assert!(html.contains("You said: Hello from the portal."), "{html}");
+    // The role may not call a model: "not set up correctly", and the message is kept.
+    let denied = ann
+        .start_conversation("fake-bedrock-denied", "Anyone there?")
+        .await;
+    let html = page(&ann, &denied).await;
+    assert!(html.contains("<p>Anyone there?</p>"), "{html}");
+    assert!(html.contains("not set up correctly"), "{html}");
+}
+
+#[tokio::test]
 async fn another_users_conversation_is_not_found() {
     let ann = someone().await;
     let bob = someone().await;

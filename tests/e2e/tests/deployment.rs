@@ -156,3 +156,49 @@ fn every_function_is_watched_for_throttles_within_the_alarm_limits() {
         "each function's throttles, once"
     );
 }
+
+/// The catalogue a stack deploys with when `ModelCatalogue` is empty parses, and the chat
+/// function may call the Bedrock models in it.
+#[test]
+fn the_default_deployed_catalogue_parses_and_its_bedrock_models_are_allowed() {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    let template = &YamlLoader::load_from_str(&text).unwrap()[0];
+    let models = &template["Globals"]["Function"]["Environment"]["Variables"]["SWITCHBOARD_MODELS"];
+    // `!If [HasModelCatalogue, !Ref ModelCatalogue, !Sub |...]`: the third is the default.
+    let default = models
+        .as_vec()
+        .and_then(|v| v.get(2))
+        .and_then(|v| v.as_str())
+        .expect("the default catalogue");
+    // `${...}` are the stack's secret ARNs, filled in by `!Sub`.
+    let filled = default
+        .replace("${OpenAiKey}", "arn:secret:openai")
+        .replace("${AnthropicKey}", "arn:secret:anthropic");
+    let catalogue = shared::ai::Catalogue::parse(&filled).expect("the default catalogue parses");
+    let allowed = template["Parameters"]["BedrockModelArns"]["Default"]
+        .as_str()
+        .expect("the default Bedrock ARNs");
+    let bedrock: Vec<_> = catalogue
+        .models()
+        .iter()
+        .filter(|m| m.provider == shared::ai::ProviderKind::Bedrock)
+        .collect();
+    assert!(
+        !bedrock.is_empty(),
+        "the default catalogue offers a Bedrock model"
+    );
+    for model in bedrock {
+        // An inference profile id is `geo.provider.model`: its foundation model drops `geo.`.
+        let foundation = model.upstream.split_once('.').map_or("", |(_, rest)| rest);
+        assert!(
+            allowed.contains(&format!("inference-profile/{}", model.upstream)),
+            "{}: its inference profile is allowed",
+            model.id
+        );
+        assert!(
+            allowed.contains(&format!("foundation-model/{foundation}")),
+            "{}: its foundation model is allowed",
+            model.id
+        );
+    }
+}

@@ -16,7 +16,12 @@
 //! | `big-error` | answers 500 with an error body of megabytes |
 //! | `usage-forever` | one good word, then usage-only events every 10 ms, never finishing |
 //!
+//! It also serves Amazon Bedrock's ConverseStream (`bedrock`), the model id in the path picking
+//! the behaviour the same way.
+//!
 //! Every request is recorded (path, API key header, JSON body) for tests to inspect.
+
+pub mod bedrock;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,7 +35,9 @@ pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn
 
 /// A Switchboard model catalogue (TOML) of this server's models at `base_url`:
 /// `fake-<behaviour>` for each behaviour over the OpenAI API, `fake-anthropic` (echo) over
-/// Anthropic's, and the built-in offline model.
+/// Anthropic's, `fake-bedrock` and `fake-bedrock-<behaviour>` over Bedrock's ConverseStream
+/// (for a portal whose `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` is this server), and the built-in
+/// offline model.
 pub fn catalogue(base_url: &str) -> String {
     let mut toml = String::new();
     for behaviour in [
@@ -58,6 +65,19 @@ pub fn catalogue(base_url: &str) -> String {
          upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
          input_price = 1000000.0\noutput_price = 1000000.0\n\n"
     ));
+    for (id, upstream) in [
+        ("fake-bedrock", "eu.anthropic.claude-3-haiku-20240307-v1:0"),
+        ("fake-bedrock-cut", "max-tokens"),
+        ("fake-bedrock-throttled", "throttled"),
+        ("fake-bedrock-denied", "denied"),
+        ("fake-bedrock-error", "stream-error"),
+    ] {
+        toml.push_str(&format!(
+            "[[model]]\nid = \"{id}\"\nname = \"Fake Bedrock {upstream}\"\nprovider = \"bedrock\"\n\
+             upstream = \"{upstream}\"\nregion = \"eu-west-1\"\ncontext_tokens = 4000\n\
+             input_price = 1.0\noutput_price = 2.0\n\n"
+        ));
+    }
     toml.push_str(&format!(
         "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
          upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\
@@ -171,6 +191,13 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
         key: req.key.clone(),
         body: req.body.clone(),
     });
+    if let Some(model) = bedrock::model_of(&req.path) {
+        let text = format!(
+            "You said: {}. This reply comes from the fake provider, streamed word by word.",
+            last_user_text(&req.body)
+        );
+        return bedrock::serve(stream, &model, split_words(&text)).await;
+    }
     let anthropic = req.path.ends_with("/messages");
     let model = req.body["model"].as_str().unwrap_or("echo").to_string();
     if let Some(port) = model.strip_prefix("redirect-") {

@@ -24,11 +24,16 @@ use crate::turn;
 async fn portal() -> (&'static App, FakeProvider) {
     let fake = FakeProvider::start().await;
     let models = fake_provider::catalogue(&fake.openai_url());
-    let app = testing::app_with(&[
-        (MODELS, &models),
-        (OFFLINE_PACE, "0"),
-        (PROVIDER_TIMEOUT, "1"),
-    ]);
+    // The fake serves Bedrock's runtime too: the SDK is pointed at it, with test credentials.
+    let aws = fake.openai_url().replace("/v1", "");
+    let app = testing::app_with_aws(
+        &[
+            (MODELS, &models),
+            (OFFLINE_PACE, "0"),
+            (PROVIDER_TIMEOUT, "1"),
+        ],
+        &aws,
+    );
     (Box::leak(Box::new(app)), fake)
 }
 
@@ -437,6 +442,60 @@ async fn provider_failures_keep_the_message_and_what_arrived() {
             messages[1].text.starts_with("You said: hello there."),
             "{model}"
         );
+    }
+}
+
+#[tokio::test]
+async fn bedrock_models_reply_through_the_sdk_and_fail_like_the_others() {
+    use shared::conversations::MessageState;
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-bedrock", "hello bedrock").await;
+    let messages = ann.messages(&path).await;
+    assert!(
+        messages[1].text.starts_with("You said: hello bedrock."),
+        "{}",
+        messages[1].text
+    );
+    assert_eq!(messages[1].state, MessageState::Complete);
+    assert_eq!(
+        (messages[1].input_tokens, messages[1].output_tokens),
+        (Some(11), Some(15)),
+        "the stream's own usage"
+    );
+    assert!(!messages[1].tokens_estimated);
+    let request = fake.requests().pop().unwrap();
+    assert!(
+        request.path.ends_with("/converse-stream"),
+        "{}",
+        request.path
+    );
+
+    // Stopped at the output limit: kept, and marked as cut.
+    let path = ann.start("fake-bedrock-cut", "hello").await;
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages[1].text, "You said: hello. ");
+    assert_eq!(messages[1].state, MessageState::Truncated);
+
+    for (model, kept, says) in [
+        ("fake-bedrock-throttled", "", "rate limited"),
+        ("fake-bedrock-denied", "", "not set up correctly"),
+        (
+            "fake-bedrock-error",
+            "You said: hello ",
+            "reported an error",
+        ),
+    ] {
+        let path = ann.start(model, "hello there").await;
+        let messages = ann.messages(&path).await;
+        assert_eq!(
+            messages[0].text, "hello there",
+            "{model}: the message is kept"
+        );
+        assert_eq!(messages[1].text, kept, "{model}");
+        assert_eq!(messages[1].state, MessageState::Failed, "{model}");
+        let (_, html) = ann.get(&path).await;
+        assert!(html.contains(says), "{model}: {html}");
     }
 }
 

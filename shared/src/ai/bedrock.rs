@@ -1,0 +1,339 @@
+//! Amazon Bedrock's ConverseStream API (one API for Claude, Llama, Mistral, Nova and the
+//! rest), through the AWS SDK and the function's own credentials: no API key. The client is
+//! the App's, one per region, built on the first reply that needs it.
+
+use aws_sdk_bedrockruntime::Client;
+use aws_sdk_bedrockruntime::config::http::HttpResponse;
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
+    InferenceConfiguration, Message, StopReason, SystemContentBlock,
+};
+
+use super::{Event, EventStream, Model, Prompt, ProviderError, Timeouts};
+
+/// A client for `region` (the SDK configuration's own when `None`). It does not retry, as
+/// the other providers' calls do not: a throttled or failed call is told to the user at once
+/// (with a Retry button), not waited out in backoff (the SDK's throttling backoff runs to
+/// seconds).
+pub fn client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> Client {
+    let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    if let Some(region) = region {
+        builder = builder.region(aws_config::Region::new(region.to_string()));
+    }
+    Client::from_conf(builder.build())
+}
+
+/// The conversation as ConverseStream takes it.
+fn messages(prompt: &Prompt) -> Result<Vec<Message>, ProviderError> {
+    prompt
+        .messages
+        .iter()
+        .map(|m| {
+            let role = if m.role == "assistant" {
+                ConversationRole::Assistant
+            } else {
+                ConversationRole::User
+            };
+            Message::builder()
+                .role(role)
+                .content(ContentBlock::Text(m.text.clone()))
+                .build()
+                .map_err(|e| ProviderError::Malformed(e.to_string()))
+        })
+        .collect()
+}
+
+/// Asks `model` for a reply to `prompt` through Bedrock, streaming. Waiting for the stream to
+/// open is bounded by `timeouts.idle`, each event after by the same, the whole by
+/// `timeouts.deadline`.
+pub async fn stream(
+    client: &Client,
+    model: &Model,
+    prompt: &Prompt,
+    timeouts: Timeouts,
+) -> Result<EventStream, ProviderError> {
+    let deadline = tokio::time::Instant::now() + timeouts.deadline;
+    let max_tokens = i32::try_from(model.max_output_tokens).unwrap_or(i32::MAX);
+    let request = client
+        .converse_stream()
+        .model_id(&model.upstream)
+        .set_messages(Some(messages(prompt)?))
+        .set_system(
+            prompt
+                .system
+                .as_ref()
+                .map(|s| vec![SystemContentBlock::Text(s.clone())]),
+        )
+        .inference_config(
+            InferenceConfiguration::builder()
+                .max_tokens(max_tokens)
+                .build(),
+        );
+    let output = tokio::time::timeout(timeouts.idle, request.send())
+        .await
+        .map_err(|_| ProviderError::Timeout(timeouts.idle))?
+        .map_err(|err| opening_error(model, err))?;
+    // The state: the receiver, and whether the model has said it stopped (after which only
+    // its usage is left to come).
+    let events: EventStream = Box::pin(futures_util::stream::unfold(
+        Some((output.stream, false)),
+        |state| async move {
+            let (mut receiver, mut stopped) = state?;
+            loop {
+                match receiver.recv().await {
+                    Ok(Some(event)) => match translate(event) {
+                        Step::Emit(out) => return Some((Ok(out), Some((receiver, stopped)))),
+                        Step::Stopped { cut: true } => {
+                            return Some((Ok(Event::Cut), Some((receiver, true))));
+                        }
+                        Step::Stopped { cut: false } => stopped = true,
+                        Step::Skip => {}
+                    },
+                    // The end: whole only if the model said it stopped.
+                    Ok(None) if stopped => return None,
+                    Ok(None) => return Some((Err(ProviderError::Dropped), None)),
+                    Err(err) => return Some((Err(stream_error(err)), None)),
+                }
+            }
+        },
+    ));
+    Ok(super::with_timeouts(
+        events,
+        timeouts.idle,
+        deadline,
+        timeouts.deadline,
+    ))
+}
+
+enum Step {
+    Emit(Event),
+    /// The model stopped, `cut` when at its output limit.
+    Stopped {
+        cut: bool,
+    },
+    Skip,
+}
+
+fn translate(event: ConverseStreamOutput) -> Step {
+    match event {
+        ConverseStreamOutput::ContentBlockDelta(delta) => match delta.delta {
+            Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
+                Step::Emit(Event::Text(text))
+            }
+            _ => Step::Skip,
+        },
+        ConverseStreamOutput::MessageStop(stop) => Step::Stopped {
+            cut: stop.stop_reason == StopReason::MaxTokens,
+        },
+        ConverseStreamOutput::Metadata(metadata) => match metadata.usage {
+            Some(usage) => Step::Emit(Event::Usage {
+                input: u32::try_from(usage.input_tokens).ok(),
+                output: u32::try_from(usage.output_tokens).ok(),
+            }),
+            None => Step::Skip,
+        },
+        _ => Step::Skip,
+    }
+}
+
+/// Why the stream did not open, in the failure table's terms.
+fn opening_error(model: &Model, err: SdkError<ConverseStreamError, HttpResponse>) -> ProviderError {
+    let detail =
+        |e: &dyn ProvideErrorMetadata| e.message().unwrap_or_default().chars().take(300).collect();
+    match &err {
+        SdkError::ServiceError(service) => match service.err() {
+            ConverseStreamError::ThrottlingException(_) => ProviderError::RateLimited,
+            ConverseStreamError::AccessDeniedException(_) => ProviderError::Unauthorized(403),
+            ConverseStreamError::ModelStreamErrorException(e) => ProviderError::Reported(detail(e)),
+            ConverseStreamError::ModelErrorException(e) => ProviderError::Reported(detail(e)),
+            other => ProviderError::Status {
+                status: service.raw().status().as_u16(),
+                detail: format!(
+                    "{}: {}",
+                    other.code().unwrap_or("error"),
+                    other.message().unwrap_or_default()
+                )
+                .chars()
+                .take(300)
+                .collect(),
+            },
+        },
+        // No credentials to sign with: the model cannot be used until the role (or a local
+        // profile) provides them, which is the administrator's to set up.
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_)
+            if super::error_chain(&err).contains("credentials") =>
+        {
+            tracing::warn!(model = %model.id, "no AWS credentials for Bedrock");
+            ProviderError::NoKey(model.id.clone())
+        }
+        SdkError::TimeoutError(_) => ProviderError::Network("timed out connecting".into()),
+        _ => ProviderError::Network(super::error_chain(&err)),
+    }
+}
+
+/// A failure after the stream opened.
+fn stream_error<R: std::fmt::Debug>(err: SdkError<ConverseStreamOutputError, R>) -> ProviderError {
+    match &err {
+        SdkError::ServiceError(service) => match service.err() {
+            ConverseStreamOutputError::ThrottlingException(_) => ProviderError::RateLimited,
+            other => ProviderError::Reported(
+                format!(
+                    "{}: {}",
+                    other.code().unwrap_or("error"),
+                    other.message().unwrap_or_default()
+                )
+                .chars()
+                .take(300)
+                .collect(),
+            ),
+        },
+        _ => ProviderError::Dropped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fake_provider::FakeProvider;
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::ai::{Catalogue, PromptMessage, ProviderKind};
+
+    fn model(upstream: &str) -> Model {
+        let mut model = Catalogue::embedded().default_model().clone();
+        model.provider = ProviderKind::Bedrock;
+        model.upstream = upstream.into();
+        model.max_output_tokens = 321;
+        model
+    }
+
+    fn prompt() -> Prompt {
+        Prompt {
+            system: Some("Be brief.".into()),
+            messages: vec![
+                PromptMessage {
+                    role: "user",
+                    text: "hello there".into(),
+                },
+                PromptMessage {
+                    role: "assistant",
+                    text: "Hi.".into(),
+                },
+                PromptMessage {
+                    role: "user",
+                    text: "and again".into(),
+                },
+            ],
+        }
+    }
+
+    /// The text, the other events, and the error that ended the stream, if one did.
+    async fn run(
+        upstream: &str,
+        fake: &FakeProvider,
+    ) -> (String, Vec<Event>, Option<ProviderError>) {
+        let sdk = crate::testing::local_service(&fake.openai_url().replace("/v1", ""));
+        let client = client(&sdk, Some("eu-west-1"));
+        let timeouts = Timeouts {
+            idle: Duration::from_millis(500),
+            deadline: Duration::from_secs(5),
+        };
+        let mut events = match stream(&client, &model(upstream), &prompt(), timeouts).await {
+            Ok(events) => events,
+            Err(err) => return (String::new(), Vec::new(), Some(err)),
+        };
+        let (mut text, mut others) = (String::new(), Vec::new());
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(Event::Text(t)) => text.push_str(&t),
+                Ok(other) => others.push(other),
+                Err(err) => return (text, others, Some(err)),
+            }
+        }
+        (text, others, None)
+    }
+
+    #[tokio::test]
+    async fn a_reply_streams_with_its_usage() {
+        let fake = FakeProvider::start().await;
+        let (text, others, error) = run("eu.anthropic.claude-3-haiku-20240307-v1:0", &fake).await;
+        assert_eq!(error, None);
+        assert!(text.starts_with("You said: and again."), "{text}");
+        assert_eq!(
+            others,
+            [Event::Usage {
+                input: Some(11),
+                output: Some(15)
+            }]
+        );
+        let request = &fake.requests()[0];
+        assert_eq!(
+            request.path,
+            "/model/eu.anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream"
+        );
+        assert!(
+            request
+                .key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("AWS4-HMAC-SHA256")),
+            "signed with the SDK's credentials, no API key: {:?}",
+            request.key
+        );
+        assert_eq!(request.body["system"][0]["text"], "Be brief.");
+        assert_eq!(request.body["messages"][1]["role"], "assistant");
+        assert_eq!(
+            request.body["messages"][2]["content"][0]["text"],
+            "and again"
+        );
+        assert_eq!(request.body["inferenceConfig"]["maxTokens"], 321);
+    }
+
+    #[tokio::test]
+    async fn the_output_limit_marks_the_reply_cut_and_keeps_its_usage() {
+        let fake = FakeProvider::start().await;
+        let (text, others, error) = run("max-tokens", &fake).await;
+        assert_eq!(error, None);
+        assert_eq!(text, "You said: and ");
+        assert_eq!(
+            others,
+            [
+                Event::Cut,
+                Event::Usage {
+                    input: Some(11),
+                    output: Some(3)
+                }
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_map_to_the_failure_table_and_keep_what_arrived() {
+        let fake = FakeProvider::start().await;
+        let (_, _, error) = run("throttled", &fake).await;
+        assert_eq!(error, Some(ProviderError::RateLimited));
+        assert_eq!(fake.requests().len(), 1, "told at once, not retried");
+        let (_, _, error) = run("denied", &fake).await;
+        assert_eq!(error, Some(ProviderError::Unauthorized(403)));
+        let (text, _, error) = run("stream-error", &fake).await;
+        assert!(
+            matches!(&error, Some(ProviderError::Reported(why)) if why.contains("broke")),
+            "{error:?}"
+        );
+        assert_eq!(text, "You said: and ");
+        let (text, _, error) = run("drop", &fake).await;
+        assert_eq!(error, Some(ProviderError::Dropped));
+        assert_eq!(text, "You said: and ");
+        let (text, _, error) = run("stall", &fake).await;
+        assert_eq!(
+            error,
+            Some(ProviderError::Timeout(Duration::from_millis(500)))
+        );
+        assert_eq!(text, "You said: and ");
+    }
+}
