@@ -192,11 +192,7 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
         body: req.body.clone(),
     });
     if let Some(model) = bedrock::model_of(&req.path) {
-        let text = format!(
-            "You said: {}. This reply comes from the fake provider, streamed word by word.",
-            last_user_text(&req.body)
-        );
-        return bedrock::serve(stream, &model, split_words(&text)).await;
+        return bedrock::serve(stream, &model, split_words(&echo(&req.body))).await;
     }
     let anthropic = req.path.ends_with("/messages");
     let model = req.body["model"].as_str().unwrap_or("echo").to_string();
@@ -241,13 +237,10 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;
     }
-    let last_user = last_user_text(&req.body);
     let text = if model == "markdown" {
         MARKDOWN_REPLY.to_string()
     } else {
-        format!(
-            "You said: {last_user}. This reply comes from the fake provider, streamed word by word."
-        )
+        echo(&req.body)
     };
     let words = split_words(&text);
     let delay = Duration::from_millis(if model == "slow" { 250 } else { 2 });
@@ -330,6 +323,14 @@ fn split_words(text: &str) -> Vec<String> {
         words.push(current);
     }
     words
+}
+
+/// The echo models' reply to a request.
+fn echo(body: &Value) -> String {
+    format!(
+        "You said: {}. This reply comes from the fake provider, streamed word by word.",
+        last_user_text(body)
+    )
 }
 
 fn last_user_text(body: &Value) -> String {
