@@ -118,6 +118,7 @@
 
     var body = new URLSearchParams(new FormData(form));
     var target = null;
+    var thinking = null;
     fetch(form.getAttribute('action'), {
       method: 'POST',
       body: body,
@@ -144,6 +145,20 @@
         else if (name === 'text') {
           replyText.textContent += value;
           reply.scrollIntoView({ block: 'end' });
+        } else if (name === 'thinking') {
+          // The model's working, apart from its answer and collapsed: open it to watch.
+          if (!thinking) {
+            var details = document.createElement('details');
+            details.className = 'thinking';
+            var summary = document.createElement('summary');
+            summary.textContent = 'Thinking';
+            thinking = document.createElement('div');
+            thinking.className = 'thinking-text';
+            details.appendChild(summary);
+            details.appendChild(thinking);
+            reply.insertBefore(details, replyText);
+          }
+          thinking.textContent += value;
         } else if (name === 'error') {
           status.textContent = value.message;
           status.className = 'state failed';

@@ -8,6 +8,10 @@ use base64::Engine;
 /// The most a user's message may hold, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 32_000;
 /// The most of a reply that is kept; a longer one is cut here and marked as cut.
+/// The most of a reply's thinking that is kept: beyond it, the rest is dropped (the answer
+/// goes on).
+pub const MAX_THINKING_BYTES: usize = 100_000;
+
 pub const MAX_REPLY_BYTES: usize = 200_000;
 pub const MAX_SYSTEM_PROMPT_BYTES: usize = 8_000;
 pub const MAX_TITLE_CHARS: usize = 100;
@@ -238,6 +242,8 @@ pub struct Message {
     pub cost: Option<Cost>,
     /// Whether the tokens are our estimate rather than the provider's count.
     pub tokens_estimated: bool,
+    /// For replies of models that reason: their thinking, shown apart from the answer.
+    pub thinking: String,
     /// For failed replies: what went wrong, in words for the user.
     pub error: Option<String>,
     pub updated_at: u64,
@@ -264,6 +270,7 @@ impl Message {
             output_tokens: None,
             cost: None,
             tokens_estimated: false,
+            thinking: String::new(),
             error: None,
             updated_at: now,
         }

@@ -49,6 +49,8 @@ fn message(app: &App, m: &Message, now: u64) -> Value {
             markdown::render_cached(&m.text).to_string()
         },
         raw => &m.text,
+        // Shown apart (collapsed), as plain text: it is the model's working, not its answer.
+        thinking => (!m.thinking.is_empty()).then_some(&m.thinking),
         state,
         error => &m.error,
         model_name => m.model.as_deref().map(|id| listing::model_name(&app.config.models, id)),

@@ -209,16 +209,23 @@ impl Charge {
         title: &str,
         now: u64,
     ) -> Option<Self> {
-        let nothing_arrived = reply.text.is_empty() && reply.output_tokens.is_none();
+        let nothing_arrived =
+            reply.text.is_empty() && reply.thinking.is_empty() && reply.output_tokens.is_none();
         if nothing_arrived && reply.input_tokens.is_none() {
             return None;
         }
         let estimated =
             model.is_offline() || reply.input_tokens.is_none() || reply.output_tokens.is_none();
         let input = reply.input_tokens.unwrap_or(prompt_tokens);
-        let output = reply
-            .output_tokens
-            .unwrap_or_else(|| estimate_tokens(&reply.text));
+        // Thinking is output too, priced as such (providers count it in their output tokens).
+        let output = reply.output_tokens.unwrap_or_else(|| {
+            let thinking = if reply.thinking.is_empty() {
+                0
+            } else {
+                estimate_tokens(&reply.thinking)
+            };
+            estimate_tokens(&reply.text) + thinking
+        });
         let cost = Cost::of_tokens(input, model.input_price)
             .saturating_add(Cost::of_tokens(output, model.output_price));
         reply.input_tokens = Some(input);

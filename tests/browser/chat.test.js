@@ -48,6 +48,35 @@ test('a reply streams in as it is written, and survives a reload', async () => {
   await context.close();
 });
 
+test('a model\'s thinking streams into a collapsed block above the answer, never into it', async () => {
+  const { context, page } = await signedIn(chrome.browser);
+  await start(page, 'Offline demo (no AI)', 'Warm up');
+  await page.getByRole('combobox', { name: 'Model' }).selectOption({ label: 'Fake thinking' });
+  await page.getByLabel('Message', { exact: true }).fill('Think it over');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+
+  // While it thinks: a collapsed "Thinking" block in the live reply, filling up.
+  const block = page.locator('#live-reply details.thinking');
+  // Collapsed, so attached rather than visible.
+  await block.locator('.thinking-text').filter({ hasText: 'The user said something.' }).waitFor({ state: 'attached' });
+  assert.equal(await block.getAttribute('open'), null, 'collapsed');
+  assert.equal(await block.locator('summary').textContent(), 'Thinking');
+  const answerSoFar = await page.locator('#live-reply > .text').textContent();
+  assert.ok(!answerSoFar.includes('The user said'), `not in the answer: ${answerSoFar}`);
+  await page.screenshot({ path: `${SHOTS}chat-thinking.png`, fullPage: true });
+
+  // Finished: the block stays, collapsed, above the answer; opening it shows all of it.
+  await page.locator('#log[data-live="false"]').waitFor({ timeout: 20000 });
+  const reply = page.locator('#log li.assistant').last();
+  await reply.locator('.text').filter({ hasText: FINAL_WORDS }).waitFor();
+  const kept = reply.locator('details.thinking');
+  assert.equal(await kept.getAttribute('open'), null);
+  await kept.locator('summary').click();
+  assert.equal(await kept.locator('.thinking-text').textContent(), 'The user said something. I should echo it back.');
+  assert.ok(!(await reply.locator('.text').textContent()).includes('I should echo it'));
+  await context.close();
+});
+
 test('without JavaScript, sending posts the form and shows the finished reply', async () => {
   const { context, page } = await signedIn(chrome.browser, { javaScriptEnabled: false });
   await start(page, 'Fake echo', 'No script here');

@@ -10,7 +10,8 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::ai::{self, ContextError, Event, Model, Prompt, ProviderKind, Timeouts};
 use shared::conversations::{
-    ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker, new_turn_id,
+    ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState, MessageText,
+    Speaker, new_turn_id,
 };
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
@@ -315,41 +316,45 @@ pub async fn run(
             while let Some(item) = events.next().await {
                 match item {
                     Ok(Event::Text(text)) => {
-                        let room = MAX_REPLY_BYTES - reply.text.len();
-                        let piece = if text.len() > room {
-                            let mut cut = room;
-                            while !text.is_char_boundary(cut) {
-                                cut -= 1;
-                            }
-                            &text[..cut]
-                        } else {
-                            &text
-                        };
+                        let piece = within(&text, MAX_REPLY_BYTES - reply.text.len());
                         reply.text.push_str(piece);
                         listener.send(event("text", json!(piece)));
                         if piece.len() < text.len() {
                             reply.state = MessageState::Truncated;
                             break;
                         }
-                        if last_save.elapsed() >= SAVE_EVERY {
-                            last_save = Instant::now();
-                            reply.updated_at = session::now();
-                            if let Err(StoreError::Conflict) =
-                                save(store, &owner, &id, &reply, None).await
-                            {
-                                superseded = true;
-                                break;
-                            }
+                    }
+                    // Kept apart from the answer, up to its own limit; the answer goes on.
+                    Ok(Event::Thinking(thinking)) => {
+                        let room = MAX_THINKING_BYTES.saturating_sub(reply.thinking.len());
+                        let piece = within(&thinking, room);
+                        if !piece.is_empty() {
+                            reply.thinking.push_str(piece);
+                            listener.send(event("thinking", json!(piece)));
                         }
                     }
                     Ok(Event::Usage { input, output }) => {
                         reply.input_tokens = input.or(reply.input_tokens);
                         reply.output_tokens = output.or(reply.output_tokens);
+                        continue;
                     }
                     // Stopped at the output limit: marked as cut, its usage still to come.
-                    Ok(Event::Cut) => reply.state = MessageState::Truncated,
+                    Ok(Event::Cut) => {
+                        reply.state = MessageState::Truncated;
+                        continue;
+                    }
                     Err(err) => {
                         fail(&mut reply, &model, &err);
+                        break;
+                    }
+                }
+                // What has arrived (answer or thinking) is saved as it grows.
+                if last_save.elapsed() >= SAVE_EVERY {
+                    last_save = Instant::now();
+                    reply.updated_at = session::now();
+                    if let Err(StoreError::Conflict) = save(store, &owner, &id, &reply, None).await
+                    {
+                        superseded = true;
                         break;
                     }
                 }
@@ -441,6 +446,15 @@ async fn start(
         app.config.offline_pace,
     )
     .await
+}
+
+/// As much of `text` as fits in `room` bytes, cut at a character boundary.
+fn within(text: &str, room: usize) -> &str {
+    let mut cut = text.len().min(room);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
 }
 
 fn fail(reply: &mut Message, model: &Model, err: &ai::ProviderError) {

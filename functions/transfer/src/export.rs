@@ -38,6 +38,7 @@ fn message(m: Message) -> ExportMessage {
         output_tokens: m.output_tokens,
         cost_nanodollars: m.cost.map(|c| c.nanos()),
         tokens_estimated: m.tokens_estimated,
+        thinking: m.thinking,
         error: m.error,
         at: m.updated_at,
     }
@@ -104,6 +105,7 @@ mod tests {
         answer.state = MessageState::Failed;
         answer.error = Some("The model stopped.".into());
         answer.cost = Some(shared::usage::Cost::from_nanos(42));
+        answer.thinking = "Where to?".into();
         (c, vec![question, answer])
     }
 
@@ -139,5 +141,10 @@ mod tests {
         assert_eq!(conversation["messages"][1]["cost_nanodollars"], 42);
         assert_eq!(conversation["messages"][1]["state"], "failed");
         assert_eq!(conversation["messages"][0]["speaker"], "user");
+        assert_eq!(conversation["messages"][1]["thinking"], "Where to?");
+        assert!(
+            conversation["messages"][0].get("thinking").is_none(),
+            "left out when there is none"
+        );
     }
 }

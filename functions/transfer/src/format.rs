@@ -56,6 +56,9 @@ pub struct ExportMessage {
     pub cost_nanodollars: Option<u64>,
     #[serde(default)]
     pub tokens_estimated: bool,
+    /// For replies of models that reason: their thinking, apart from the answer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
     /// For failed replies: what went wrong.
     #[serde(default)]
     pub error: Option<String>,

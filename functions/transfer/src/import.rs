@@ -9,8 +9,8 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::CONTENT_TYPE;
 use shared::conversations::{
-    Conversation, ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker,
-    SystemPrompt, Title, new_turn_id,
+    Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
+    MessageText, Speaker, SystemPrompt, Title, new_turn_id,
 };
 use shared::store::Transcript;
 use shared::usage::Cost;
@@ -233,6 +233,14 @@ fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, Str
         }
         Speaker::Assistant => m.text,
     };
+    if m.thinking.len() > MAX_THINKING_BYTES {
+        return Err(format!(
+            "its thinking is longer than {MAX_THINKING_BYTES} bytes"
+        ));
+    }
+    if speaker == Speaker::User && !m.thinking.is_empty() {
+        return Err("only replies have thinking".into());
+    }
     Ok(Message {
         seq,
         speaker,
@@ -244,6 +252,7 @@ fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, Str
         output_tokens: m.output_tokens,
         cost: m.cost_nanodollars.map(Cost::from_nanos),
         tokens_estimated: m.tokens_estimated,
+        thinking: m.thinking,
         error,
         updated_at: m.at,
     })
@@ -317,6 +326,31 @@ mod tests {
             MessageState::Failed,
             "an unfinished reply stays so"
         );
+    }
+
+    #[test]
+    fn thinking_is_imported_for_replies_only_and_bounded() {
+        let mut reply = message("assistant", "hello", "complete");
+        reply["thinking"] = json!("Consider the greeting.");
+        let file = export(json!([conversation(
+            "AAAAAAAAAAAAAAAA",
+            json!([message("user", "hi", "complete"), reply])
+        )]));
+        let transcripts = parse(&file).unwrap();
+        assert_eq!(transcripts[0].1[1].thinking, "Consider the greeting.");
+        assert_eq!(transcripts[0].1[0].thinking, "");
+
+        let mut mine = message("user", "hi", "complete");
+        mine["thinking"] = json!("not mine to have");
+        let file = export(json!([conversation("AAAAAAAAAAAAAAAA", json!([mine]))]));
+        assert!(matches!(parse(&file), Err(ImportError::Invalid { .. })));
+        let mut long = message("assistant", "hello", "complete");
+        long["thinking"] = json!("x".repeat(MAX_THINKING_BYTES + 1));
+        let file = export(json!([conversation(
+            "AAAAAAAAAAAAAAAA",
+            json!([message("user", "hi", "complete"), long])
+        )]));
+        assert!(matches!(parse(&file), Err(ImportError::Invalid { .. })));
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub fn request(
     if let Some(system) = &prompt.system {
         body["system"] = json!(system);
     }
+    if let Some(budget) = model.thinking_budget {
+        body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+    }
     let mut request = super::post_for_events(http, model, "messages", &body)
         .header("anthropic-version", API_VERSION);
     if let Some(key) = key {
@@ -82,10 +85,20 @@ fn translate(event: &str, data: &str) -> Result<Step, ProviderError> {
                 .map(|n| n as u32),
             output: None,
         }),
-        "content_block_delta" => match value["delta"]["text"].as_str() {
-            Some(text) if !text.is_empty() => Step::Emit(Event::Text(text.to_string())),
-            _ => Step::Skip,
-        },
+        "content_block_delta" => {
+            let delta = &value["delta"];
+            match (
+                delta["type"].as_str(),
+                delta["text"].as_str(),
+                delta["thinking"].as_str(),
+            ) {
+                (_, Some(text), _) if !text.is_empty() => Step::Emit(Event::Text(text.to_string())),
+                (Some("thinking_delta"), _, Some(thinking)) if !thinking.is_empty() => {
+                    Step::Emit(Event::Thinking(thinking.to_string()))
+                }
+                _ => Step::Skip,
+            }
+        }
         "message_delta" => match value["usage"]["output_tokens"].as_u64() {
             Some(n) => Step::Emit(Event::Usage {
                 input: None,

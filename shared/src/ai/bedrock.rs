@@ -9,8 +9,9 @@ use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    InferenceConfiguration, Message, StopReason, SystemContentBlock,
+    InferenceConfiguration, Message, ReasoningContentBlockDelta, StopReason, SystemContentBlock,
 };
+use aws_smithy_types::{Document, Number};
 
 use super::{Event, EventStream, Model, Prompt, ProviderError, Timeouts};
 
@@ -47,6 +48,23 @@ fn messages(prompt: &Prompt) -> Result<Vec<Message>, ProviderError> {
         .collect()
 }
 
+/// Extended thinking for Claude on Bedrock, as the model's own request field.
+fn thinking(budget: u32) -> Document {
+    let field = |pairs: Vec<(&str, Document)>| {
+        Document::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    };
+    field(vec![(
+        "thinking",
+        field(vec![
+            ("type", Document::String("enabled".into())),
+            (
+                "budget_tokens",
+                Document::Number(Number::PosInt(u64::from(budget))),
+            ),
+        ]),
+    )])
+}
+
 /// Asks `model` for a reply to `prompt` through Bedrock, streaming. Waiting for the stream to
 /// open is bounded by `timeouts.idle`, each event after by the same, the whole by
 /// `timeouts.deadline`.
@@ -72,7 +90,8 @@ pub async fn stream(
             InferenceConfiguration::builder()
                 .max_tokens(max_tokens)
                 .build(),
-        );
+        )
+        .set_additional_model_request_fields(model.thinking_budget.map(thinking));
     let output = tokio::time::timeout(timeouts.idle, request.send())
         .await
         .map_err(|_| ProviderError::Timeout(timeouts.idle))?
@@ -120,12 +139,17 @@ enum Step {
 
 fn translate(event: ConverseStreamOutput) -> Step {
     match event {
-        ConverseStreamOutput::ContentBlockDelta(delta) => match delta.delta {
-            Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
-                Step::Emit(Event::Text(text))
+        ConverseStreamOutput::ContentBlockDelta(delta) => {
+            match delta.delta {
+                Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
+                    Step::Emit(Event::Text(text))
+                }
+                Some(ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(
+                    text,
+                ))) if !text.is_empty() => Step::Emit(Event::Thinking(text)),
+                _ => Step::Skip,
             }
-            _ => Step::Skip,
-        },
+        }
         ConverseStreamOutput::MessageStop(stop) => Step::Stopped {
             cut: stop.stop_reason == StopReason::MaxTokens,
         },
@@ -292,6 +316,44 @@ mod tests {
             "and again"
         );
         assert_eq!(request.body["inferenceConfig"]["maxTokens"], 321);
+    }
+
+    #[tokio::test]
+    async fn a_thinking_budget_is_sent_as_the_models_own_field() {
+        let fake = FakeProvider::start().await;
+        let sdk = crate::testing::local_service(&fake.openai_url().replace("/v1", ""));
+        let mut claude = model("echo");
+        claude.max_output_tokens = 4096;
+        claude.thinking_budget = Some(2048);
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(2),
+            deadline: Duration::from_secs(5),
+        };
+        let mut events = stream(&client(&sdk, None), &claude, &prompt(), timeouts)
+            .await
+            .unwrap();
+        while events.next().await.is_some() {}
+        let body = &fake.requests()[0].body;
+        assert_eq!(
+            body["additionalModelRequestFields"]["thinking"],
+            serde_json::json!({"type": "enabled", "budget_tokens": 2048})
+        );
+    }
+
+    #[tokio::test]
+    async fn reasoning_comes_apart_from_the_answer() {
+        let fake = FakeProvider::start().await;
+        let (text, others, error) = run("thinking", &fake).await;
+        assert_eq!(error, None);
+        assert!(text.starts_with("You said: and again."), "{text}");
+        let thinking: String = others
+            .iter()
+            .filter_map(|e| match e {
+                Event::Thinking(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(thinking, fake_provider::THINKING.concat());
     }
 
     #[tokio::test]

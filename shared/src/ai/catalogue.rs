@@ -54,6 +54,13 @@ pub struct Model {
     /// A Secrets Manager secret holding the API key (in AWS), used when `key_env` is unset.
     #[serde(default)]
     pub key_secret: Option<String>,
+    /// Anthropic and Bedrock (Claude): tokens the model may think for before answering
+    /// (extended thinking), at least 1024 and below `max_output_tokens`; none: no thinking.
+    #[serde(default)]
+    pub thinking_budget: Option<u32>,
+    /// OpenAI-compatible reasoning models: `minimal`, `low`, `medium` or `high`.
+    #[serde(default)]
+    pub reasoning_effort: Option<String>,
 }
 
 /// An AWS region's shape: lowercase words and a number, joined by dashes (`us-gov-west-1`).
@@ -137,6 +144,38 @@ impl Catalogue {
                     ));
                 }
                 _ => {}
+            }
+            if let Some(budget) = model.thinking_budget {
+                if !matches!(
+                    model.provider,
+                    ProviderKind::Anthropic | ProviderKind::Bedrock
+                ) {
+                    return Err(format!(
+                        "model {:?}: thinking_budget is for anthropic and bedrock models",
+                        model.id
+                    ));
+                }
+                if budget < 1024 || budget >= model.max_output_tokens {
+                    return Err(format!(
+                        "model {:?}: thinking_budget must be at least 1024 and below \
+                         max_output_tokens",
+                        model.id
+                    ));
+                }
+            }
+            if let Some(effort) = &model.reasoning_effort {
+                if model.provider != ProviderKind::OpenAi {
+                    return Err(format!(
+                        "model {:?}: reasoning_effort is for openai models",
+                        model.id
+                    ));
+                }
+                if !["minimal", "low", "medium", "high"].contains(&effort.as_str()) {
+                    return Err(format!(
+                        "model {:?}: reasoning_effort must be minimal, low, medium or high",
+                        model.id
+                    ));
+                }
             }
             if let Some(region) = &model.region {
                 if model.provider != ProviderKind::Bedrock {
@@ -273,6 +312,25 @@ mod tests {
             Catalogue::parse(&no_upstream)
                 .unwrap_err()
                 .contains("upstream")
+        );
+        let thinking = |extra: &str| {
+            format!(
+                "[[model]]\nid = \"t\"\nname = \"T\"\nprovider = \"anthropic\"\nupstream = \"u\"\n\
+                 base_url = \"x\"\ncontext_tokens = 200000\nmax_output_tokens = 8000\n{extra}"
+            )
+        };
+        assert!(Catalogue::parse(&thinking("thinking_budget = 4000")).is_ok());
+        for bad in ["thinking_budget = 100", "thinking_budget = 8000"] {
+            assert!(
+                Catalogue::parse(&thinking(bad))
+                    .unwrap_err()
+                    .contains("thinking_budget")
+            );
+        }
+        assert!(
+            Catalogue::parse(&thinking("reasoning_effort = \"high\""))
+                .unwrap_err()
+                .contains("openai")
         );
         let openai_region = "[[model]]\nid = \"m\"\nname = \"M\"\nprovider = \"openai\"\nupstream = \"u\"\nbase_url = \"x\"\ncontext_tokens = 4000\nregion = \"eu-west-1\"";
         assert!(

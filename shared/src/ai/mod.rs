@@ -24,6 +24,8 @@ pub use context::{ContextError, Prompt, PromptMessage, estimate_tokens};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Text(String),
+    /// The model's reasoning before (or between) its answer: shown apart, never mixed in.
+    Thinking(String),
     /// Token counts the provider reported (either may come alone).
     Usage {
         input: Option<u32>,
@@ -337,6 +339,55 @@ mod tests {
                 "{kind:?} {error:?}"
             );
             assert_eq!(text, "You ", "{kind:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_thinking_settings_are_sent() {
+        let fake = FakeProvider::start().await;
+        let http = crate::https::provider_client().build().unwrap();
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(2),
+            deadline: Duration::from_secs(5),
+        };
+        let mut anthropic = model(ProviderKind::Anthropic, "echo", &fake);
+        anthropic.max_output_tokens = 4096;
+        anthropic.thinking_budget = Some(2048);
+        let mut openai = model(ProviderKind::OpenAi, "echo", &fake);
+        openai.reasoning_effort = Some("low".into());
+        for model in [&anthropic, &openai] {
+            let mut events = stream_reply(&http, model, None, &prompt(), timeouts, Duration::ZERO)
+                .await
+                .unwrap();
+            while events.next().await.is_some() {}
+        }
+        let requests = fake.requests();
+        assert_eq!(
+            requests[0].body["thinking"],
+            serde_json::json!({"type": "enabled", "budget_tokens": 2048})
+        );
+        assert_eq!(requests[1].body["reasoning_effort"], "low");
+    }
+
+    #[tokio::test]
+    async fn thinking_comes_apart_from_the_answer() {
+        let fake = FakeProvider::start().await;
+        for kind in KINDS {
+            let (text, others, error) = run(kind, "thinking", &fake).await;
+            assert_eq!(error, None, "{kind:?}");
+            assert!(
+                text.starts_with("You said: hello there."),
+                "{kind:?}: {text}"
+            );
+            let thinking: String = others
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Thinking(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(thinking, fake_provider::THINKING.concat(), "{kind:?}");
+            assert!(!text.contains("echo it"), "{kind:?}: never mixed in");
         }
     }
 

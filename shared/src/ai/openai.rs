@@ -28,6 +28,10 @@ pub fn request(
         "stream_options": {"include_usage": true},
         "max_tokens": model.max_output_tokens,
     });
+    let mut body = body;
+    if let Some(effort) = &model.reasoning_effort {
+        body["reasoning_effort"] = json!(effort);
+    }
     let mut request = super::post_for_events(http, model, "chat/completions", &body);
     if let Some(key) = key {
         request = request.bearer_auth(key.expose_secret());
@@ -98,11 +102,17 @@ fn chunk(data: &str) -> Result<(Option<Event>, bool), ProviderError> {
         return Ok((None, false));
     };
     let ended = choice["finish_reason"].is_string();
-    let text = choice["delta"]["content"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .map(|t| Event::Text(t.to_string()));
-    Ok((text, ended))
+    let delta = &choice["delta"];
+    let piece = |name: &str| delta[name].as_str().filter(|t| !t.is_empty());
+    let event = match piece("content") {
+        Some(text) => Some(Event::Text(text.to_string())),
+        // Servers that reason name it `reasoning_content` (DeepSeek, vLLM) or `reasoning`
+        // (OpenRouter, Ollama).
+        None => piece("reasoning_content")
+            .or_else(|| piece("reasoning"))
+            .map(|t| Event::Thinking(t.to_string())),
+    };
+    Ok((event, ended))
 }
 
 #[cfg(test)]

@@ -132,6 +132,8 @@ pub(crate) struct MessageRecord {
     pub cost: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tokens_estimated: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub updated_at: u64,
@@ -150,6 +152,7 @@ impl MessageRecord {
             output_tokens: m.output_tokens,
             cost: m.cost.map(Cost::nanos),
             tokens_estimated: m.tokens_estimated,
+            thinking: m.thinking.clone(),
             error: m.error.clone(),
             updated_at: m.updated_at,
         }
@@ -169,6 +172,7 @@ impl MessageRecord {
             output_tokens: self.output_tokens,
             cost: self.cost.map(Cost::from_nanos),
             tokens_estimated: self.tokens_estimated,
+            thinking: self.thinking,
             error: self.error,
             updated_at: self.updated_at,
         })

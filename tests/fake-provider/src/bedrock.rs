@@ -11,6 +11,7 @@
 //! | `throttled` | HTTP 429 `ThrottlingException` |
 //! | `denied` | HTTP 403 `AccessDeniedException` (the role may not call the model) |
 //! | `stream-error` | three words, then a `modelStreamErrorException` frame |
+//! | `thinking` | reasoning first (`reasoningContent` deltas), then "You said: …" |
 //! | `drop` | three words, then the connection closes |
 //! | `stall` | three words, then nothing |
 //!
@@ -131,6 +132,16 @@ pub async fn serve(mut stream: TcpStream, model: &str, words: Vec<String>) {
     .await
     {
         return;
+    }
+    if model == "thinking" {
+        for piece in crate::THINKING {
+            let delta =
+                json!({"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": piece}}});
+            if !chunk(&mut stream, &frame("event", "contentBlockDelta", &delta)).await {
+                return;
+            }
+            tokio::time::sleep(crate::THINKING_PACE).await;
+        }
     }
     let mut sent = 0;
     for (i, word) in words.iter().enumerate() {

@@ -11,6 +11,7 @@
 //! | `stall` | three words, then nothing (until the client gives up) |
 //! | `status-429`, `status-500` | answers that status with a JSON error body |
 //! | `garbage` | one good word, then an event whose data is not JSON |
+//! | `thinking` | reasoning first (`reasoning_content`, Anthropic `thinking_delta`), then "You said: …" |
 //! | `redirect-PORT` | answers 307 to the same path on `127.0.0.1:PORT` (another server) |
 //! | `long-line` | one good word, then a line that never ends (megabytes without a newline) |
 //! | `big-error` | answers 500 with an error body of megabytes |
@@ -29,6 +30,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// What the `thinking` models think, piece by piece, before they answer.
+pub const THINKING: [&str; 3] = ["The user said something. ", "I should echo it ", "back."];
+/// The pause after each piece of thinking.
+pub const THINKING_PACE: Duration = Duration::from_millis(200);
 
 /// The reply the `markdown` model streams.
 pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n<script>alert(1)</script><img src=x onerror=alert(2)> done.";
@@ -52,6 +58,7 @@ pub fn catalogue(base_url: &str) -> String {
         "long-line",
         "big-error",
         "usage-forever",
+        "thinking",
     ] {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
@@ -71,6 +78,7 @@ pub fn catalogue(base_url: &str) -> String {
         ("fake-bedrock-throttled", "throttled"),
         ("fake-bedrock-denied", "denied"),
         ("fake-bedrock-error", "stream-error"),
+        ("fake-bedrock-thinking", "thinking"),
     ] {
         toml.push_str(&format!(
             "[[model]]\nid = \"{id}\"\nname = \"Fake Bedrock {upstream}\"\nprovider = \"bedrock\"\n\
@@ -254,6 +262,13 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
             .await;
         events.send(Some("ping"), r#"{"type": "ping"}"#).await;
     }
+    if model == "thinking" {
+        for piece in THINKING {
+            events.thinking(piece).await;
+            // Slow enough for a browser to see the thinking arrive before the answer.
+            tokio::time::sleep(THINKING_PACE).await;
+        }
+    }
     for (i, word) in words.iter().enumerate() {
         match model.as_str() {
             "drop" if i == 3 => return,
@@ -373,6 +388,19 @@ impl Events {
                 .await;
         } else {
             let chunk = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]});
+            self.send(None, &chunk.to_string()).await;
+        }
+    }
+
+    /// A piece of the model's reasoning: Anthropic's `thinking_delta`, OpenAI-compatible
+    /// servers' `reasoning_content`.
+    async fn thinking(&mut self, piece: &str) {
+        if self.anthropic {
+            let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": piece}});
+            self.send(Some("content_block_delta"), &delta.to_string())
+                .await;
+        } else {
+            let chunk = json!({"id": "fake", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"reasoning_content": piece}, "finish_reason": null}]});
             self.send(None, &chunk.to_string()).await;
         }
     }

@@ -500,6 +500,40 @@ async fn bedrock_models_reply_through_the_sdk_and_fail_like_the_others() {
 }
 
 #[tokio::test]
+async fn thinking_streams_apart_from_the_answer_and_is_kept() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let thought = fake_provider::THINKING.concat();
+    for model in ["fake-thinking", "fake-bedrock-thinking"] {
+        let path = ann.start("offline", "start").await;
+        let response = ann
+            .stream(&path, &[("message", "think first"), ("model", model)])
+            .await;
+        let events = streamed_text(response).await;
+        let thinking_at = events.find("event: thinking").expect("thinking events");
+        let text_at = events.find("event: text").expect("text events");
+        assert!(
+            thinking_at < text_at,
+            "{model}: thinking streams first: {events}"
+        );
+        let messages = ann.messages(&path).await;
+        let reply = messages.last().unwrap();
+        assert_eq!(reply.thinking, thought, "{model}");
+        assert!(reply.text.starts_with("You said: think first."), "{model}");
+        assert!(
+            !reply.text.contains("echo it"),
+            "{model}: never in the answer"
+        );
+        let (_, html) = ann.get(&path).await;
+        assert!(
+            html.contains("<details class=\"thinking\"><summary>Thinking</summary>"),
+            "{model}: {html}"
+        );
+        assert!(html.contains("I should echo it back."), "{model}");
+    }
+}
+
+#[tokio::test]
 async fn a_reload_mid_stream_shows_what_has_arrived() {
     let (app, _fake) = portal().await;
     let ann = Person::new(app).await;

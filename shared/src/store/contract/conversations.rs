@@ -290,3 +290,21 @@ pub async fn deleting_a_conversation_removes_its_messages<S: ConversationStore +
             .is_empty()
     );
 }
+
+pub async fn replies_keep_their_thinking<S: ConversationStore + AccountStore>(store: &S) {
+    let ann = owner(store, "thinker").await;
+    let c = conversation("Thoughts", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    let mut reply = send(store, &ann, &c.id, "why?", 1_800_000_001).await;
+    reply.thinking = "First, consider the question. ✓".into();
+    reply.text = "Because.".into();
+    reply.state = MessageState::Complete;
+    store.save_reply(&ann, &c.id, &reply, None).await.unwrap();
+    let (_, messages) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(messages[1].thinking, "First, consider the question. ✓");
+    assert_eq!(messages[1].text, "Because.");
+    assert_eq!(
+        messages[0].thinking, "",
+        "a message without thinking has none"
+    );
+}

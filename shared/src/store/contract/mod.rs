@@ -241,6 +241,10 @@ macro_rules! contract_tests {
             $crate::store::contract::concurrent_sends_lose_nothing(&a, &b).await;
         }
         #[tokio::test]
+        async fn replies_keep_their_thinking() {
+            $crate::store::contract::replies_keep_their_thinking(&$make.await).await;
+        }
+        #[tokio::test]
         async fn history_reads_in_pages() {
             $crate::store::contract::history_reads_in_pages(&$make.await).await;
         }

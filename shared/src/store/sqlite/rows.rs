@@ -6,7 +6,7 @@ pub(super) const CONVERSATION_COLUMNS: &str =
     "id, title, model, system, created_at, updated_at, next_seq, share";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
-     output_tokens, error, updated_at, cost, tokens_estimated";
+     output_tokens, error, updated_at, cost, tokens_estimated, thinking";
 
 pub(super) const ACCOUNT_COLUMNS: &str =
     "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting";
@@ -53,6 +53,7 @@ pub(super) fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
         updated_at: row.get::<_, i64>(9)? as u64,
         cost: row.get::<_, Option<i64>>(10)?.map(|c| c as u64),
         tokens_estimated: row.get(11)?,
+        thinking: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
     })
 }
 
@@ -73,7 +74,7 @@ pub(super) fn insert_message(
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         ),
         params![
             owner.as_str(),
@@ -90,6 +91,7 @@ pub(super) fn insert_message(
             r.updated_at as i64,
             r.cost.map(|c| c as i64),
             r.tokens_estimated,
+            (!r.thinking.is_empty()).then_some(&r.thinking),
         ],
     )
     .map_err(backend)?;

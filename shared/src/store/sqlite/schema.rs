@@ -97,6 +97,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
          expires_at INTEGER NOT NULL,
          PRIMARY KEY (owner, session)
      ) WITHOUT ROWID;",
+    // Replies' thinking.
+    "ALTER TABLE messages ADD COLUMN thinking TEXT;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
