@@ -59,8 +59,7 @@ pub async fn home(
                 .transpose()?;
             let mut page = store
                 .search_conversations(owner, q, after.as_ref(), PAGE_SIZE)
-                .await
-                .map_err(AppError::internal)?;
+                .await?;
             page.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
             page
         }
@@ -70,8 +69,7 @@ pub async fn home(
                 .transpose()?;
             store
                 .list_conversations(owner, after.as_ref(), PAGE_SIZE)
-                .await
-                .map_err(AppError::internal)?
+                .await?
         }
     };
     let catalogue = &app.config.models;

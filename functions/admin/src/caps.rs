@@ -79,10 +79,7 @@ pub async fn default(
             return refuse(visit, Problems::fields(errors, values)).await;
         }
     };
-    store
-        .set_default_spend_cap(cap)
-        .await
-        .map_err(AppError::internal)?;
+    store.set_default_spend_cap(cap).await?;
     tracing::info!(
         admin = admin.username.as_str(),
         cap = cap.map(Cost::nanos),

@@ -25,10 +25,7 @@ pub async fn create(visit: &mut Visit<'_>, admin: &Account) -> Result<Reply, App
         created_at: now,
         expires_at: now + app.config.invite_lifetime.as_secs(),
     };
-    store
-        .create_invite(&invite)
-        .await
-        .map_err(AppError::internal)?;
+    store.create_invite(&invite).await?;
     tracing::info!(admin = admin.username.as_str(), "invite created");
     let link = visit.absolute_url(&format!("/signup?invite={token}"));
     visit.flash(Flash::new(format!(

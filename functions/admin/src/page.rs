@@ -19,12 +19,7 @@ pub async fn render(
     problems: Problems,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
-    let page = app
-        .store()
-        .await?
-        .list_accounts(after, PAGE_SIZE)
-        .await
-        .map_err(AppError::internal)?;
+    let page = app.store().await?.list_accounts(after, PAGE_SIZE).await?;
     let store = app.store().await?;
     let (this_month, last_month) = {
         let month = Month::of(visit.now());
@@ -37,8 +32,7 @@ pub async fn render(
             tokio::try_join!(
                 store.spend_between(month, first, last),
                 store.spend_between(month.previous(), first, last),
-            )
-            .map_err(AppError::internal)?
+            )?
         }
     };
     let default_cap = visit.default_spend_cap().await?;

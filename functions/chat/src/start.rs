@@ -40,10 +40,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     // Read before anything is written, so that a failure here leaves nothing behind.
     let limits = Limits::of(visit).await?;
     let store = app.store().await?;
-    store
-        .create_conversation(&owner, &conversation)
-        .await
-        .map_err(AppError::internal)?;
+    store.create_conversation(&owner, &conversation).await?;
     let id = conversation.id;
     match turn::prepare(app, &owner, &id, &Kind::Send(text), &model.id, &limits).await {
         Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared).await),
@@ -52,10 +49,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
                 return Err(handler::turn_failure(err));
             };
             // Refused before anything was sent: the new conversation goes, the form stays.
-            store
-                .delete_conversation(&owner, &id)
-                .await
-                .map_err(AppError::internal)?;
+            store.delete_conversation(&owner, &id).await?;
             let mut errors = FieldErrors::default();
             errors.add("message", message);
             home_again(app, &owner, &form, errors, status).await

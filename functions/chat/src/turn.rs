@@ -175,7 +175,7 @@ pub async fn prepare(
         let (conversation, history) = store
             .conversation(owner, id, CONTEXT_MESSAGES)
             .await
-            .map_err(AppError::internal)?
+            .map_err(AppError::from)?
             .ok_or(TurnError::NotFound)?;
         let model = pick_model(app, requested_model, &conversation.model)?;
         let turn = new_turn_id();

@@ -30,17 +30,12 @@ pub async fn load(
             .await
             .map_err(AppError::internal),
         Some(before) => {
-            let Some((conversation, _)) = store
-                .conversation(owner, id, 0)
-                .await
-                .map_err(AppError::internal)?
-            else {
+            let Some((conversation, _)) = store.conversation(owner, id, 0).await? else {
                 return Ok(None);
             };
             let messages = store
                 .messages_before(owner, id, before, HISTORY_PAGE)
-                .await
-                .map_err(AppError::internal)?;
+                .await?;
             Ok(Some((conversation, messages)))
         }
     }

@@ -161,8 +161,7 @@ async fn create_bootstrap_admin(
         // Another request created it a moment ago: use what is stored.
         Err(StoreError::Conflict) => store
             .account(&account.username)
-            .await
-            .map_err(AppError::internal)?
+            .await?
             .ok_or(AppError::internal("bootstrap admin vanished")),
         Err(err) => Err(AppError::internal(err)),
     }

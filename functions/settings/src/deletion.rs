@@ -41,10 +41,7 @@ pub async fn delete(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
     if !errors.is_empty() {
         return again(status, errors, form.confirm_username.trim());
     }
-    store
-        .delete_account(&account.username)
-        .await
-        .map_err(AppError::internal)?;
+    store.delete_account(&account.username).await?;
     tracing::info!(user = account.username.as_str(), "account deleted");
     visit.forget_session();
     visit.flash(Flash::new(

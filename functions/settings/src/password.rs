@@ -36,8 +36,7 @@ pub async fn change(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
     let digest = password::hash(&secret(&form.new_password));
     let updated = store
         .change_account(&account.username, &AccountChange::Password(digest))
-        .await
-        .map_err(AppError::internal)?;
+        .await?;
     tracing::info!(user = account.username.as_str(), "password changed");
     // The change moved the account to a new epoch: this session follows it, others end.
     visit.sign_in(updated);

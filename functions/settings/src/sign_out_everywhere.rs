@@ -10,8 +10,7 @@ pub async fn sign_out(visit: &mut Visit<'_>) -> Result<Reply, AppError> {
     let store = visit.app().store().await?;
     store
         .change_account(&account.username, &AccountChange::SignOutEverywhere)
-        .await
-        .map_err(AppError::internal)?;
+        .await?;
     tracing::info!(user = account.username.as_str(), "signed out everywhere");
     // Every session ended with the new epoch, this one among them.
     visit.forget_session();

@@ -39,11 +39,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     let before = query::<ShareQuery>(req)?.before;
     let app = visit.app();
     let store = app.store().await?;
-    let shared = store
-        .shared(&token)
-        .await
-        .map_err(AppError::internal)?
-        .ok_or(AppError::NotFound)?;
+    let shared = store.shared(&token).await?.ok_or(AppError::NotFound)?;
     // The owner and the conversation, read at once: a disabled owner's links stop answering
     // (while disabled), as their sign-ins do.
     let (owner, found) = tokio::join!(
@@ -60,10 +56,11 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     }
     let messages = match before {
         None => latest,
-        Some(before) => store
-            .messages_before(&shared.owner, &shared.id, before, HISTORY_PAGE)
-            .await
-            .map_err(AppError::internal)?,
+        Some(before) => {
+            store
+                .messages_before(&shared.owner, &shared.id, before, HISTORY_PAGE)
+                .await?
+        }
     };
     let now = visit.now();
     Ok(Reply::page(

@@ -60,10 +60,7 @@ async fn show(visit: &Visit<'_>, req: &Request) -> Result<Reply, AppError> {
                 return Ok(Reply::page("signup.html", context! { need_invite => true }));
             };
             let store = app.store().await?;
-            let found = store
-                .invite(&link_tokens::hash(token), visit.now())
-                .await
-                .map_err(AppError::internal)?;
+            let found = store.invite(&link_tokens::hash(token), visit.now()).await?;
             if found.is_none() {
                 return Err(AppError::InviteUnusable);
             }

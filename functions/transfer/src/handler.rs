@@ -61,8 +61,7 @@ async fn everything(visit: &mut Visit<'_>) -> Result<Reply, AppError> {
         .store()
         .await?
         .export_conversations(&owner)
-        .await
-        .map_err(AppError::internal)?;
+        .await?;
     let body = export::json(transcripts, now);
     if body.len() > MAX_EXPORT_BYTES {
         let error = "Your conversations are more than one download can hold (5 MiB). Download \
@@ -85,15 +84,13 @@ async fn markdown(visit: &mut Visit<'_>, raw: &str) -> Result<Reply, AppError> {
     let store = app.store().await?;
     let (conversation, mut messages) = store
         .conversation(&owner, &id, HISTORY_PAGE)
-        .await
-        .map_err(AppError::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     // All of it, not just the latest page.
     if let Some(first) = messages.first().map(|m| m.seq).filter(|seq| *seq > 0) {
         let earlier = store
             .messages_before(&owner, &id, first, first as usize)
-            .await
-            .map_err(AppError::internal)?;
+            .await?;
         messages.splice(0..0, earlier);
     }
     Ok(Reply::Download {
@@ -124,8 +121,7 @@ async fn take(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
         .store()
         .await?
         .import_conversations(&owner, &transcripts)
-        .await
-        .map_err(AppError::internal)?;
+        .await?;
     let known = transcripts.len() - added;
     tracing::info!(user = owner.as_str(), added, known, "import");
     visit.flash(Flash::new(match (added, known) {

@@ -37,8 +37,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     let (shown, before) = tokio::try_join!(
         store.usage(&account.username, month),
         store.usage(&account.username, previous),
-    )
-    .map_err(AppError::internal)?;
+    )?;
     let cap = if month == current {
         cap(
             visit.spend_cap().await?,
