@@ -180,6 +180,43 @@ impl Month {
     }
 }
 
+/// Prompt tokens a provider's cache served or stored, and what reading from it saved
+/// against the full input price.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cached {
+    pub read_tokens: u64,
+    pub write_tokens: u64,
+    pub saved: Cost,
+}
+
+impl Cached {
+    /// A reply's cache use at `model`'s prices (cache reads at `cache_read_price` instead of
+    /// `input_price`: the difference is what they saved).
+    pub fn of(model: &Model, read: u32, write: u32) -> Self {
+        let full = Cost::of_tokens(read, model.input_price);
+        let paid = Cost::of_tokens(read, model.cache_read_price);
+        Self {
+            read_tokens: u64::from(read),
+            write_tokens: u64::from(write),
+            saved: Cost::from_nanos(full.nanos().saturating_sub(paid.nanos())),
+        }
+    }
+
+    /// What the cached tokens cost at `model`'s cache prices.
+    fn cost(&self, model: &Model) -> Cost {
+        let tokens = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Cost::of_tokens(tokens(self.read_tokens), model.cache_read_price).saturating_add(
+            Cost::of_tokens(tokens(self.write_tokens), model.cache_write_price),
+        )
+    }
+
+    fn add(&mut self, other: &Cached) {
+        self.read_tokens += other.read_tokens;
+        self.write_tokens += other.write_tokens;
+        self.saved = self.saved.saturating_add(other.saved);
+    }
+}
+
 /// What one reply used, as recorded on the reply and added to the month's totals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Charge {
@@ -194,6 +231,8 @@ pub struct Charge {
     pub cost: Cost,
     /// Whether the tokens are our estimate (the provider sent no usage data).
     pub estimated: bool,
+    /// Prompt tokens from or into the provider's cache (priced apart from `input_tokens`).
+    pub cache: Cached,
 }
 
 impl Charge {
@@ -205,8 +244,8 @@ impl Charge {
         reply: &mut Message,
         model: &Model,
         prompt_tokens: u32,
-        conversation: &str,
-        title: &str,
+        cache: Cached,
+        (conversation, title): (&str, &str),
         now: u64,
     ) -> Option<Self> {
         let nothing_arrived =
@@ -227,7 +266,8 @@ impl Charge {
             estimate_tokens(&reply.text) + thinking
         });
         let cost = Cost::of_tokens(input, model.input_price)
-            .saturating_add(Cost::of_tokens(output, model.output_price));
+            .saturating_add(Cost::of_tokens(output, model.output_price))
+            .saturating_add(cache.cost(model));
         reply.input_tokens = Some(input);
         reply.output_tokens = Some(output);
         reply.cost = Some(cost);
@@ -241,6 +281,7 @@ impl Charge {
             output_tokens: output,
             cost,
             estimated,
+            cache,
         })
     }
 }
@@ -254,6 +295,7 @@ pub struct Totals {
     pub replies: u64,
     /// How many of those replies' tokens were estimated.
     pub estimated_replies: u64,
+    pub cache: Cached,
 }
 
 impl Totals {
@@ -263,6 +305,7 @@ impl Totals {
         self.cost = self.cost.saturating_add(charge.cost);
         self.replies += 1;
         self.estimated_replies += u64::from(charge.estimated);
+        self.cache.add(&charge.cache);
     }
 }
 
@@ -414,6 +457,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cached_prompt_tokens_cost_their_own_prices_and_say_what_they_saved() {
+        let mut model = priced_model();
+        model.cache_read_price = 0.2;
+        model.cache_write_price = 2.5;
+        let cache = Cached::of(&model, 1_000_000, 100_000);
+        // A million read at $0.20 instead of $2.00: $1.80 saved.
+        assert_eq!(cache.saved, Cost::parse_dollars("1.80").unwrap());
+        let mut m = Message::pending_reply(1, "paid", "t", 0);
+        m.text = "ok".into();
+        m.input_tokens = Some(1_000);
+        m.output_tokens = Some(100);
+        let charge = Charge::of_reply(&mut m, &model, 0, cache, ("c", "T"), 0).unwrap();
+        // 1,000 in at $2 + 100 out at $8 + 1M cache reads at $0.20 + 100k writes at $2.50.
+        let expected = 1_000 * 2_000 + 100 * 8_000 + 200_000_000 + 250_000_000;
+        assert_eq!(charge.cost, Cost::from_nanos(expected));
+        assert_eq!(
+            m.cost,
+            Some(charge.cost),
+            "the reply shows what it cost, cache and all"
+        );
+        let mut totals = Totals::default();
+        totals.add(&charge);
+        totals.add(&charge);
+        assert_eq!(totals.cache.read_tokens, 2_000_000);
+        assert_eq!(totals.cache.saved, Cost::parse_dollars("3.60").unwrap());
+    }
+
     fn priced_model() -> Model {
         let catalogue = Catalogue::parse(
             r#"
@@ -445,7 +516,8 @@ mod tests {
         let mut m = reply("hello");
         m.input_tokens = Some(1000);
         m.output_tokens = Some(500);
-        let charge = Charge::of_reply(&mut m, &priced_model(), 7, "c", "T", 0).unwrap();
+        let charge =
+            Charge::of_reply(&mut m, &priced_model(), 7, Cached::default(), ("c", "T"), 0).unwrap();
         assert!(!charge.estimated);
         assert_eq!(charge.cost.nanos(), 1000 * 2000 + 500 * 8000);
         assert_eq!(m.cost, Some(charge.cost));
@@ -456,7 +528,15 @@ mod tests {
     #[test]
     fn a_reply_without_usage_is_estimated_and_marked() {
         let mut m = reply("twelve bytes");
-        let charge = Charge::of_reply(&mut m, &priced_model(), 40, "c", "T", 0).unwrap();
+        let charge = Charge::of_reply(
+            &mut m,
+            &priced_model(),
+            40,
+            Cached::default(),
+            ("c", "T"),
+            0,
+        )
+        .unwrap();
         assert!(charge.estimated && m.tokens_estimated);
         assert_eq!((charge.input_tokens, charge.output_tokens), (40, 3 + 4));
         assert_eq!(m.input_tokens, Some(40));
@@ -467,7 +547,14 @@ mod tests {
         let mut m = reply("");
         m.state = MessageState::Failed;
         assert_eq!(
-            Charge::of_reply(&mut m, &priced_model(), 40, "c", "T", 0),
+            Charge::of_reply(
+                &mut m,
+                &priced_model(),
+                40,
+                Cached::default(),
+                ("c", "T"),
+                0
+            ),
             None
         );
         assert_eq!(m.cost, None);

@@ -74,6 +74,9 @@ ENV
 }
 
 start() {
+  # What an earlier start left running (its pid files are about to go) is stopped first.
+  stop_service "$STATE" || true
+  stop_service "$STATE/fake-provider" || true
   rm -rf "$STATE"
   mkdir -p "$STATE"
   write_env > "$STATE/env"
@@ -85,6 +88,8 @@ start() {
   say "Starting the fake AI provider on 127.0.0.1:$FAKE_PORT"
   "$ROOT/target/debug/fake-provider" catalogue "$FAKE_PORT" > "$STATE/models.toml"
   start_service "$STATE/fake-provider" "$ROOT/target/debug/fake-provider" "$FAKE_PORT"
+  # A start that fails from here on stops what it started: nothing is left on the ports.
+  trap 'stop_service "$STATE" || true; stop_service "$STATE/fake-provider" || true' EXIT
 
   say "Starting cargo lambda watch ($FLAVOUR store) on $URL (log: ${STATE#$ROOT/}/log)"
   start_service "$STATE" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
@@ -100,6 +105,7 @@ start() {
   done
   # Each function starts on its first request; start them all now so tests see warm ones.
   for path in / /logout /signup /settings /admin /chat/x /no-such-page; do curl -sS -o /dev/null "$URL$path"; done
+  trap - EXIT
   say "The portal ($FLAVOUR store) is up at $URL"
 }
 

@@ -16,7 +16,7 @@ use shared::conversations::{
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
-use shared::usage::{Charge, Cost, Month, SendRate, SpendLimit};
+use shared::usage::{Cached, Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
 use shared::{App, AppError, Visit};
 use tokio::sync::mpsc::UnboundedSender;
@@ -308,6 +308,8 @@ pub async fn run(
         }
     };
     let mut superseded = false;
+    // Prompt tokens the provider's cache served and stored, as its usage says.
+    let (mut cache_read, mut cache_write) = (0, 0);
     let outcome = start(app, &model, &prompt).await;
     match outcome {
         Err(err) => fail(&mut reply, &model, &err),
@@ -333,9 +335,16 @@ pub async fn run(
                             listener.send(event("thinking", json!(piece)));
                         }
                     }
-                    Ok(Event::Usage { input, output }) => {
+                    Ok(Event::Usage {
+                        input,
+                        output,
+                        cache_read: read,
+                        cache_write: written,
+                    }) => {
                         reply.input_tokens = input.or(reply.input_tokens);
                         reply.output_tokens = output.or(reply.output_tokens);
+                        cache_read = read.unwrap_or(cache_read);
+                        cache_write = written.unwrap_or(cache_write);
                         continue;
                     }
                     // Stopped at the output limit: marked as cut, its usage still to come.
@@ -368,8 +377,8 @@ pub async fn run(
         &mut reply,
         &model,
         prompt.estimated_tokens(),
-        id.as_str(),
-        &title,
+        Cached::of(&model, cache_read, cache_write),
+        (id.as_str(), &title),
         session::now(),
     );
     if superseded {

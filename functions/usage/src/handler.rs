@@ -88,6 +88,11 @@ fn totals(t: &Totals) -> Value {
         cost => t.cost.to_string(),
         replies => t.replies,
         estimated_replies => t.estimated_replies,
+        cached => (t.cache.read_tokens + t.cache.write_tokens > 0).then(|| context! {
+            read => t.cache.read_tokens,
+            written => t.cache.write_tokens,
+            saved => t.cache.saved.to_string(),
+        }),
     }
 }
 

@@ -15,10 +15,22 @@ pub fn request(
     key: Option<&SecretString>,
     prompt: &Prompt,
 ) -> reqwest::RequestBuilder {
+    // With prompt caching, the system prompt and the conversation before the newest message
+    // are marked as the cacheable prefix: the next turn reads them from the cache.
+    let cache = json!({"type": "ephemeral"});
+    let stable = prompt.messages.len().saturating_sub(1);
     let messages: Vec<Value> = prompt
         .messages
         .iter()
-        .map(|m| json!({"role": m.role, "content": m.text}))
+        .enumerate()
+        .map(|(i, m)| {
+            if model.prompt_caching && i + 1 == stable {
+                let block = json!({"type": "text", "text": m.text, "cache_control": cache});
+                json!({"role": m.role, "content": [block]})
+            } else {
+                json!({"role": m.role, "content": m.text})
+            }
+        })
         .collect();
     let mut body = json!({
         "model": model.upstream,
@@ -27,7 +39,11 @@ pub fn request(
         "stream": true,
     });
     if let Some(system) = &prompt.system {
-        body["system"] = json!(system);
+        body["system"] = if model.prompt_caching {
+            json!([{"type": "text", "text": system, "cache_control": cache}])
+        } else {
+            json!(system)
+        };
     }
     if let Some(budget) = model.thinking_budget {
         body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
@@ -79,12 +95,16 @@ fn translate(event: &str, data: &str) -> Result<Step, ProviderError> {
         .map_err(|e| ProviderError::Malformed(format!("{e} in {data:.80}")))?;
     let kind = value["type"].as_str().unwrap_or(event);
     Ok(match kind {
-        "message_start" => Step::Emit(Event::Usage {
-            input: value["message"]["usage"]["input_tokens"]
-                .as_u64()
-                .map(|n| n as u32),
-            output: None,
-        }),
+        "message_start" => {
+            let usage = &value["message"]["usage"];
+            let count = |name: &str| usage[name].as_u64().map(|n| n as u32);
+            Step::Emit(Event::Usage {
+                input: count("input_tokens"),
+                output: None,
+                cache_read: count("cache_read_input_tokens"),
+                cache_write: count("cache_creation_input_tokens"),
+            })
+        }
         "content_block_delta" => {
             let delta = &value["delta"];
             match (
@@ -100,10 +120,7 @@ fn translate(event: &str, data: &str) -> Result<Step, ProviderError> {
             }
         }
         "message_delta" => match value["usage"]["output_tokens"].as_u64() {
-            Some(n) => Step::Emit(Event::Usage {
-                input: None,
-                output: Some(n as u32),
-            }),
+            Some(n) => Step::Emit(Event::tokens(None, Some(n as u32))),
             None => Step::Skip,
         },
         "message_stop" => Step::Stop,

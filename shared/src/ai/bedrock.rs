@@ -8,8 +8,9 @@ use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseStreamOutput,
-    InferenceConfiguration, Message, ReasoningContentBlockDelta, StopReason, SystemContentBlock,
+    CachePointBlock, CachePointType, ContentBlock, ContentBlockDelta, ConversationRole,
+    ConverseStreamOutput, InferenceConfiguration, Message, ReasoningContentBlockDelta, StopReason,
+    SystemContentBlock,
 };
 use aws_smithy_types::{Document, Number};
 
@@ -20,32 +21,63 @@ use super::{Event, EventStream, Model, Prompt, ProviderError, Timeouts};
 /// (with a Retry button), not waited out in backoff (the SDK's throttling backoff runs to
 /// seconds).
 pub fn client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> Client {
+    // Nor does it cut a stream that pauses: a model may think for longer than the SDK's
+    // stalled-stream grace period (5 s) before its first token, and the portal's own idle
+    // timeout and deadline bound a reply (aws-sdk-rust issue 1287: with a custom HTTP client
+    // the SDK's protection cut Bedrock streams that were merely slow).
     let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-        .retry_config(aws_config::retry::RetryConfig::disabled());
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .stalled_stream_protection(
+            aws_sdk_bedrockruntime::config::StalledStreamProtectionConfig::disabled(),
+        );
     if let Some(region) = region {
         builder = builder.region(aws_config::Region::new(region.to_string()));
     }
     Client::from_conf(builder.build())
 }
 
-/// The conversation as ConverseStream takes it.
-fn messages(prompt: &Prompt) -> Result<Vec<Message>, ProviderError> {
+fn cache_point() -> CachePointBlock {
+    CachePointBlock::builder()
+        .r#type(CachePointType::Default)
+        .build()
+        .expect("the type is set")
+}
+
+/// The conversation as ConverseStream takes it; with prompt caching, a cache point after the
+/// conversation before the newest message (the part the next turn repeats).
+fn messages(prompt: &Prompt, caching: bool) -> Result<Vec<Message>, ProviderError> {
+    let stable = prompt.messages.len().saturating_sub(1);
     prompt
         .messages
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             let role = if m.role == "assistant" {
                 ConversationRole::Assistant
             } else {
                 ConversationRole::User
             };
-            Message::builder()
+            let mut message = Message::builder()
                 .role(role)
-                .content(ContentBlock::Text(m.text.clone()))
+                .content(ContentBlock::Text(m.text.clone()));
+            if caching && i + 1 == stable {
+                message = message.content(ContentBlock::CachePoint(cache_point()));
+            }
+            message
                 .build()
                 .map_err(|e| ProviderError::Malformed(e.to_string()))
         })
         .collect()
+}
+
+/// The system prompt, with a cache point after it when caching.
+fn system(prompt: &Prompt, caching: bool) -> Option<Vec<SystemContentBlock>> {
+    let text = prompt.system.as_ref()?;
+    let mut blocks = vec![SystemContentBlock::Text(text.clone())];
+    if caching {
+        blocks.push(SystemContentBlock::CachePoint(cache_point()));
+    }
+    Some(blocks)
 }
 
 /// Extended thinking for Claude on Bedrock, as the model's own request field.
@@ -79,13 +111,8 @@ pub async fn stream(
     let request = client
         .converse_stream()
         .model_id(&model.upstream)
-        .set_messages(Some(messages(prompt)?))
-        .set_system(
-            prompt
-                .system
-                .as_ref()
-                .map(|s| vec![SystemContentBlock::Text(s.clone())]),
-        )
+        .set_messages(Some(messages(prompt, model.prompt_caching)?))
+        .set_system(system(prompt, model.prompt_caching))
         .inference_config(
             InferenceConfiguration::builder()
                 .max_tokens(max_tokens)
@@ -157,6 +184,12 @@ fn translate(event: ConverseStreamOutput) -> Step {
             Some(usage) => Step::Emit(Event::Usage {
                 input: u32::try_from(usage.input_tokens).ok(),
                 output: u32::try_from(usage.output_tokens).ok(),
+                cache_read: usage
+                    .cache_read_input_tokens
+                    .and_then(|n| u32::try_from(n).ok()),
+                cache_write: usage
+                    .cache_write_input_tokens
+                    .and_then(|n| u32::try_from(n).ok()),
             }),
             None => Step::Skip,
         },
@@ -215,7 +248,10 @@ fn stream_error<R: std::fmt::Debug>(err: SdkError<ConverseStreamOutputError, R>)
                 .collect(),
             ),
         },
-        _ => ProviderError::Dropped,
+        other => {
+            tracing::warn!(err = %super::error_chain(other), "the Bedrock stream broke");
+            ProviderError::Dropped
+        }
     }
 }
 
@@ -289,13 +325,7 @@ mod tests {
         let (text, others, error) = run("eu.anthropic.claude-3-haiku-20240307-v1:0", &fake).await;
         assert_eq!(error, None);
         assert!(text.starts_with("You said: and again."), "{text}");
-        assert_eq!(
-            others,
-            [Event::Usage {
-                input: Some(11),
-                output: Some(15)
-            }]
-        );
+        assert_eq!(others, [Event::tokens(Some(11), Some(15))]);
         let request = &fake.requests()[0];
         assert_eq!(
             request.path,
@@ -341,6 +371,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn prompt_caching_sets_cache_points_and_reports_the_cache() {
+        let fake = FakeProvider::start().await;
+        let sdk = crate::testing::local_service(&fake.openai_url().replace("/v1", ""));
+        let mut claude = model("echo");
+        claude.prompt_caching = true;
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(2),
+            deadline: Duration::from_secs(5),
+        };
+        let mut events = stream(&client(&sdk, None), &claude, &prompt(), timeouts)
+            .await
+            .unwrap();
+        let mut usage = None;
+        while let Some(event) = events.next().await {
+            if let Ok(Event::Usage {
+                cache_read,
+                cache_write,
+                ..
+            }) = event
+            {
+                usage = Some((cache_read, cache_write));
+            }
+        }
+        assert_eq!(
+            usage,
+            Some((
+                Some(fake_provider::CACHE_READ),
+                Some(fake_provider::CACHE_WRITE)
+            ))
+        );
+        let body = &fake.requests()[0].body;
+        assert_eq!(body["system"][1]["cachePoint"]["type"], "default");
+        assert_eq!(
+            body["messages"][1]["content"][1]["cachePoint"]["type"],
+            "default"
+        );
+        assert_eq!(body["messages"][2]["content"].as_array().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn reasoning_comes_apart_from_the_answer() {
         let fake = FakeProvider::start().await;
         let (text, others, error) = run("thinking", &fake).await;
@@ -362,16 +432,7 @@ mod tests {
         let (text, others, error) = run("max-tokens", &fake).await;
         assert_eq!(error, None);
         assert_eq!(text, "You said: and ");
-        assert_eq!(
-            others,
-            [
-                Event::Cut,
-                Event::Usage {
-                    input: Some(11),
-                    output: Some(3)
-                }
-            ]
-        );
+        assert_eq!(others, [Event::Cut, Event::tokens(Some(11), Some(3))]);
     }
 
     #[tokio::test]

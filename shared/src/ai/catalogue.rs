@@ -61,6 +61,16 @@ pub struct Model {
     /// OpenAI-compatible reasoning models: `minimal`, `low`, `medium` or `high`.
     #[serde(default)]
     pub reasoning_effort: Option<String>,
+    /// Anthropic and Bedrock: mark the system prompt and the conversation so far as cacheable,
+    /// so that each turn of a long conversation reads them from the provider's cache.
+    #[serde(default)]
+    pub prompt_caching: bool,
+    /// US dollars per million prompt tokens read from the cache.
+    #[serde(default)]
+    pub cache_read_price: f64,
+    /// US dollars per million prompt tokens written to the cache.
+    #[serde(default)]
+    pub cache_write_price: f64,
 }
 
 /// An AWS region's shape: lowercase words and a number, joined by dashes (`us-gov-west-1`).
@@ -126,7 +136,23 @@ impl Catalogue {
                     model.id
                 ));
             }
-            if model.input_price < 0.0 || model.output_price < 0.0 {
+            if model.prompt_caching
+                && !matches!(
+                    model.provider,
+                    ProviderKind::Anthropic | ProviderKind::Bedrock
+                )
+            {
+                return Err(format!(
+                    "model {:?}: prompt_caching is for anthropic and bedrock models (OpenAI \
+                     caches by itself)",
+                    model.id
+                ));
+            }
+            if model.input_price < 0.0
+                || model.output_price < 0.0
+                || model.cache_read_price < 0.0
+                || model.cache_write_price < 0.0
+            {
                 return Err(format!("model {:?}: prices cannot be negative", model.id));
             }
             if model.upstream.trim().is_empty() {

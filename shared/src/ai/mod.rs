@@ -26,10 +26,14 @@ pub enum Event {
     Text(String),
     /// The model's reasoning before (or between) its answer: shown apart, never mixed in.
     Thinking(String),
-    /// Token counts the provider reported (either may come alone).
+    /// Token counts the provider reported (any may come alone). `input` counts the prompt
+    /// tokens read at the full price; with prompt caching, `cache_read` were read from the
+    /// provider's cache and `cache_write` written to it, each at its own price.
     Usage {
         input: Option<u32>,
         output: Option<u32>,
+        cache_read: Option<u32>,
+        cache_write: Option<u32>,
     },
     /// The model stopped at its output limit (`max_output_tokens`): the reply is cut.
     Cut,
@@ -57,6 +61,18 @@ pub enum ProviderError {
     Network(String),
     #[error("no API key for model {0}")]
     NoKey(String),
+}
+
+impl Event {
+    /// Usage without prompt caching.
+    pub fn tokens(input: Option<u32>, output: Option<u32>) -> Self {
+        Event::Usage {
+            input,
+            output,
+            cache_read: None,
+            cache_write: None,
+        }
+    }
 }
 
 impl ProviderError {
@@ -370,6 +386,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn anthropic_prompt_caching_marks_the_stable_prefix_and_reports_the_cache() {
+        let fake = FakeProvider::start().await;
+        let http = crate::https::provider_client().build().unwrap();
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(2),
+            deadline: Duration::from_secs(5),
+        };
+        let mut claude = model(ProviderKind::Anthropic, "echo", &fake);
+        claude.prompt_caching = true;
+        let prompt = Prompt {
+            system: Some("Be brief.".into()),
+            messages: vec![
+                PromptMessage {
+                    role: "user",
+                    text: "one".into(),
+                },
+                PromptMessage {
+                    role: "assistant",
+                    text: "two".into(),
+                },
+                PromptMessage {
+                    role: "user",
+                    text: "three".into(),
+                },
+            ],
+        };
+        let mut events = stream_reply(&http, &claude, None, &prompt, timeouts, Duration::ZERO)
+            .await
+            .unwrap();
+        let mut usage = Vec::new();
+        while let Some(event) = events.next().await {
+            if let Ok(Event::Usage {
+                cache_read,
+                cache_write,
+                ..
+            }) = event
+            {
+                usage.push((cache_read, cache_write));
+            }
+        }
+        assert!(usage.contains(&(
+            Some(fake_provider::CACHE_READ),
+            Some(fake_provider::CACHE_WRITE)
+        )));
+        let body = &fake.requests()[0].body;
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+        assert_eq!(body["messages"][1]["content"][0]["text"], "two");
+        assert_eq!(
+            body["messages"][1]["content"][0]["cache_control"]["type"],
+            "ephemeral"
+        );
+        assert_eq!(
+            body["messages"][2]["content"], "three",
+            "the newest message is not cached"
+        );
+        assert_eq!(body["messages"][0]["content"], "one");
+    }
+
+    #[tokio::test]
     async fn thinking_comes_apart_from_the_answer() {
         let fake = FakeProvider::start().await;
         for kind in KINDS {
@@ -489,7 +564,8 @@ mod tests {
             usage,
             Some(Event::Usage {
                 input: Some(_),
-                output: Some(_)
+                output: Some(_),
+                ..
             })
         ));
     }

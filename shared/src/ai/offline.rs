@@ -33,10 +33,7 @@ pub fn reply(prompt: &Prompt, pace: Duration) -> EventStream {
     let events = pieces
         .into_iter()
         .map(Event::Text)
-        .chain(std::iter::once(Event::Usage {
-            input: Some(input),
-            output: Some(output),
-        }));
+        .chain(std::iter::once(Event::tokens(Some(input), Some(output))));
     Box::pin(futures_util::stream::unfold(
         events,
         move |mut events| async move {

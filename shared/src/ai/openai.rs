@@ -90,10 +90,18 @@ fn chunk(data: &str) -> Result<(Option<Event>, bool), ProviderError> {
     }
     if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
         let count = |name: &str| usage[name].as_u64().map(|n| n as u32);
+        // OpenAI caches long prompts by itself and counts the cached part in `prompt_tokens`.
+        let cached = usage["prompt_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .map(|n| n as u32)
+            .filter(|n| *n > 0);
+        let input = count("prompt_tokens").map(|n| n - cached.unwrap_or(0).min(n));
         return Ok((
             Some(Event::Usage {
-                input: count("prompt_tokens"),
+                input,
                 output: count("completion_tokens"),
+                cache_read: cached,
+                cache_write: None,
             }),
             true,
         ));
@@ -131,10 +139,18 @@ mod tests {
         let usage = r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#;
         assert_eq!(
             chunk(usage).unwrap().0,
+            Some(Event::tokens(Some(3), Some(5)))
+        );
+        let cached = r#"{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":800}}}"#;
+        assert_eq!(
+            chunk(cached).unwrap().0,
             Some(Event::Usage {
-                input: Some(3),
-                output: Some(5)
-            })
+                input: Some(200),
+                output: Some(5),
+                cache_read: Some(800),
+                cache_write: None,
+            }),
+            "OpenAI's own caching: the cached part counted apart"
         );
         assert!(matches!(chunk("{nope"), Err(ProviderError::Malformed(_))));
         assert!(matches!(

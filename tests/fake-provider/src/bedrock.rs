@@ -97,7 +97,9 @@ async fn chunk(stream: &mut TcpStream, bytes: &[u8]) -> bool {
         && stream.flush().await.is_ok()
 }
 
-pub async fn serve(mut stream: TcpStream, model: &str, words: Vec<String>) {
+/// Serves one ConverseStream; `cached` when the request marked a cache point, so that the
+/// usage reports what the cache served and stored.
+pub async fn serve(mut stream: TcpStream, model: &str, words: Vec<String>, cached: bool) {
     match model {
         "throttled" => {
             return error(
@@ -181,11 +183,15 @@ pub async fn serve(mut stream: TcpStream, model: &str, words: Vec<String>) {
     let events = [
         ("contentBlockStop", json!({"contentBlockIndex": 0})),
         ("messageStop", json!({"stopReason": stop_reason})),
-        (
-            "metadata",
-            json!({"usage": {"inputTokens": 11, "outputTokens": sent, "totalTokens": 11 + sent},
-                   "metrics": {"latencyMs": 5}}),
-        ),
+        ("metadata", {
+            let mut usage =
+                json!({"inputTokens": 11, "outputTokens": sent, "totalTokens": 11 + sent});
+            if cached {
+                usage["cacheReadInputTokens"] = json!(crate::CACHE_READ);
+                usage["cacheWriteInputTokens"] = json!(crate::CACHE_WRITE);
+            }
+            json!({"usage": usage, "metrics": {"latencyMs": 5}})
+        }),
     ];
     for (kind, payload) in events {
         if !chunk(&mut stream, &frame("event", kind, &payload)).await {

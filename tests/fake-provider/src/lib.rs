@@ -31,6 +31,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// The prompt tokens a request that asks for caching is told its cache served and stored.
+pub const CACHE_READ: u32 = 700;
+pub const CACHE_WRITE: u32 = 50;
+
 /// What the `thinking` models think, piece by piece, before they answer.
 pub const THINKING: [&str; 3] = ["The user said something. ", "I should echo it ", "back."];
 /// The pause after each piece of thinking.
@@ -71,6 +75,17 @@ pub fn catalogue(base_url: &str) -> String {
         "[[model]]\nid = \"fake-pricey\"\nname = \"Fake pricey\"\nprovider = \"openai\"\n\
          upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
          input_price = 1000000.0\noutput_price = 1000000.0\n\n"
+    ));
+    // Prompt caching: the models mark their prompts, and the fake reports cache use.
+    toml.push_str(&format!(
+        "[[model]]\nid = \"fake-anthropic-cached\"\nname = \"Fake Anthropic cached\"\n\
+         provider = \"anthropic\"\nupstream = \"echo\"\nbase_url = \"{base_url}\"\n\
+         context_tokens = 4000\ninput_price = 3.0\noutput_price = 15.0\nprompt_caching = true\n\
+         cache_read_price = 0.3\ncache_write_price = 3.75\n\n\
+         [[model]]\nid = \"fake-bedrock-cached\"\nname = \"Fake Bedrock cached\"\n\
+         provider = \"bedrock\"\nupstream = \"echo\"\nregion = \"eu-west-1\"\n\
+         context_tokens = 4000\ninput_price = 3.0\noutput_price = 15.0\nprompt_caching = true\n\
+         cache_read_price = 0.3\ncache_write_price = 3.75\n\n"
     ));
     for (id, upstream) in [
         ("fake-bedrock", "eu.anthropic.claude-3-haiku-20240307-v1:0"),
@@ -200,7 +215,8 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
         body: req.body.clone(),
     });
     if let Some(model) = bedrock::model_of(&req.path) {
-        return bedrock::serve(stream, &model, split_words(&echo(&req.body))).await;
+        let cached = req.body.to_string().contains("cachePoint");
+        return bedrock::serve(stream, &model, split_words(&echo(&req.body)), cached).await;
     }
     let anthropic = req.path.ends_with("/messages");
     let model = req.body["model"].as_str().unwrap_or("echo").to_string();
@@ -254,7 +270,13 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
     let delay = Duration::from_millis(if model == "slow" { 250 } else { 2 });
     let mut events = Events { stream, anthropic };
     if anthropic {
-        let start = json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "usage": {"input_tokens": 11, "output_tokens": 1}}});
+        let mut usage = json!({"input_tokens": 11, "output_tokens": 1});
+        // Asked to cache (a `cache_control` mark): reports what the cache served and stored.
+        if req.body.to_string().contains("cache_control") {
+            usage["cache_read_input_tokens"] = json!(CACHE_READ);
+            usage["cache_creation_input_tokens"] = json!(CACHE_WRITE);
+        }
+        let start = json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [], "usage": usage}});
         events.send(Some("message_start"), &start.to_string()).await;
         let block = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
         events

@@ -86,6 +86,7 @@ async fn admins_set_caps_and_see_each_accounts_spend() {
         output_tokens: 10,
         cost: Cost::from_nanos(nanos),
         estimated: false,
+        cache: Default::default(),
     };
     let month = Month::of(now);
     store

@@ -500,6 +500,50 @@ async fn bedrock_models_reply_through_the_sdk_and_fail_like_the_others() {
 }
 
 #[tokio::test]
+async fn prompt_caching_is_charged_at_cache_prices_and_counted() {
+    use shared::store::UsageStore;
+    use shared::usage::{Cost, Month};
+    let (app, _fake) = portal().await;
+    for model in ["fake-anthropic-cached", "fake-bedrock-cached"] {
+        let ann = Person::new(app).await;
+        // A system prompt: the stable part a first message already has to cache.
+        let response = ann
+            .post(
+                "/chat",
+                &[
+                    ("model", model),
+                    ("message", "remember this"),
+                    ("system", "You are terse."),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let path = response.headers()[LOCATION]
+            .to_str()
+            .unwrap()
+            .trim_end_matches("#latest")
+            .to_string();
+        let reply = ann.messages(&path).await.pop().unwrap();
+        // 11 in at $3, 15 out at $15, 700 cache reads at $0.30, 50 cache writes at $3.75 a
+        // million.
+        let expected = 11 * 3_000 + 15 * 15_000 + 700 * 300 + 50 * 3_750;
+        assert_eq!(reply.cost, Some(Cost::from_nanos(expected)), "{model}");
+        let store = app.store().await.unwrap();
+        let report = store
+            .usage(&ann.name, Month::of(shared::session::now()))
+            .await
+            .unwrap();
+        assert_eq!(report.total.cache.read_tokens, 700, "{model}");
+        assert_eq!(report.total.cache.write_tokens, 50, "{model}");
+        assert_eq!(
+            report.total.cache.saved,
+            Cost::from_nanos(700 * (3_000 - 300)),
+            "{model}: what the reads saved against the input price"
+        );
+    }
+}
+
+#[tokio::test]
 async fn thinking_streams_apart_from_the_answer_and_is_kept() {
     let (app, _fake) = portal().await;
     let ann = Person::new(app).await;

@@ -29,6 +29,7 @@ async fn charge(app: &App, account: &Account, title: &str, model: &str, month: M
         output_tokens: 50,
         cost: Cost::from_nanos(nanos),
         estimated: model == "offline",
+        cache: Default::default(),
     };
     store
         .record_usage(&account.username, &charge)
@@ -42,6 +43,53 @@ async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
         response.status(),
         body_text(&response).replace("&#x2f;", "/"),
     )
+}
+
+#[tokio::test]
+async fn shows_what_prompt_caching_read_wrote_and_saved() {
+    let app = testing::app();
+    let ann = testing::create_account(&app, "cacher", Role::User, "pw").await;
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let (_, html) = page(&app, &cookie, "/usage").await;
+    assert!(
+        !html.contains("Prompt caching"),
+        "nothing cached, nothing said"
+    );
+    let store = app.store().await.unwrap();
+    let conversation = Conversation::new(
+        Title::parse("Long talk").unwrap(),
+        "claude".into(),
+        None,
+        shared::session::now(),
+    );
+    store
+        .create_conversation(&ann.username, &conversation)
+        .await
+        .unwrap();
+    let charge = Charge {
+        month: Month::of(shared::session::now()),
+        conversation: conversation.id.as_str().to_string(),
+        title: "Long talk".into(),
+        model: "claude".into(),
+        input_tokens: 20,
+        output_tokens: 50,
+        cost: Cost::from_nanos(1_000),
+        estimated: false,
+        cache: shared::usage::Cached {
+            read_tokens: 9_000,
+            write_tokens: 300,
+            saved: Cost::parse_dollars("0.02").unwrap(),
+        },
+    };
+    store.record_usage(&ann.username, &charge).await.unwrap();
+    let (_, html) = page(&app, &cookie, "/usage").await;
+    assert!(
+        html.contains(
+            "Prompt caching: 9000 tokens read from the cache and 300 written to it; reading \
+             them from the cache saved $0.02"
+        ),
+        "{html}"
+    );
 }
 
 #[tokio::test]

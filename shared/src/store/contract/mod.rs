@@ -149,6 +149,7 @@ pub(super) fn charge(
         output_tokens: output,
         cost: Cost::from_nanos(cost),
         estimated: model == "offline",
+        cache: Default::default(),
     }
 }
 
@@ -264,6 +265,11 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn usage_adds_up_by_month_model_and_conversation() {
             $crate::store::contract::usage_adds_up_by_month_model_and_conversation(&$make.await)
+                .await;
+        }
+        #[tokio::test]
+        async fn usage_counts_what_the_cache_served_and_saved() {
+            $crate::store::contract::usage_counts_what_the_cache_served_and_saved(&$make.await)
                 .await;
         }
         #[tokio::test]

@@ -68,6 +68,7 @@ pub async fn usage_adds_up_by_month_model_and_conversation<
             cost: Cost::from_nanos(1_300),
             replies: 3,
             estimated_replies: 1,
+            cache: Default::default(),
         }
     );
     let models: Vec<_> = report
@@ -257,4 +258,39 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(st
     assert!(read.account.is_some());
     assert_eq!(read.default_spend_cap, Some(None));
     store.set_default_spend_cap(original).await.unwrap();
+}
+
+/// Prompt caching's tokens and savings add up like the rest, by month, model and conversation.
+pub async fn usage_counts_what_the_cache_served_and_saved<
+    S: ConversationStore + UsageStore + AccountStore,
+>(
+    store: &S,
+) {
+    let owner = owner(store, "cached").await;
+    let now = 1_800_000_000;
+    let c = conversation("Long one", now);
+    store.create_conversation(&owner, &c).await.unwrap();
+    let cached = |read, write, saved| crate::usage::Cached {
+        read_tokens: read,
+        write_tokens: write,
+        saved: Cost::from_nanos(saved),
+    };
+    for cache in [
+        cached(0, 900, 0),
+        cached(900, 40, 810),
+        cached(940, 35, 846),
+    ] {
+        let mut charge = charge(&c, "claude", 20, 30, 5_000);
+        charge.cache = cache;
+        store.record_usage(&owner, &charge).await.unwrap();
+    }
+    let report = store.usage(&owner, Month::of(now)).await.unwrap();
+    let expected = cached(1_840, 975, 1_656);
+    assert_eq!(report.total.cache, expected);
+    assert_eq!(report.by_model[0].totals.cache, expected);
+    assert_eq!(report.by_conversation[0].totals.cache, expected);
+    assert_eq!(
+        report.total.input_tokens, 60,
+        "cached tokens are counted apart"
+    );
 }

@@ -34,7 +34,7 @@ use crate::link_tokens;
 
 use crate::session::SessionId;
 
-use crate::usage::{Charge, Cost, Month, Totals, UsageLine, UsageReport};
+use crate::usage::{Cached, Charge, Cost, Month, Totals, UsageLine, UsageReport};
 
 use crate::users::Username;
 

@@ -24,6 +24,13 @@ pub(super) struct UsageItem {
     pub(super) replies: u64,
     #[serde(default)]
     pub(super) estimated_replies: u64,
+    #[serde(default)]
+    pub(super) cache_read_tokens: u64,
+    #[serde(default)]
+    pub(super) cache_write_tokens: u64,
+    /// In nano-dollars.
+    #[serde(default)]
+    pub(super) cache_saved: u64,
 }
 
 impl UsageItem {
@@ -34,6 +41,11 @@ impl UsageItem {
             cost: Cost::from_nanos(self.cost),
             replies: self.replies,
             estimated_replies: self.estimated_replies,
+            cache: Cached {
+                read_tokens: self.cache_read_tokens,
+                write_tokens: self.cache_write_tokens,
+                saved: Cost::from_nanos(self.cache_saved),
+            },
         }
     }
 }
@@ -64,7 +76,10 @@ impl DynamoStore {
                     .expression_attribute_values(":o", n(charge.output_tokens))
                     .expression_attribute_values(":c", n(charge.cost.nanos()))
                     .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":e", n(u8::from(charge.estimated)));
+                    .expression_attribute_values(":e", n(u8::from(charge.estimated)))
+                    .expression_attribute_values(":cr", n(charge.cache.read_tokens))
+                    .expression_attribute_values(":cw", n(charge.cache.write_tokens))
+                    .expression_attribute_values(":cs", n(charge.cache.saved.nanos()));
                 // The month's total is also listed by month for the admin's spend view.
                 let update = if let UsageKind::Total = kind {
                     set.push_str(", GSI1PK = :spend, GSI1SK = :user");
@@ -77,7 +92,8 @@ impl DynamoStore {
                 update
                     .update_expression(format!(
                         "{set} ADD input_tokens :i, output_tokens :o, cost :c, replies :one, \
-                         estimated_replies :e"
+                         estimated_replies :e, cache_read_tokens :cr, cache_write_tokens :cw, \
+                         cache_saved :cs"
                     ))
                     .build()
                     .expect("table, key and expression are set")

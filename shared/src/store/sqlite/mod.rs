@@ -25,7 +25,7 @@ use crate::link_tokens;
 
 use crate::session::SessionId;
 
-use crate::usage::{Charge, Cost, Month, SendRate, Totals, UsageLine, UsageReport};
+use crate::usage::{Cached, Charge, Cost, Month, SendRate, Totals, UsageLine, UsageReport};
 
 use crate::users::Username;
 

@@ -155,8 +155,13 @@ pub(super) fn totals_from_row(row: &Row, first: usize) -> rusqlite::Result<Total
         cost: Cost::from_nanos(n(2)?),
         replies: n(3)?,
         estimated_replies: n(4)?,
+        cache: Cached {
+            read_tokens: n(5)?,
+            write_tokens: n(6)?,
+            saved: Cost::from_nanos(n(7)?),
+        },
     })
 }
 
-pub(super) const TOTALS_COLUMNS: &str =
-    "input_tokens, output_tokens, cost, replies, estimated_replies";
+pub(super) const TOTALS_COLUMNS: &str = "input_tokens, output_tokens, cost, replies, estimated_replies, cache_read_tokens, \
+     cache_write_tokens, cache_saved";

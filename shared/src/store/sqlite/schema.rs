@@ -99,6 +99,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;",
     // Replies' thinking.
     "ALTER TABLE messages ADD COLUMN thinking TEXT;",
+    // Prompt caching in the usage totals.
+    "ALTER TABLE usage ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE usage ADD COLUMN cache_saved INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,

@@ -68,12 +68,15 @@ pub(super) fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> 
         tx.execute(
             &format!(
                 "INSERT INTO usage (owner, month, kind, id, label, {TOTALS_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (owner, month, kind, id) DO UPDATE SET label = excluded.label, \
                  input_tokens = input_tokens + excluded.input_tokens, \
                  output_tokens = output_tokens + excluded.output_tokens, \
                  cost = cost + excluded.cost, replies = replies + 1, \
-                 estimated_replies = estimated_replies + excluded.estimated_replies"
+                 estimated_replies = estimated_replies + excluded.estimated_replies, \
+                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, \
+                 cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, \
+                 cache_saved = cache_saved + excluded.cache_saved"
             ),
             params![
                 owner.as_str(),
@@ -85,6 +88,9 @@ pub(super) fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> 
                 charge.output_tokens,
                 charge.cost.nanos() as i64,
                 charge.estimated,
+                charge.cache.read_tokens as i64,
+                charge.cache.write_tokens as i64,
+                charge.cache.saved.nanos() as i64,
             ],
         )
         .map_err(backend)?;
