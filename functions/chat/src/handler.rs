@@ -15,7 +15,7 @@ use shared::store::StoreError;
 use shared::web::path_parameter;
 use shared::{AlsoRead, App, AppError, Methods, Reply, Streamed, Verb, Visit};
 
-use crate::turn::TurnError;
+use crate::turn::{self, Prefetched, TurnError};
 use crate::{manage, send, show, start};
 
 /// The conversation page's forms. A message form posts no action: a send.
@@ -54,15 +54,24 @@ pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {
     } else {
         AlsoRead::Nothing
     };
-    let mut visit = Visit::start_reading(app, &req, also).await;
+    // A send's first read runs while the visit checks the session: the turn is then written
+    // after one round trip to the store, not two.
+    let (mut visit, prefetched) = tokio::join!(
+        Visit::start_reading(app, &req, also),
+        turn::prefetch(app, &req)
+    );
     let outcome = match visit.take_failure() {
         Some(err) => Err(err),
-        None => route(&mut visit, &req).await,
+        None => route(&mut visit, &req, prefetched).await,
     };
     visit.finish_streaming(outcome)
 }
 
-async fn route(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
+async fn route(
+    visit: &mut Visit<'static>,
+    req: &Request,
+    prefetched: Option<Prefetched>,
+) -> Result<Reply, AppError> {
     let Some(raw) = path_parameter(req, "id", "/chat/") else {
         Methods::Post.of(req)?;
         return start::start(visit, req).await;
@@ -72,7 +81,7 @@ async fn route(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppEr
     let id = ConversationId::parse(&raw).ok_or(AppError::NotFound)?;
     match verb {
         Verb::Get => show::show(visit, req, &id).await,
-        Verb::Post => submit(visit, req, &id).await,
+        Verb::Post => submit(visit, req, &id, prefetched).await,
     }
 }
 
@@ -81,13 +90,14 @@ async fn submit(
     visit: &mut Visit<'static>,
     req: &Request,
     id: &ConversationId,
+    prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
     let action: Action = visit.action(req)?;
     let form: ChatForm = shared::form::parse(req)?;
     let owner = visit.require_user()?.username.clone();
     match action {
         Action::Send | Action::Edit | Action::Regenerate => {
-            send::turn(visit, req, &owner, id, action, &form).await
+            send::turn(visit, req, (&owner, id), action, &form, prefetched).await
         }
         Action::Rename => manage::rename(visit, &owner, id, &form).await,
         Action::Share => manage::share(visit, &owner, id).await,

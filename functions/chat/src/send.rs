@@ -12,17 +12,17 @@ use shared::users::Username;
 use shared::{AppError, Reply, Visit};
 
 use crate::handler::{self, Action, ChatForm};
-use crate::turn::{self, Kind, Limits};
+use crate::turn::{self, Kind, Limits, Prefetched};
 use crate::view::{self, Show};
 
 /// A send, an edit of the last message, or a regenerate of the last reply.
 pub async fn turn(
     visit: &mut Visit<'static>,
     req: &Request,
-    owner: &Username,
-    id: &ConversationId,
+    (owner, id): (&Username, &ConversationId),
     action: Action,
     form: &ChatForm,
+    prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
     let editing = action == Action::Edit;
     let kind = match action {
@@ -35,7 +35,7 @@ pub async fn turn(
             }
         },
     };
-    converse(visit, req, owner, id, kind, &form.model).await
+    converse(visit, req, (owner, id), kind, &form.model, prefetched).await
 }
 
 /// The conversation page again, with `message` beside the message field; nothing stored.
@@ -86,14 +86,14 @@ async fn again_with_status(
 async fn converse(
     visit: &mut Visit<'static>,
     req: &Request,
-    owner: &Username,
-    id: &ConversationId,
+    (owner, id): (&Username, &ConversationId),
     kind: Kind,
     model: &str,
+    prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
     let limits = Limits::of(visit).await?;
-    let err = match turn::prepare(app, owner, id, &kind, model, &limits).await {
+    let err = match turn::prepare(app, (owner, id), &kind, model, &limits, prefetched).await {
         Ok(prepared) => return Ok(deliver(visit, req, id, prepared).await),
         Err(err) => err,
     };

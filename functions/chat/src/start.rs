@@ -42,7 +42,8 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let store = app.store().await?;
     store.create_conversation(&owner, &conversation).await?;
     let id = conversation.id;
-    match turn::prepare(app, &owner, &id, &Kind::Send(text), &model.id, &limits).await {
+    let send = Kind::Send(text);
+    match turn::prepare(app, (&owner, &id), &send, &model.id, &limits, None).await {
         Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared).await),
         Err(err) => {
             let Some((status, message)) = err.refusal() else {

@@ -6,18 +6,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::ai::{self, ContextError, Event, Model, Prompt, ProviderKind, Timeouts};
 use shared::conversations::{
-    ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState, MessageText,
-    Speaker, new_turn_id,
+    Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
+    MessageText, Speaker, new_turn_id,
 };
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
 use shared::usage::{Cached, Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
+use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError, Visit};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -159,24 +161,59 @@ pub fn check_fits(model: &Model, text: &MessageText) -> Result<(), TurnError> {
         .map_err(|e| context_error(model, e))
 }
 
+/// A send's first read, started before the visit has checked the session (see `prefetch`).
+pub struct Prefetched {
+    owner: Username,
+    id: ConversationId,
+    read: Result<Option<(Conversation, Vec<Message>)>, StoreError>,
+}
+
+/// For a post that sends (a message, an edit, a regenerate): the conversation and its recent
+/// history, read for the user the session cookie names, so that the read runs while the visit
+/// checks the session (one round trip before the turn is written, not two). `prepare` uses it
+/// only if the visit then signed in that very user; anyone else's read is dropped unseen.
+pub async fn prefetch(app: &App, req: &Request) -> Option<Prefetched> {
+    #[derive(serde::Deserialize)]
+    struct Posted {
+        #[serde(default)]
+        action: String,
+    }
+    if req.method() != lambda_http::http::Method::POST {
+        return None;
+    }
+    let id = path_parameter(req, "id", "/chat/").and_then(|raw| ConversationId::parse(&raw))?;
+    let posted: Posted = shared::form::parse(req).ok()?;
+    if !matches!(posted.action.as_str(), "" | "send" | "edit" | "regenerate") {
+        return None;
+    }
+    let owner = claimed_user(app, req).await?;
+    let store = app.store().await.ok()?;
+    let read = store.conversation(&owner, &id, CONTEXT_MESSAGES).await;
+    Some(Prefetched { owner, id, read })
+}
+
 /// Stores the turn's messages after the conversation's last one, retrying when another send
 /// got there first, and gives back what the model is to answer.
 pub async fn prepare(
     app: &App,
-    owner: &Username,
-    id: &ConversationId,
+    (owner, id): (&Username, &ConversationId),
     kind: &Kind,
     requested_model: &str,
     limits: &Limits,
+    prefetched: Option<Prefetched>,
 ) -> Result<Prepared, TurnError> {
     let store = app.store().await?;
+    // The prefetched read counts only for this user's own conversation.
+    let mut first = prefetched
+        .filter(|p| p.owner == *owner && p.id == *id)
+        .map(|p| p.read);
     for _ in 0..WRITE_ATTEMPTS {
         let now = session::now();
-        let (conversation, history) = store
-            .conversation(owner, id, CONTEXT_MESSAGES)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(TurnError::NotFound)?;
+        let read = match first.take() {
+            Some(read) => read,
+            None => store.conversation(owner, id, CONTEXT_MESSAGES).await,
+        };
+        let (conversation, history) = read.map_err(AppError::from)?.ok_or(TurnError::NotFound)?;
         let model = pick_model(app, requested_model, &conversation.model)?;
         let turn = new_turn_id();
         let next = conversation.next_seq;

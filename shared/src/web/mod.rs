@@ -34,4 +34,4 @@ pub use reply::{ByteStream, Reply};
 use request::*;
 pub use request::{Methods, Verb, path_parameter, query};
 pub use streaming::Streamed;
-pub use visit::{AlsoRead, Visit, serve, serve_reading};
+pub use visit::{AlsoRead, Visit, claimed_user, serve, serve_reading};

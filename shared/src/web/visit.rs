@@ -31,6 +31,28 @@ pub struct Visit<'a> {
     pub(super) now: u64,
 }
 
+/// Every `Cookie` header of the request as one.
+fn cookie_header(req: &Request) -> String {
+    req.headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The username the request's session cookie names, if it opens and has not expired. A claim,
+/// not a sign-in: it lets a function start a read of that user's data while the visit checks
+/// the session, and the result must be used only if the visit then signs in that same user.
+pub async fn claimed_user(app: &App, req: &Request) -> Option<Username> {
+    let keys = app.session_keys().await.ok()?;
+    let session = keys.open(&cookie_header(req), !is_plain_http_loopback(req))?;
+    if session.is_expired(session::now()) {
+        return None;
+    }
+    Username::parse(session.user.as_deref()?).ok()
+}
+
 /// Runs `route` for the request and turns its outcome into the response.
 pub async fn serve<'a, F>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
@@ -95,14 +117,7 @@ impl<'a> Visit<'a> {
                 return visit;
             }
         };
-        let cookies = req
-            .headers()
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let opened = keys.open(&cookies, visit.secure);
+        let opened = keys.open(&cookie_header(req), visit.secure);
         visit.keys = Some(keys);
         let Some(session) = opened else {
             return visit;

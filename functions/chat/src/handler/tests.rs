@@ -544,6 +544,37 @@ async fn prompt_caching_is_charged_at_cache_prices_and_counted() {
 }
 
 #[tokio::test]
+async fn a_send_whose_session_no_longer_counts_reads_nothing_into_the_turn() {
+    use shared::accounts::AccountChange;
+    use shared::store::AccountStore;
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("offline", "mine").await;
+    // The cookie still opens and names ann (the read starts early), but the session no
+    // longer counts: the send is refused and nothing is written.
+    app.store()
+        .await
+        .unwrap()
+        .change_account(&ann.name, &AccountChange::Disabled(true))
+        .await
+        .unwrap();
+    let response = ann
+        .post(&path, &[("message", "sneaky"), ("model", "offline")])
+        .await;
+    // Its form's token belonged to the ended session: refused before anything else.
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ann.messages(&path).await.len(), 2, "nothing stored");
+
+    // Someone else's session naming their own conversation id reads nothing of ann's.
+    let bob = Person::new(app).await;
+    let response = bob
+        .post(&path, &[("message", "mine now?"), ("model", "offline")])
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(ann.messages(&path).await.len(), 2);
+}
+
+#[tokio::test]
 async fn thinking_streams_apart_from_the_answer_and_is_kept() {
     let (app, _fake) = portal().await;
     let ann = Person::new(app).await;
