@@ -19,9 +19,10 @@ use crate::turn::{self, Prefetched, TurnError};
 use crate::{manage, send, show, start};
 
 /// The conversation page's forms. A message form posts no action: a send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    #[default]
     #[serde(alias = "")]
     Send,
     Edit,
@@ -103,6 +104,13 @@ async fn submit(
         Action::Share => manage::share(visit, &owner, id).await,
         Action::Unshare => manage::unshare(visit, &owner, id).await,
         Action::Delete => manage::delete(visit, &owner, id).await,
+    }
+}
+
+impl Action {
+    /// Whether the form sends to the model (and so begins with the conversation's history).
+    pub fn sends(self) -> bool {
+        matches!(self, Action::Send | Action::Edit | Action::Regenerate)
     }
 }
 

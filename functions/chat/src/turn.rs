@@ -21,6 +21,8 @@ use shared::usage::{Cached, Charge, Cost, Month, SendRate, SpendLimit};
 use shared::users::Username;
 use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError, Visit};
+
+use crate::handler::Action;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How often a growing reply is written back, so that a reload shows it.
@@ -176,14 +178,14 @@ pub async fn prefetch(app: &App, req: &Request) -> Option<Prefetched> {
     #[derive(serde::Deserialize)]
     struct Posted {
         #[serde(default)]
-        action: String,
+        action: Action,
     }
     if req.method() != lambda_http::http::Method::POST {
         return None;
     }
     let id = path_parameter(req, "id", "/chat/").and_then(|raw| ConversationId::parse(&raw))?;
     let posted: Posted = shared::form::parse(req).ok()?;
-    if !matches!(posted.action.as_str(), "" | "send" | "edit" | "regenerate") {
+    if !posted.action.sends() {
         return None;
     }
     let owner = claimed_user(app, req).await?;

@@ -18,13 +18,12 @@ pub fn request(
     // With prompt caching, the system prompt and the conversation before the newest message
     // are marked as the cacheable prefix: the next turn reads them from the cache.
     let cache = json!({"type": "ephemeral"});
-    let stable = prompt.messages.len().saturating_sub(1);
     let messages: Vec<Value> = prompt
         .messages
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            if model.prompt_caching && i + 1 == stable {
+            if model.prompt_caching && prompt.last_stable() == Some(i) {
                 let block = json!({"type": "text", "text": m.text, "cache_control": cache});
                 json!({"role": m.role, "content": [block]})
             } else {

@@ -46,7 +46,6 @@ fn cache_point() -> CachePointBlock {
 /// The conversation as ConverseStream takes it; with prompt caching, a cache point after the
 /// conversation before the newest message (the part the next turn repeats).
 fn messages(prompt: &Prompt, caching: bool) -> Result<Vec<Message>, ProviderError> {
-    let stable = prompt.messages.len().saturating_sub(1);
     prompt
         .messages
         .iter()
@@ -60,7 +59,7 @@ fn messages(prompt: &Prompt, caching: bool) -> Result<Vec<Message>, ProviderErro
             let mut message = Message::builder()
                 .role(role)
                 .content(ContentBlock::Text(m.text.clone()));
-            if caching && i + 1 == stable {
+            if caching && prompt.last_stable() == Some(i) {
                 message = message.content(ContentBlock::CachePoint(cache_point()));
             }
             message
@@ -197,26 +196,31 @@ fn translate(event: ConverseStreamOutput) -> Step {
     }
 }
 
+/// A service error as the failure's detail: its code and message, at most 300 characters.
+fn described(err: &impl ProvideErrorMetadata) -> String {
+    format!(
+        "{}: {}",
+        err.code().unwrap_or("error"),
+        err.message().unwrap_or_default()
+    )
+    .chars()
+    .take(300)
+    .collect()
+}
+
 /// Why the stream did not open, in the failure table's terms.
 fn opening_error(model: &Model, err: SdkError<ConverseStreamError, HttpResponse>) -> ProviderError {
-    let detail =
-        |e: &dyn ProvideErrorMetadata| e.message().unwrap_or_default().chars().take(300).collect();
     match &err {
         SdkError::ServiceError(service) => match service.err() {
             ConverseStreamError::ThrottlingException(_) => ProviderError::RateLimited,
             ConverseStreamError::AccessDeniedException(_) => ProviderError::Unauthorized(403),
-            ConverseStreamError::ModelStreamErrorException(e) => ProviderError::Reported(detail(e)),
-            ConverseStreamError::ModelErrorException(e) => ProviderError::Reported(detail(e)),
+            error @ (ConverseStreamError::ModelStreamErrorException(_)
+            | ConverseStreamError::ModelErrorException(_)) => {
+                ProviderError::Reported(described(error))
+            }
             other => ProviderError::Status {
                 status: service.raw().status().as_u16(),
-                detail: format!(
-                    "{}: {}",
-                    other.code().unwrap_or("error"),
-                    other.message().unwrap_or_default()
-                )
-                .chars()
-                .take(300)
-                .collect(),
+                detail: described(other),
             },
         },
         // No credentials to sign with: the model cannot be used until the role (or a local
@@ -237,16 +241,7 @@ fn stream_error<R: std::fmt::Debug>(err: SdkError<ConverseStreamOutputError, R>)
     match &err {
         SdkError::ServiceError(service) => match service.err() {
             ConverseStreamOutputError::ThrottlingException(_) => ProviderError::RateLimited,
-            other => ProviderError::Reported(
-                format!(
-                    "{}: {}",
-                    other.code().unwrap_or("error"),
-                    other.message().unwrap_or_default()
-                )
-                .chars()
-                .take(300)
-                .collect(),
-            ),
+            other => ProviderError::Reported(described(other)),
         },
         other => {
             tracing::warn!(err = %super::error_chain(other), "the Bedrock stream broke");

@@ -39,6 +39,13 @@ pub fn estimate_tokens(text: &str) -> u32 {
 }
 
 impl Prompt {
+    /// The last message of the part a conversation's next turn sends again (all but the
+    /// newest message): where prompt caching marks the end of the cacheable prefix. `None`
+    /// when there is only the newest message.
+    pub fn last_stable(&self) -> Option<usize> {
+        self.messages.len().checked_sub(2)
+    }
+
     /// The prompt for a reply to the last message of `history` (oldest first).
     pub fn build(
         model: &Model,

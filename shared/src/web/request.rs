@@ -89,24 +89,13 @@ impl Methods {
 
     /// The request's method, if this route answers it.
     pub fn of(self, req: &Request) -> Result<Verb, AppError> {
-        let verb = match *req.method() {
-            lambda_http::http::Method::GET => Verb::Get,
-            lambda_http::http::Method::POST => Verb::Post,
-            _ => None.ok_or(AppError::MethodNotAllowed {
+        use lambda_http::http::Method;
+        match (self, req.method()) {
+            (Methods::Get | Methods::GetPost, &Method::GET) => Ok(Verb::Get),
+            (Methods::Post | Methods::GetPost, &Method::POST) => Ok(Verb::Post),
+            _ => Err(AppError::MethodNotAllowed {
                 allow: self.allow(),
-            })?,
-        };
-        let answered = match self {
-            Methods::Get => verb == Verb::Get,
-            Methods::Post => verb == Verb::Post,
-            Methods::GetPost => true,
-        };
-        if answered {
-            Ok(verb)
-        } else {
-            Err(AppError::MethodNotAllowed {
-                allow: self.allow(),
-            })
+            }),
         }
     }
 }
