@@ -32,8 +32,9 @@ test('a reply streams in as it is written, and survives a reload', async () => {
   await page.screenshot({ path: `${SHOTS}chat-streaming.png`, fullPage: true });
 
   // Reload mid-stream: what has arrived is there, marked as still being written, and the
-  // page follows the reply to its end by itself.
-  await page.waitForTimeout(800);
+  // page follows the reply to its end by itself. (A streaming reply is first saved after a
+  // second, then as it grows by half.)
+  await page.waitForTimeout(1500);
   await page.reload();
   const log = page.locator('#log');
   assert.equal(await log.getAttribute('data-live'), 'true', 'the page knows a reply is coming');

@@ -1,5 +1,6 @@
 mod handler;
 mod manage;
+mod saving;
 mod send;
 mod show;
 mod start;

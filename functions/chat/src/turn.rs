@@ -2,7 +2,7 @@
 //! empty reply first, then the reply streamed from the model, saved as it grows and completed
 //! at the end, whether or not anyone is still reading.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -23,10 +23,9 @@ use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError, Visit};
 
 use crate::handler::Action;
+use crate::saving::Saves;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// How often a growing reply is written back, so that a reload shows it.
-pub const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// How many of the latest messages a reply's context is chosen from.
 pub const CONTEXT_MESSAGES: usize = 100;
 /// Sends racing for the same conversation retry this often before giving up.
@@ -317,7 +316,7 @@ impl Listener {
     }
 }
 
-/// Writes the reply: asks the model, saves the text every `SAVE_EVERY` and at the end, and
+/// Writes the reply: asks the model, saves the text as it grows (`saving`) and at the end, and
 /// tells `listener` (if any) each piece. Returns the reply as last saved.
 pub async fn run(
     app: &App,
@@ -353,7 +352,7 @@ pub async fn run(
     match outcome {
         Err(err) => fail(&mut reply, &model, &err),
         Ok(mut events) => {
-            let mut last_save = Instant::now();
+            let mut saves = Saves::start(Instant::now());
             while let Some(item) = events.next().await {
                 match item {
                     Ok(Event::Text(text)) => {
@@ -397,8 +396,7 @@ pub async fn run(
                     }
                 }
                 // What has arrived (answer or thinking) is saved as it grows.
-                if last_save.elapsed() >= SAVE_EVERY {
-                    last_save = Instant::now();
+                if saves.due(Instant::now(), reply.text.len() + reply.thinking.len()) {
                     reply.updated_at = session::now();
                     if let Err(StoreError::Conflict) = save(store, &owner, &id, &reply, None).await
                     {

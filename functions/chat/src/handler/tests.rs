@@ -18,7 +18,6 @@ use shared::users::Username;
 use shared::{listing, session};
 
 use super::*;
-use crate::turn;
 
 /// A portal whose catalogue holds the fake provider's models and the offline model.
 async fn portal() -> (&'static App, FakeProvider) {
@@ -627,7 +626,7 @@ async fn a_reload_mid_stream_shows_what_has_arrived() {
         let frame = body.frame().await.unwrap().unwrap();
         seen.push_str(&String::from_utf8_lossy(frame.data_ref().unwrap()));
     }
-    tokio::time::sleep(turn::SAVE_EVERY * 2).await;
+    tokio::time::sleep(crate::saving::FIRST_SAVE * 2).await;
     let (_, html) = ann.get(&path).await;
     assert!(html.contains("data-live=\"true\""), "{html}");
     assert!(html.contains("Still being written"), "{html}");
