@@ -54,6 +54,10 @@ pub struct Model {
     /// A Secrets Manager secret holding the API key (in AWS), used when `key_env` is unset.
     #[serde(default)]
     pub key_secret: Option<String>,
+    /// When `key_secret` holds a JSON object of several keys (one secret for every provider
+    /// costs less than one each): the field holding this model's.
+    #[serde(default)]
+    pub key_field: Option<String>,
     /// Anthropic and Bedrock (Claude): tokens the model may think for before answering
     /// (extended thinking), at least 1024 and below `max_output_tokens`; none: no thinking.
     #[serde(default)]
@@ -203,6 +207,12 @@ impl Catalogue {
                     ));
                 }
             }
+            if model.key_field.is_some() && model.key_secret.is_none() {
+                return Err(format!(
+                    "model {:?}: key_field names a field of key_secret, which is missing",
+                    model.id
+                ));
+            }
             if let Some(region) = &model.region {
                 if model.provider != ProviderKind::Bedrock {
                     return Err(format!(
@@ -299,6 +309,17 @@ mod tests {
         );
         assert!(Catalogue::parse(&twice).unwrap_err().contains("twice"));
         assert!(Catalogue::parse("model = []").is_err());
+        assert!(
+            Catalogue::parse(&entry("base_url = \"x\"\nkey_field = \"openai\""))
+                .unwrap_err()
+                .contains("key_secret")
+        );
+        assert!(
+            Catalogue::parse(&entry(
+                "base_url = \"x\"\nkey_field = \"openai\"\nkey_secret = \"keys\""
+            ))
+            .is_ok()
+        );
     }
 
     #[test]

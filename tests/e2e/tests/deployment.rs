@@ -121,40 +121,68 @@ fn every_function_is_routed_the_same_way_locally_and_in_aws() {
     );
 }
 
+/// What a stack costs while nobody uses it: Secrets Manager's $0.40 per secret and
+/// CloudWatch's $0.10 per alarm metric each month (the rest is billed by use). Kept under a
+/// dollar; every function stays watched, as each is reached only through the API whose 5xx
+/// alarm also counts a throttled invocation.
 #[test]
-fn every_function_is_watched_for_throttles_within_the_alarm_limits() {
+fn the_idle_stack_costs_under_a_dollar_a_month_and_every_function_is_watched() {
     let source = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
     let docs = YamlLoader::load_from_str(&source).unwrap();
-    let mut watched = Vec::new();
-    for (name, resource) in docs[0]["Resources"].as_hash().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
-            continue;
-        }
-        let Some(metrics) = resource["Properties"]["Metrics"].as_vec() else {
-            continue;
-        };
-        let stats: Vec<_> = metrics
-            .iter()
-            .filter(|m| !m["MetricStat"].is_badvalue())
-            .collect();
-        // CloudWatch's hard limit for an alarm on a metric math expression.
-        assert!(
-            stats.len() <= 10,
-            "{name:?} watches {} metrics",
-            stats.len()
-        );
-        for stat in stats {
-            if stat["MetricStat"]["Metric"]["MetricName"].as_str() == Some("Throttles") {
-                watched.push(stat["Id"].as_str().unwrap().to_string());
+    let resources = docs[0]["Resources"].as_hash().unwrap();
+    let (mut secrets, mut alarm_metrics) = (0, 0);
+    let mut watched_api = None;
+    for resource in resources.values() {
+        match resource["Type"].as_str() {
+            Some("AWS::SecretsManager::Secret") => secrets += 1,
+            Some("AWS::CloudWatch::Alarm") => {
+                let properties = &resource["Properties"];
+                match properties["Metrics"].as_vec() {
+                    Some(metrics) => {
+                        alarm_metrics += metrics
+                            .iter()
+                            .filter(|m| !m["MetricStat"].is_badvalue())
+                            .count()
+                    }
+                    None => alarm_metrics += 1,
+                }
+                if properties["MetricName"].as_str() == Some("5XXError") {
+                    let dimensions = properties["Dimensions"].as_vec().unwrap();
+                    watched_api = dimensions
+                        .iter()
+                        .find(|d| d["Name"].as_str() == Some("ApiName"))
+                        .map(|d| d["Value"].clone());
+                }
             }
+            _ => {}
         }
     }
-    watched.sort();
-    assert_eq!(
-        watched,
-        workspace_functions(),
-        "each function's throttles, once"
+    let monthly = secrets as f64 * 0.40 + alarm_metrics as f64 * 0.10;
+    assert!(
+        monthly < 1.0,
+        "{secrets} secrets and {alarm_metrics} alarm metrics cost ${monthly:.2} a month idle"
     );
+    // The alarm watches the API by the name the Api resource is given.
+    let api = &resources[&yaml_rust2::Yaml::String("Api".into())];
+    assert_eq!(
+        watched_api.as_ref(),
+        Some(&api["Properties"]["Name"]),
+        "the 5xx alarm watches the portal's API"
+    );
+    for function in workspace_functions() {
+        let resource = &resources[&yaml_rust2::Yaml::String(function.clone())];
+        let events = resource["Properties"]["Events"].as_hash().unwrap();
+        assert!(!events.is_empty(), "{function} is reached through the API");
+        for event in events.values() {
+            assert_eq!(event["Type"].as_str(), Some("Api"), "{function}");
+            // `!Ref Api`, read without its tag.
+            assert_eq!(
+                event["Properties"]["RestApiId"].as_str(),
+                Some("Api"),
+                "{function}: only through the watched API"
+            );
+        }
+    }
 }
 
 /// The catalogue a stack deploys with when `ModelCatalogue` is empty parses, and the chat
@@ -171,9 +199,7 @@ fn the_default_deployed_catalogue_parses_and_its_bedrock_models_are_allowed() {
         .and_then(|v| v.as_str())
         .expect("the default catalogue");
     // `${...}` are the stack's secret ARNs, filled in by `!Sub`.
-    let filled = default
-        .replace("${OpenAiKey}", "arn:secret:openai")
-        .replace("${AnthropicKey}", "arn:secret:anthropic");
+    let filled = default.replace("${ProviderKeys}", "arn:secret:provider-keys");
     let catalogue = shared::ai::Catalogue::parse(&filled).expect("the default catalogue parses");
     let allowed = template["Parameters"]["BedrockModelArns"]["Default"]
         .as_str()

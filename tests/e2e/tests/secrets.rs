@@ -142,3 +142,27 @@ async fn a_models_key_comes_from_its_environment_variable_else_its_secret() {
     let none = shared::ai::keys::api_key(&model, |_| None, async || &cache).await;
     assert!(matches!(none, Ok(None)), "a local server needs no key");
 }
+
+#[tokio::test]
+async fn one_secret_holds_every_providers_key_by_field() {
+    let client = e2e::secrets_manager();
+    let name = create(&client, r#"{"openai": "sk-openai", "anthropic": "sk-ant"}"#).await;
+    let cache = SecretCache::new(client, Duration::from_secs(60));
+    let mut model = shared::ai::Catalogue::embedded().default_model().clone();
+    model.key_secret = Some(name);
+    let key = async |model: &shared::ai::Model| {
+        shared::ai::keys::api_key(model, |_| None, async || &cache)
+            .await
+            .map(|k| k.map(|k| k.expose_secret().to_string()))
+    };
+    model.key_field = Some("openai".into());
+    assert_eq!(key(&model).await.unwrap().as_deref(), Some("sk-openai"));
+    model.key_field = Some("anthropic".into());
+    assert_eq!(key(&model).await.unwrap().as_deref(), Some("sk-ant"));
+    // A field the secret lacks is no key (and the reply fails saying so), not the whole JSON.
+    model.key_field = Some("mistral".into());
+    assert!(matches!(
+        key(&model).await,
+        Err(shared::ai::ProviderError::NoKey(_))
+    ));
+}
