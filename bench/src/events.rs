@@ -45,6 +45,9 @@ impl Setup {
             ("SWITCHBOARD_SESSION_KEY".to_string(), key_b64.clone()),
             // The offline model answers at once: a chat turn measures the portal, not a model.
             ("SWITCHBOARD_OFFLINE_PACE_MS".to_string(), "0".to_string()),
+            // The bench sends as fast as it can, and signs people up.
+            ("SWITCHBOARD_SENDS_PER_MINUTE".to_string(), "0".to_string()),
+            ("SWITCHBOARD_SIGNUP".to_string(), "open".to_string()),
         ];
         let account = Account::new(
             Username::parse(USER).unwrap(),
@@ -147,23 +150,87 @@ impl Setup {
     /// account's name and password (right, so the throttle gives each attempt back).
     pub fn sign_in(&self) -> String {
         let (cookie, csrf) = &self.anonymous;
-        let mut event: Value =
-            serde_json::from_str(&self.event("POST", "/login", false)).expect("an event");
         let body = serde_urlencoded::to_string([
             ("csrf_token", csrf.as_str()),
             ("username", USER),
             ("password", PASSWORD),
         ])
         .expect("a form");
-        event["body"] = json!(body);
-        for (name, value) in [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Cookie", cookie.as_str()),
-        ] {
-            event["headers"][name] = json!(value);
-            event["multiValueHeaders"][name] = json!([value]);
-        }
-        event.to_string()
+        with_body(
+            &self.event("POST", "/login", false),
+            body,
+            "application/x-www-form-urlencoded",
+            cookie,
+        )
+    }
+
+    /// The `n`th of the bench's sign-ups, as a browser sends it: a new name each time, and a
+    /// password strong enough for the strength check (argon2 hashes it).
+    pub fn sign_up(&self, n: usize) -> String {
+        let (cookie, csrf) = &self.anonymous;
+        let username = format!("bench-{}-{n}", std::process::id());
+        let password = "quartz lantern orbit 7 ripple";
+        let body = serde_urlencoded::to_string([
+            ("csrf_token", csrf.as_str()),
+            ("username", username.as_str()),
+            ("email", &format!("{username}@example.com")),
+            ("password", password),
+            ("confirm", password),
+        ])
+        .expect("a form");
+        with_body(
+            &self.event("POST", "/signup", false),
+            body,
+            "application/x-www-form-urlencoded",
+            cookie,
+        )
+    }
+
+    /// The `n`th of the bench's imports: an export file of five conversations of twenty
+    /// messages (about 25 KB), each import's ids new, posted as the import form does.
+    pub fn import(&self, n: usize) -> String {
+        let conversations: Vec<Value> = (0..5)
+            .map(|c| {
+                let messages: Vec<Value> = (0..20)
+                    .map(|m| {
+                        json!({
+                            "speaker": if m % 2 == 0 { "user" } else { "assistant" },
+                            "text": format!("Message {m} of an imported conversation. {}", "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(3)),
+                            "state": "complete",
+                            "at": 1_700_000_000 + m,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "id": format!("i{:06}{n:05}c{c:03}", std::process::id() % 1_000_000),
+                    "title": format!("Imported {n}.{c}"),
+                    "model": "offline",
+                    "system": null,
+                    "created_at": 1_700_000_000,
+                    "updated_at": 1_700_000_100,
+                    "messages": messages,
+                })
+            })
+            .collect();
+        let file = json!({
+            "format": "switchboard-export",
+            "version": 1,
+            "exported_at": 1_700_000_200,
+            "conversations": conversations,
+        });
+        let boundary = "bench-boundary-7f3a";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export.json\"\r\n\
+             Content-Type: application/json\r\n\r\n{file}\r\n--{boundary}--\r\n",
+            self.csrf
+        );
+        with_body(
+            &self.event("POST", "/import", true),
+            body,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &self.cookie,
+        )
     }
 
     /// A chat turn as a browser without JavaScript sends it: a form post that waits for the
@@ -209,6 +276,17 @@ impl Setup {
         }
         event.to_string()
     }
+}
+
+/// `event` with a form's body, its content type and a cookie, as a browser posts it.
+fn with_body(event: &str, body: String, content_type: &str, cookie: &str) -> String {
+    let mut event: Value = serde_json::from_str(event).expect("an event");
+    event["body"] = json!(body);
+    for (name, value) in [("Content-Type", content_type), ("Cookie", cookie)] {
+        event["headers"][name] = json!(value);
+        event["multiValueHeaders"][name] = json!([value]);
+    }
+    event.to_string()
 }
 
 async fn create_conversation<S: ConversationStore + ShareStore>(

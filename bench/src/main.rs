@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use bench::measure::{Subject, measure};
-use bench::report::SIGN_IN;
+use bench::report::{CHAT_TURN, IMPORT, SIGN_IN, SIGN_UP};
 use bench::{events, report, ttft};
 
 const FUNCTIONS: &[&str] = &[
@@ -134,14 +134,28 @@ async fn run() -> Result<(), String> {
                 binary: Some(binary.clone()),
                 proxy: setup.proxy.clone(),
             });
-            // The heavy path of sign-in: a password checked (argon2, 19 MiB) every invoke.
-            if *name == "login" {
+            // The heavy paths, each over every invoke: a password checked or hashed (argon2,
+            // 19 MiB), a chat turn written and answered, an export file imported.
+            let heavy: Vec<(&str, Vec<String>)> = match *name {
+                "login" => vec![(SIGN_IN, vec![setup.sign_in()])],
+                "signup" => vec![(
+                    SIGN_UP,
+                    (0..=options.invokes).map(|n| setup.sign_up(n)).collect(),
+                )],
+                "chat" => vec![(CHAT_TURN, vec![setup.chat_turn()])],
+                "transfer" => vec![(
+                    IMPORT,
+                    (0..=options.invokes).map(|n| setup.import(n)).collect(),
+                )],
+                _ => Vec::new(),
+            };
+            for (heavy, events) in heavy {
                 subjects.push(Subject {
-                    name: SIGN_IN.to_string(),
+                    name: heavy.to_string(),
                     command: vec![binary.display().to_string()],
                     env: setup.env(),
-                    events: vec![setup.sign_in()],
-                    binary: Some(binary),
+                    events,
+                    binary: Some(binary.clone()),
                     proxy: setup.proxy.clone(),
                 });
             }

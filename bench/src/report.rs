@@ -24,7 +24,12 @@ const MAX_SIGN_IN_PEAK_RSS_MB: f64 = 48.0;
 
 /// The subject that signs in (a POST with the right password) on every invoke.
 pub const SIGN_IN: &str = "login (sign-in)";
-const MAX_ZIP_MB: f64 = 4.0;
+/// The subject that creates an account (a new name, its password hashed) on every invoke.
+pub const SIGN_UP: &str = "signup (sign-up)";
+/// The subject that sends a message (without a script: the reply comes back whole).
+pub const CHAT_TURN: &str = "chat (turn)";
+/// The subject that imports a 25 KB export file of five new conversations.
+pub const IMPORT: &str = "transfer (import)";
 const MAX_ADDED_TTFT_MS: f64 = 2.0;
 
 impl Report {
@@ -123,7 +128,7 @@ impl Report {
                     m.init_ms
                 ));
             }
-            let max_rss = if m.name == SIGN_IN {
+            let max_rss = if m.name == SIGN_IN || m.name == SIGN_UP {
                 MAX_SIGN_IN_PEAK_RSS_MB
             } else {
                 MAX_PEAK_RSS_MB
@@ -131,9 +136,9 @@ impl Report {
             if m.peak_rss_mb > max_rss {
                 misses.push(format!("peak RSS {:.1} MB > {max_rss} MB", m.peak_rss_mb));
             }
-            if m.zip_mb.is_some_and(|z| z > MAX_ZIP_MB) {
-                misses.push(format!("zip > {MAX_ZIP_MB} MB"));
-            }
+            // No zip target here: this host build carries the embedded store (SQLite) in
+            // every binary; the deployed zips are the arm64 ones `sam build` makes
+            // (`scripts/zip-sizes`).
             if m.name == "home" && m.warm_p50_ms > MAX_WARM_PAGE_P50_MS {
                 misses.push(format!(
                     "warm page p50 {:.3} ms > {MAX_WARM_PAGE_P50_MS} ms",
