@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_types::SdkConfig;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
@@ -69,15 +69,10 @@ impl App {
         }
     }
 
-    /// The AWS SDK's configuration, from its standard sources (`AWS_REGION`, profiles,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, the Lambda role...).
+    /// The AWS SDK's configuration, from the environment (`crate::aws`).
     async fn aws(&self) -> &SdkConfig {
         self.aws
-            .get_or_init(|| {
-                aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(crate::https::aws_client())
-                    .load()
-            })
+            .get_or_init(|| async { crate::aws::sdk_config(|name| std::env::var(name).ok()) })
             .await
     }
 

@@ -225,10 +225,11 @@ pub async fn streamed_text(response: Response<crate::Streamed>) -> String {
 /// The SDK configuration for a local stand-in of an AWS service at `url`, with the static
 /// credentials such services accept (DynamoDB Local keeps a database per access key:
 /// whatever else talks to it uses `test`).
-pub fn local_service(url: &str) -> aws_config::SdkConfig {
-    use aws_config::{BehaviorVersion, Region};
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-    aws_config::SdkConfig::builder()
+pub fn local_service(url: &str) -> aws_types::SdkConfig {
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+    };
+    aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(crate::https::aws_client())
         .endpoint_url(url)

@@ -20,18 +20,18 @@ use super::{Event, EventStream, Model, Prompt, ProviderError, Timeouts};
 /// the other providers' calls do not: a throttled or failed call is told to the user at once
 /// (with a Retry button), not waited out in backoff (the SDK's throttling backoff runs to
 /// seconds).
-pub fn client(sdk: &aws_config::SdkConfig, region: Option<&str>) -> Client {
+pub fn client(sdk: &aws_types::SdkConfig, region: Option<&str>) -> Client {
     // Nor does it cut a stream that pauses: a model may think for longer than the SDK's
     // stalled-stream grace period (5 s) before its first token, and the portal's own idle
     // timeout and deadline bound a reply (aws-sdk-rust issue 1287: with a custom HTTP client
     // the SDK's protection cut Bedrock streams that were merely slow).
     let mut builder = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .stalled_stream_protection(
             aws_sdk_bedrockruntime::config::StalledStreamProtectionConfig::disabled(),
         );
     if let Some(region) = region {
-        builder = builder.region(aws_config::Region::new(region.to_string()));
+        builder = builder.region(aws_types::region::Region::new(region.to_string()));
     }
     Client::from_conf(builder.build())
 }
