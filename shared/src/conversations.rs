@@ -47,6 +47,38 @@ impl ConversationId {
     }
 }
 
+/// The first line of `markdown` with text in it, as a reader sees it: emphasis, code spans,
+/// links and headings reduced to their words, HTML tags left out.
+fn first_line_as_read(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut line = String::new();
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(text) | Event::Code(text) => {
+                let mut lines = text.split('\n');
+                line.push_str(lines.next().unwrap_or_default());
+                // A code block's or a text's second line ends the first.
+                if lines.next().is_some() && !line.trim().is_empty() {
+                    break;
+                }
+            }
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::CodeBlock
+                | TagEnd::Item
+                | TagEnd::BlockQuote(_)
+                | TagEnd::TableCell
+                | TagEnd::HtmlBlock,
+            ) if !line.trim().is_empty() => break,
+            _ => {}
+        }
+    }
+    line
+}
+
 /// Marks the messages one send (or regenerate) wrote, so that a reply being saved by an older
 /// send cannot overwrite a newer one.
 pub fn new_turn_id() -> String {
@@ -71,14 +103,19 @@ impl Title {
         Ok(Self(title.to_string()))
     }
 
-    /// A title made from the first message: its first line, cut at a word near 60 characters.
+    /// A title made from the first message: the text of its first line as it reads, without
+    /// its Markdown (`Write **markdown**` is titled "Write markdown"), cut at a word near 60
+    /// characters.
     pub fn from_message(text: &MessageText) -> Self {
-        let line = text.as_str().lines().map(str::trim).find(|l| !l.is_empty());
-        let line: String = line
-            .unwrap_or("New conversation")
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let line = first_line_as_read(text.as_str());
+        let line: String = if line.trim().is_empty() {
+            "New conversation".to_string()
+        } else {
+            line.trim()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        };
         if line.chars().count() <= 60 {
             return Self(line);
         }
@@ -342,6 +379,28 @@ mod tests {
         let title = Title::from_message(&long);
         assert!(title.as_str().ends_with('…'));
         assert!(title.as_str().chars().count() <= 61);
+        for (message, title) in [
+            (
+                "Write **markdown** with a code block:",
+                "Write markdown with a code block:",
+            ),
+            ("# Trip to *Rome*\nDetails follow", "Trip to Rome"),
+            (
+                "Explain `git rebase` and [merging](https://git-scm.com)",
+                "Explain git rebase and merging",
+            ),
+            (
+                "```rust\nfn main() {}\n```\nWhy does this fail?",
+                "fn main() {}",
+            ),
+            ("<b>bold</b> move", "bold move"),
+            ("- first item\n- second", "first item"),
+            ("> quoted line\nnext", "quoted line"),
+            ("**", "**"),
+        ] {
+            let text = MessageText::parse(message).unwrap();
+            assert_eq!(Title::from_message(&text).as_str(), title, "{message}");
+        }
         assert!(Title::parse(" ").is_err());
         assert!(Title::parse(&"x".repeat(101)).is_err());
         assert!(Title::parse("a\u{7}b").is_err());

@@ -4,6 +4,7 @@ mod saving;
 mod send;
 mod show;
 mod start;
+mod titling;
 mod turn;
 mod view;
 

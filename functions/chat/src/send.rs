@@ -12,6 +12,7 @@ use shared::users::Username;
 use shared::{AppError, Reply, Visit};
 
 use crate::handler::{self, Action, ChatForm};
+use crate::titling::{self, Untitled};
 use crate::turn::{self, Kind, Limits, Prefetched};
 use crate::view::{self, Show};
 
@@ -94,7 +95,7 @@ async fn converse(
     let app = visit.app();
     let limits = Limits::of(visit).await?;
     let err = match turn::prepare(app, (owner, id), &kind, model, &limits, prefetched).await {
-        Ok(prepared) => return Ok(deliver(visit, req, id, prepared).await),
+        Ok(prepared) => return Ok(deliver(visit, req, id, prepared, None).await),
         Err(err) => err,
     };
     let Some(refusal) = err.refusal() else {
@@ -114,23 +115,34 @@ async fn converse(
 }
 
 /// Writes the stored turn's reply: streamed to a script as it is written, or awaited whole
-/// before redirecting to the conversation.
+/// before redirecting to the conversation. A new conversation (`untitled`) is then given a
+/// title by the title model, before the response ends (a function's work stops with it).
 pub async fn deliver(
     visit: &Visit<'static>,
     req: &Request,
     id: &ConversationId,
     prepared: turn::Prepared,
+    untitled: Option<Untitled>,
 ) -> Reply {
     let app = visit.app();
     let path = format!("/chat/{}", id.as_str());
     if !wants_events(req) {
-        turn::run(app, prepared, String::new(), None).await;
+        let reply = turn::run(app, prepared, String::new(), None).await;
+        if let Some(untitled) = &untitled {
+            titling::retitle(app, untitled, &reply).await;
+        }
         return Reply::RedirectTo(format!("{path}#latest"));
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let url = format!("{}{path}", visit.base_path());
     tokio::spawn(async move {
-        turn::run(app, prepared, url, Some(tx)).await;
+        // The stream stays open while the title is made, so that the page's reload at its end
+        // shows it.
+        let reply = turn::run(app, prepared, url, Some(tx.clone())).await;
+        if let Some(untitled) = &untitled {
+            titling::retitle(app, untitled, &reply).await;
+        }
+        drop(tx);
     });
     let events = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     Reply::Events(Box::pin(events))

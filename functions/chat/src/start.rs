@@ -12,6 +12,7 @@ use shared::{App, AppError, Reply, Visit, listing, session};
 
 use crate::handler::{self, ChatForm};
 use crate::send;
+use crate::titling::Untitled;
 use crate::turn::{self, Kind, Limits, TurnError};
 
 /// `POST /chat`: a new conversation with its first message.
@@ -31,20 +32,22 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
         return home_again(app, &owner, &form, errors, StatusCode::BAD_REQUEST).await;
     };
-    let conversation = Conversation::new(
-        Title::from_message(&text),
-        model.id.clone(),
-        system,
-        session::now(),
-    );
+    let first = Title::from_message(&text);
+    let conversation = Conversation::new(first.clone(), model.id.clone(), system, session::now());
     // Read before anything is written, so that a failure here leaves nothing behind.
     let limits = Limits::of(visit).await?;
     let store = app.store().await?;
     store.create_conversation(&owner, &conversation).await?;
     let id = conversation.id;
+    let untitled = Untitled {
+        owner: owner.clone(),
+        id: id.clone(),
+        first,
+        message: text.as_str().to_string(),
+    };
     let send = Kind::Send(text);
     match turn::prepare(app, (&owner, &id), &send, &model.id, &limits, None).await {
-        Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared).await),
+        Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared, Some(untitled)).await),
         Err(err) => {
             let Some((status, message)) = err.refusal() else {
                 return Err(handler::turn_failure(err));

@@ -462,7 +462,8 @@ pub async fn run(
     reply
 }
 
-async fn start(
+/// The model's reply to `prompt`, as a stream of events.
+pub(crate) async fn start(
     app: &App,
     model: &Model,
     prompt: &Prompt,

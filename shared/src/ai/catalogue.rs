@@ -100,11 +100,16 @@ impl Model {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Catalogue {
     models: Vec<Model>,
+    title_model: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// The model that titles a conversation after its first reply (a cheap one); none: the
+    /// first message's first line is the title.
+    #[serde(default)]
+    title_model: Option<String>,
     model: Vec<Model>,
 }
 
@@ -228,7 +233,22 @@ impl Catalogue {
                 }
             }
         }
-        Ok(Self { models: file.model })
+        if let Some(id) = &file.title_model
+            && !file.model.iter().any(|m| &m.id == id)
+        {
+            return Err(format!(
+                "title_model {id:?} is not one of the catalogue's models"
+            ));
+        }
+        Ok(Self {
+            models: file.model,
+            title_model: file.title_model,
+        })
+    }
+
+    /// The model that titles new conversations, if the catalogue names one.
+    pub fn title_model(&self) -> Option<&Model> {
+        self.title_model.as_deref().and_then(|id| self.get(id))
     }
 
     pub fn models(&self) -> &[Model] {
@@ -309,6 +329,26 @@ mod tests {
         );
         assert!(Catalogue::parse(&twice).unwrap_err().contains("twice"));
         assert!(Catalogue::parse("model = []").is_err());
+        let titled = format!("title_model = \"m\"\n{}", entry("base_url = \"x\""));
+        assert_eq!(
+            Catalogue::parse(&titled)
+                .unwrap()
+                .title_model()
+                .map(|m| m.id.as_str()),
+            Some("m")
+        );
+        let unknown = format!("title_model = \"gone\"\n{}", entry("base_url = \"x\""));
+        assert!(
+            Catalogue::parse(&unknown)
+                .unwrap_err()
+                .contains("title_model")
+        );
+        assert_eq!(
+            Catalogue::parse(&entry("base_url = \"x\""))
+                .unwrap()
+                .title_model(),
+            None
+        );
         assert!(
             Catalogue::parse(&entry("base_url = \"x\"\nkey_field = \"openai\""))
                 .unwrap_err()

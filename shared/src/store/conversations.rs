@@ -104,6 +104,15 @@ pub trait ConversationStore {
         id: &ConversationId,
         title: &Title,
     ) -> StoreResult<()>;
+    /// Replaces the title `from` by `to`, unless the conversation was renamed meanwhile: true
+    /// if it was replaced, false if the title is no longer `from`; `NotFound` if it is gone.
+    async fn retitle_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        from: &Title,
+        to: &Title,
+    ) -> StoreResult<bool>;
     /// Removes the conversation and all its messages; `NotFound` if there is none.
     async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()>;
     /// Writes a turn's messages and moves the conversation on, atomically: `Conflict` if
@@ -172,6 +181,15 @@ impl ConversationStore for Store {
         title: &Title,
     ) -> StoreResult<()> {
         delegate!(self, s => s.rename_conversation(owner, id, title))
+    }
+    async fn retitle_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        from: &Title,
+        to: &Title,
+    ) -> StoreResult<bool> {
+        delegate!(self, s => s.retitle_conversation(owner, id, from, to))
     }
     async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
         delegate!(self, s => s.delete_conversation(owner, id))

@@ -7,6 +7,7 @@
 //! | `echo` (or anything else) | streams "You said: …" word by word, with usage |
 //! | `slow` | the same, 250 ms per word |
 //! | `markdown` | streams a reply with a code block and an attempted script injection |
+//! | `title` | streams a conversation title, quoted and marked up as models write them |
 //! | `drop` | three words, then the connection closes mid-stream |
 //! | `stall` | three words, then nothing (until the client gives up) |
 //! | `status-429`, `status-500` | answers that status with a JSON error body |
@@ -40,6 +41,10 @@ pub const THINKING: [&str; 3] = ["The user said something. ", "I should echo it 
 /// The pause after each piece of thinking.
 pub const THINKING_PACE: Duration = Duration::from_millis(200);
 
+/// The reply the `title` model streams: a title as models write them, quoted and with a full
+/// stop, for the portal to tidy.
+pub const TITLE_REPLY: &str = "\"Weekend in **Rome**\".";
+
 /// The reply the `markdown` model streams.
 pub const MARKDOWN_REPLY: &str = "Here is **bold** text and code:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n\n<script>alert(1)</script><img src=x onerror=alert(2)> done.";
 
@@ -63,6 +68,7 @@ pub fn catalogue(base_url: &str) -> String {
         "big-error",
         "usage-forever",
         "thinking",
+        "title",
     ] {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
@@ -261,10 +267,10 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;
     }
-    let text = if model == "markdown" {
-        MARKDOWN_REPLY.to_string()
-    } else {
-        echo(&req.body)
+    let text = match model.as_str() {
+        "markdown" => MARKDOWN_REPLY.to_string(),
+        "title" => TITLE_REPLY.to_string(),
+        _ => echo(&req.body),
     };
     let words = split_words(&text);
     let delay = Duration::from_millis(if model == "slow" { 250 } else { 2 });

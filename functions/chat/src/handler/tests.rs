@@ -21,8 +21,17 @@ use super::*;
 
 /// A portal whose catalogue holds the fake provider's models and the offline model.
 async fn portal() -> (&'static App, FakeProvider) {
+    portal_titled_by(None).await
+}
+
+/// A portal whose catalogue names `title_model` (one of the fake's) as its title model.
+async fn portal_titled_by(title_model: Option<&str>) -> (&'static App, FakeProvider) {
     let fake = FakeProvider::start().await;
-    let models = fake_provider::catalogue(&fake.openai_url());
+    let mut models = fake_provider::catalogue(&fake.openai_url());
+    if let Some(id) = title_model {
+        // A top-level key, so before the first table.
+        models = format!("title_model = \"{id}\"\n{models}");
+    }
     // The fake serves Bedrock's runtime too: the SDK is pointed at it, with test credentials.
     let aws = fake.openai_url().replace("/v1", "");
     let app = testing::app_with_aws(
@@ -153,6 +162,90 @@ async fn replies_record_their_tokens_and_cost() {
     assert_eq!(report.total.estimated_replies, 1);
     assert_eq!(report.by_conversation.len(), 2);
     assert_eq!(report.by_model.len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_conversation_is_titled_by_the_title_model_after_its_first_reply() {
+    use shared::store::UsageStore;
+    use shared::usage::Month;
+    let (app, fake) = portal_titled_by(Some("fake-title")).await;
+    let ann = Person::new(app).await;
+    // Without a script: the title is made before the redirect.
+    let path = ann.start("fake-echo", "Plan **a trip** to Rome").await;
+    let (_, html) = ann.get(&path).await;
+    assert!(html.contains("<h1>Weekend in Rome</h1>"), "{html}");
+    // The title model was shown the first message and the reply, and asked for little.
+    let asked = fake.requests();
+    let title_request = asked
+        .iter()
+        .find(|r| r.body["model"] == "title")
+        .expect("the title model was asked");
+    let shown = title_request.body.to_string();
+    assert!(shown.contains("Plan **a trip** to Rome"), "{shown}");
+    assert!(shown.contains("You said:"), "the reply too: {shown}");
+    // Its cost is recorded like any reply's, under the conversation.
+    let report = app
+        .store()
+        .await
+        .unwrap()
+        .usage(&ann.name, Month::of(session::now()))
+        .await
+        .unwrap();
+    assert!(
+        report.by_model.iter().any(|m| m.id == "fake-title"),
+        "{:?}",
+        report.by_model
+    );
+    assert_eq!(report.total.replies, 2, "the reply and the title");
+
+    // With the script: the stream ends once the title is there, so the page's reload shows it.
+    let response = ann
+        .post(
+            "/chat",
+            &[("model", "fake-echo"), ("message", "second one")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let streamed = ann
+        .stream(
+            "/chat",
+            &[("model", "fake-echo"), ("message", "# Streamed *start*")],
+        )
+        .await;
+    let body = streamed_text(streamed).await;
+    let url = body
+        .split("\"url\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the start event names the conversation");
+    let (_, html) = ann.get(url).await;
+    assert!(html.contains("<h1>Weekend in Rome</h1>"), "{html}");
+
+    // A later send keeps the title; so does a rename.
+    let title = ("title", "My own title");
+    ann.post(&path, &[("action", "rename"), title]).await;
+    ann.post(&path, &[("message", "and more"), ("model", "fake-echo")])
+        .await;
+    let (_, html) = ann.get(&path).await;
+    assert!(html.contains("<h1>My own title</h1>"), "{html}");
+}
+
+#[tokio::test]
+async fn a_failing_title_model_leaves_the_first_line_without_its_markdown() {
+    let (app, _fake) = portal_titled_by(Some("fake-status-500")).await;
+    let ann = Person::new(app).await;
+    let path = ann
+        .start("fake-echo", "Write **markdown** with a code block:")
+        .await;
+    let (_, html) = ann.get(&path).await;
+    assert!(
+        html.contains("<h1>Write markdown with a code block:</h1>"),
+        "{html}"
+    );
+    // A reply that failed is not titled from.
+    let failed = ann.start("fake-drop", "Explain `git rebase`").await;
+    let (_, html) = ann.get(&failed).await;
+    assert!(html.contains("<h1>Explain git rebase</h1>"), "{html}");
 }
 
 #[tokio::test]
@@ -340,8 +433,9 @@ async fn a_new_conversation_gets_a_reply_and_is_listed() {
     let path = ann.start("offline", "Hello *there*").await;
     let (status, html) = ann.get(&path).await;
     assert_eq!(status, StatusCode::OK);
+    // Titled by its first line as it reads; the message itself keeps its Markdown.
     assert!(
-        html.contains("<title>Hello *there* · Switchboard</title>"),
+        html.contains("<title>Hello there · Switchboard</title>"),
         "{html}"
     );
     assert!(

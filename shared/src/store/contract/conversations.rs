@@ -34,6 +34,51 @@ pub async fn conversations_belong_to_their_owner<S: ConversationStore + AccountS
     );
 }
 
+/// A generated title replaces the first one only while nobody has renamed the conversation.
+pub async fn a_title_is_replaced_only_if_unchanged<S: ConversationStore + AccountStore>(store: &S) {
+    let (ann, bob) = (owner(store, "ann").await, owner(store, "bob").await);
+    let c = conversation("Plans", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    let first = Title::parse("Plans").unwrap();
+    let made = Title::parse("Weekend in Rome").unwrap();
+    assert!(
+        !store
+            .retitle_conversation(&bob, &c.id, &first, &made)
+            .await
+            .is_ok_and(|r| r),
+        "not someone else's"
+    );
+    assert!(
+        store
+            .retitle_conversation(&ann, &c.id, &first, &made)
+            .await
+            .unwrap()
+    );
+    let (read, _) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.title, "Weekend in Rome");
+    // Renamed by its owner: a title made later leaves it.
+    let chosen = Title::parse("Rome, my way").unwrap();
+    store
+        .rename_conversation(&ann, &c.id, &chosen)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .retitle_conversation(&ann, &c.id, &made, &first)
+            .await
+            .unwrap()
+    );
+    let (read, _) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.title, "Rome, my way");
+    let missing = ConversationId::generate();
+    assert!(matches!(
+        store
+            .retitle_conversation(&ann, &missing, &first, &made)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + AccountStore>(
     store: &S,
 ) {

@@ -233,6 +233,10 @@ macro_rules! contract_tests {
             $crate::store::contract::conversations_belong_to_their_owner(&$make.await).await;
         }
         #[tokio::test]
+        async fn a_title_is_replaced_only_if_unchanged() {
+            $crate::store::contract::a_title_is_replaced_only_if_unchanged(&$make.await).await;
+        }
+        #[tokio::test]
         async fn turns_keep_order_and_refuse_stale_writes() {
             $crate::store::contract::turns_keep_order_and_refuse_stale_writes(&$make.await).await;
         }

@@ -210,6 +210,48 @@ impl ConversationStore for DynamoStore {
         }
     }
 
+    async fn retitle_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        from: &Title,
+        to: &Title,
+    ) -> StoreResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .update_expression("SET title = :to")
+            .condition_expression("attribute_exists(PK) AND title = :from")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => {
+                // Renamed meanwhile (the item is there) or gone (it is not): rare, so asked.
+                let found = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+                    .projection_expression("PK")
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                if found.item.is_some() {
+                    Ok(false)
+                } else {
+                    Err(StoreError::NotFound)
+                }
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
+
     async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
         // The metadata goes first: the conversation leaves every listing at once, and messages
         // without metadata are never shown.

@@ -163,6 +163,34 @@ impl ConversationStore for SqliteStore {
         })
     }
 
+    async fn retitle_conversation(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        from: &Title,
+        to: &Title,
+    ) -> StoreResult<bool> {
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE conversations SET title = ?4 WHERE owner = ?1 AND id = ?2 AND title = ?3",
+                    params![owner.as_str(), id.as_str(), from.as_str(), to.as_str()],
+                )
+                .map_err(backend)?;
+            if changed == 1 {
+                return Ok(true);
+            }
+            let exists: bool = conn
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM conversations WHERE owner = ?1 AND id = ?2)",
+                    params![owner.as_str(), id.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(backend)?;
+            if exists { Ok(false) } else { Err(StoreError::NotFound) }
+        })
+    }
+
     async fn delete_conversation(&self, owner: &Username, id: &ConversationId) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn.transaction().map_err(backend)?;
