@@ -83,6 +83,29 @@
     if (select) select.addEventListener('change', update);
   });
 
+  // Keys: in a message box Enter sends and Shift+Enter starts a new line (said beside it);
+  // anywhere but a field, "/" goes to the search.
+  document.querySelectorAll('textarea[name=message]').forEach(function (box) {
+    var hint = box.parentNode.querySelector('[data-keys]');
+    if (hint) hint.hidden = false;
+    box.addEventListener('keydown', function (event) {
+      if (event.key !== 'Enter' || event.shiftKey || event.altKey || event.ctrlKey ||
+          event.metaKey || event.isComposing) return;
+      event.preventDefault();
+      if (box.form && box.form.requestSubmit) box.form.requestSubmit();
+    });
+  });
+  var search = document.querySelector('input[type=search][aria-keyshortcuts]');
+  if (search) {
+    document.addEventListener('keydown', function (event) {
+      if (event.key !== '/' || event.altKey || event.ctrlKey || event.metaKey) return;
+      var target = event.target;
+      if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      event.preventDefault();
+      search.focus();
+    });
+  }
+
   // Sending: post the form with fetch and read the reply as server-sent events.
   var form = document.querySelector('form[data-stream]');
   if (!form || !window.fetch || !window.TextDecoder || !window.ReadableStream) return;

@@ -78,6 +78,30 @@ test('a model\'s thinking streams into a collapsed block above the answer, never
   await context.close();
 });
 
+test('by keyboard: "/" goes to the search, Enter sends, Shift+Enter starts a new line', async () => {
+  const { context, page } = await signedIn(chrome.browser);
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'q', 'the search has focus');
+  await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake echo' });
+  const box = page.getByLabel('Message', { exact: true });
+  await box.focus();
+  await page.keyboard.type('First line');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('second line');
+  assert.equal(await box.inputValue(), 'First line\nsecond line', 'Shift+Enter is a new line');
+  // Typing "/" in a field is a slash, not the search.
+  await page.keyboard.type(' a/b');
+  assert.equal(await box.inputValue(), 'First line\nsecond line a/b');
+  assert.ok(await page.getByText('Enter sends; Shift+Enter starts a new line.').first().isVisible());
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/chat\/[A-Za-z0-9_-]{16}#latest$/);
+  const mine = page.locator('#log li.user').last();
+  assert.match(await mine.textContent(), /First line\s+second line a\/b/);
+  const reply = page.locator('#log li.assistant').last();
+  assert.match(await reply.textContent(), /You said: First line/);
+  await context.close();
+});
+
 test('without JavaScript, sending posts the form and shows the finished reply', async () => {
   const { context, page } = await signedIn(chrome.browser, { javaScriptEnabled: false });
   await start(page, 'Fake echo', 'No script here');
