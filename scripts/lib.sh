@@ -57,7 +57,7 @@ ensure_browser_packages() {
   ensure_node
   local dir="$ROOT/tests/browser"
   if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
-    say "Installing the browser tests' npm packages (playwright-core)"
+    say "Installing the browser tests' npm packages (playwright-core, axe-core)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

@@ -1,0 +1,74 @@
+// Every page against axe-core's WCAG 2.2 A and AA rules, in the light and the dark colour
+// scheme, at desktop and at phone width. axe runs in the page through the browser's own
+// evaluation, which the pages' script policy does not restrict.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { BASE, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const RULES = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+const VIEWS = [
+  { name: 'desktop', viewport: { width: 1280, height: 900 } },
+  { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+];
+
+const chrome = useBrowser();
+
+// The violations axe finds on the page as it is now, one line each.
+async function violations(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate((tags) =>
+    window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), RULES);
+  return result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// A conversation with a reply in it (Markdown, code, the model's thinking) and a shared link.
+async function setUp(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('Username').fill(ADMIN);
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE}/`);
+  await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake markdown' });
+  await page.getByLabel('Message', { exact: true }).fill('Show me some code');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/\/chat\/[A-Za-z0-9_-]{16}#latest$/);
+  await page.locator('#log[data-live="false"]').waitFor();
+  const conversation = new URL(page.url()).pathname;
+  await page.locator('details.options').evaluate((d) => { d.open = true; });
+  await page.getByRole('button', { name: 'Share a read-only link' }).click();
+  const share = await page.locator('#share-link').getAttribute('href');
+  const cookies = await context.cookies();
+  await context.close();
+  return { conversation, share: new URL(share, BASE).pathname, cookies };
+}
+
+test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at desktop and phone width', async () => {
+  const { conversation, share, cookies } = await setUp(chrome.browser);
+  const signedIn = ['/', conversation, `${conversation}?confirm=delete`, '/settings', '/admin', '/usage', '/import', '/no-such-page'];
+  const signedOut = ['/login', '/signup', share];
+  const found = [];
+  for (const scheme of ['light', 'dark']) {
+    for (const view of VIEWS) {
+      const { name, ...options } = view;
+      const context = await chrome.browser.newContext({ ...options, colorScheme: scheme });
+      const page = await context.newPage();
+      for (const path of signedOut) {
+        await page.goto(`${BASE}${path}`);
+        for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+      }
+      await context.addCookies(cookies);
+      for (const path of signedIn) {
+        await page.goto(`${BASE}${path}`);
+        for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+      }
+      await context.close();
+    }
+  }
+  assert.deepEqual(found, [], found.join('\n'));
+});
