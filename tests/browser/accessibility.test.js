@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BASE, ADMIN, ADMIN_PASSWORD, useBrowser } from './harness.js';
+import { BASE, signedIn, useBrowser } from './harness.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const RULES = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
@@ -27,13 +27,7 @@ async function violations(page) {
 
 // A conversation with a reply in it (Markdown, code, the model's thinking) and a shared link.
 async function setUp(browser) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel('Username').fill(ADMIN);
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${BASE}/`);
+  const { context, page } = await signedIn(browser);
   await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake markdown' });
   await page.getByLabel('Message', { exact: true }).fill('Show me some code');
   await page.getByRole('button', { name: 'Start' }).click();

@@ -104,6 +104,13 @@ impl Person {
         location.trim_end_matches("#latest").to_string()
     }
 
+    async fn usage_this_month(&self) -> shared::usage::UsageReport {
+        use shared::store::UsageStore;
+        let store = self.app.store().await.unwrap();
+        let month = shared::usage::Month::of(session::now());
+        store.usage(&self.name, month).await.unwrap()
+    }
+
     async fn messages(&self, path: &str) -> Vec<Message> {
         let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
         let store = self.app.store().await.unwrap();
@@ -128,8 +135,6 @@ async fn set_cap(app: &App, name: &Username, cap: Option<shared::usage::Cost>) {
 
 #[tokio::test]
 async fn replies_record_their_tokens_and_cost() {
-    use shared::store::UsageStore;
-    use shared::usage::Month;
     let (app, _fake) = portal().await;
     let ann = Person::new(app).await;
     let path = ann.start("fake-echo", "what does it cost").await;
@@ -151,13 +156,7 @@ async fn replies_record_their_tokens_and_cost() {
     let (_, html) = ann.get(&dropped).await;
     assert!(html.contains("tokens (estimated) · $"), "{html}");
 
-    let report = app
-        .store()
-        .await
-        .unwrap()
-        .usage(&ann.name, Month::of(session::now()))
-        .await
-        .unwrap();
+    let report = ann.usage_this_month().await;
     assert_eq!(report.total.replies, 2);
     assert_eq!(report.total.estimated_replies, 1);
     assert_eq!(report.by_conversation.len(), 2);
@@ -166,8 +165,6 @@ async fn replies_record_their_tokens_and_cost() {
 
 #[tokio::test]
 async fn a_new_conversation_is_titled_by_the_title_model_after_its_first_reply() {
-    use shared::store::UsageStore;
-    use shared::usage::Month;
     let (app, fake) = portal_titled_by(Some("fake-title")).await;
     let ann = Person::new(app).await;
     // Without a script: the title is made before the redirect.
@@ -184,13 +181,7 @@ async fn a_new_conversation_is_titled_by_the_title_model_after_its_first_reply()
     assert!(shown.contains("Plan **a trip** to Rome"), "{shown}");
     assert!(shown.contains("You said:"), "the reply too: {shown}");
     // Its cost is recorded like any reply's, under the conversation.
-    let report = app
-        .store()
-        .await
-        .unwrap()
-        .usage(&ann.name, Month::of(session::now()))
-        .await
-        .unwrap();
+    let report = ann.usage_this_month().await;
     assert!(
         report.by_model.iter().any(|m| m.id == "fake-title"),
         "{:?}",
