@@ -102,6 +102,38 @@ test('by keyboard: "/" goes to the search, Enter sends, Shift+Enter starts a new
   await context.close();
 });
 
+test('a sidebar lists the latest conversations beside the open one; on a phone it opens from a link, without a script', async () => {
+  const { context, page } = await signedIn(chrome.browser, { viewport: { width: 1280, height: 900 } });
+  // Titles of this run's own: the portal may hold an earlier run's.
+  const run = Date.now().toString(36);
+  await start(page, 'Fake echo', `Sidebar one ${run}`);
+  const first = new URL(page.url()).pathname;
+  await page.goto(`${BASE}/`);
+  await start(page, 'Fake echo', `Sidebar two ${run}`);
+  const sidebar = page.getByRole('navigation', { name: 'Your conversations' });
+  assert.ok(await sidebar.isVisible(), 'beside the conversation on a wide screen');
+  const current = sidebar.locator('a[aria-current=page]');
+  assert.equal(await current.textContent(), `Sidebar two ${run}`);
+  await sidebar.getByRole('link', { name: `Sidebar one ${run}` }).click();
+  await page.waitForURL(`${BASE}${first}`);
+  assert.equal(await page.locator('h1').textContent(), `Sidebar one ${run}`);
+  await page.screenshot({ path: `${SHOTS}chat-sidebar-desktop.png` });
+  await context.close();
+
+  const phone = await signedIn(chrome.browser, {
+    javaScriptEnabled: false, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+  });
+  await phone.page.goto(`${BASE}${first}`);
+  const folded = phone.page.getByRole('navigation', { name: 'Your conversations' });
+  assert.ok(!(await folded.isVisible()), 'folded away on a phone');
+  await phone.page.getByRole('link', { name: 'Your conversations' }).click();
+  assert.ok(await folded.isVisible(), 'opened by its link, with no script');
+  await phone.page.screenshot({ path: `${SHOTS}chat-sidebar-phone.png` });
+  await folded.getByRole('link', { name: 'Close the list' }).click();
+  assert.ok(!(await folded.isVisible()));
+  await phone.context.close();
+});
+
 test('without JavaScript, sending posts the form and shows the finished reply', async () => {
   const { context, page } = await signedIn(chrome.browser, { javaScriptEnabled: false });
   await start(page, 'Fake echo', 'No script here');

@@ -30,13 +30,13 @@ pub async fn rename(
             Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
         }
         Err(message) => {
-            let (conversation, messages) = view::load(app, owner, id, &Show::default())
+            let loaded = view::load(app, owner, id, &Show::default())
                 .await?
                 .ok_or(AppError::NotFound)?;
             let mut errors = FieldErrors::default();
             errors.add("title", message);
             let extra = context! { errors, form => context! { title => &form.title } };
-            let page = view::page(app, &conversation, &messages, &Show::default(), extra);
+            let page = view::page(app, &loaded, &Show::default(), extra);
             Ok(Reply::page_with_status(
                 StatusCode::BAD_REQUEST,
                 "chat.html",

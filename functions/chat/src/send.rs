@@ -72,14 +72,14 @@ async fn again_with_status(
         editing,
         ..Show::default()
     };
-    let (conversation, messages) = view::load(app, owner, id, &show)
+    let loaded = view::load(app, owner, id, &show)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
     errors.add("message", message.to_string());
     let extra =
         context! { errors, form => context! { message => &form.message, model => &form.model } };
-    let page = view::page(app, &conversation, &messages, &show, extra);
+    let page = view::page(app, &loaded, &show, extra);
     Ok(Reply::page_with_status(status, "chat.html", page))
 }
 

@@ -32,11 +32,11 @@ pub async fn show(
         editing: page.edit.as_deref() == Some("last"),
     };
     let app = visit.app();
-    let (conversation, messages) = view::load(app, &owner, id, &show)
+    let loaded = view::load(app, &owner, id, &show)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(Reply::page(
         "chat.html",
-        view::page(app, &conversation, &messages, &show, context! {}),
+        view::page(app, &loaded, &show, context! {}),
     ))
 }

@@ -16,8 +16,41 @@ pub struct Show {
     pub editing: bool,
 }
 
-/// Loads what `show` asks for; `None` if `owner` has no such conversation.
+/// How many of the owner's latest conversations the sidebar lists.
+const SIDEBAR_CONVERSATIONS: usize = 20;
+
+/// What a conversation's page shows: the conversation, the part of its history `Show` asks
+/// for, and the owner's latest conversations for the sidebar.
+pub struct Loaded {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    pub recent: Vec<Conversation>,
+}
+
+/// Loads what `show` asks for, and the sidebar's conversations beside it (one round trip);
+/// `None` if `owner` has no such conversation.
 pub async fn load(
+    app: &App,
+    owner: &Username,
+    id: &shared::conversations::ConversationId,
+    show: &Show,
+) -> Result<Option<Loaded>, AppError> {
+    let store = app.store().await?;
+    let (history, recent) = tokio::join!(
+        history(app, owner, id, show),
+        store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS)
+    );
+    let Some((conversation, messages)) = history? else {
+        return Ok(None);
+    };
+    Ok(Some(Loaded {
+        conversation,
+        messages,
+        recent: recent?.items,
+    }))
+}
+
+async fn history(
     app: &App,
     owner: &Username,
     id: &shared::conversations::ConversationId,
@@ -42,13 +75,12 @@ pub async fn load(
 }
 
 /// The page's context; `extra` (errors, form values) wins over what is computed here.
-pub fn page(
-    app: &App,
-    conversation: &Conversation,
-    messages: &[Message],
-    show: &Show,
-    extra: Value,
-) -> Value {
+pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value) -> Value {
+    let Loaded {
+        conversation,
+        messages,
+        recent,
+    } = loaded;
     let now = session::now();
     let live = transcript::live(app, messages, now);
     let earlier = messages.first().map(|m| m.seq).filter(|seq| *seq > 0);
@@ -120,6 +152,10 @@ pub fn page(
             models => listing::models(&app.config.models),
             form,
             estimate,
+            recent => recent
+                .iter()
+                .map(|c| context! { id => c.id.as_str(), title => &c.title })
+                .collect::<Vec<_>>(),
         },
         extra,
     ])
