@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BASE, signedIn, useBrowser } from './harness.js';
+import { BASE, SHOTS, signedIn, useBrowser } from './harness.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const RULES = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
@@ -13,6 +13,9 @@ const VIEWS = [
   { name: 'desktop', viewport: { width: 1280, height: 900 } },
   { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
 ];
+
+// The pages photographed (light scheme, each width) for docs/screenshots/.
+const PHOTOGRAPHED = { '/': 'home', '/login': 'login', '/settings': 'settings', '/admin': 'admin', '/usage': 'usage' };
 
 const chrome = useBrowser();
 
@@ -55,11 +58,18 @@ test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at
       for (const path of signedOut) {
         await page.goto(`${BASE}${path}`);
         for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+        if (PHOTOGRAPHED[path] && scheme === 'light') {
+          await page.screenshot({ path: `${SHOTS}page-${PHOTOGRAPHED[path]}-${name}.png`, fullPage: true });
+        }
       }
       await context.addCookies(cookies);
       for (const path of signedIn) {
         await page.goto(`${BASE}${path}`);
         for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+        const photo = path === conversation ? 'conversation' : PHOTOGRAPHED[path];
+        if (photo && scheme === 'light') {
+          await page.screenshot({ path: `${SHOTS}page-${photo}-${name}.png`, fullPage: true });
+        }
       }
       await context.close();
     }
