@@ -37,7 +37,7 @@ pub async fn load(
 ) -> Result<Option<Loaded>, AppError> {
     let store = app.store().await?;
     let (history, recent) = tokio::join!(
-        history(app, owner, id, show),
+        history(store, owner, id, show),
         store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS)
     );
     let Some((conversation, messages)) = history? else {
@@ -51,12 +51,11 @@ pub async fn load(
 }
 
 async fn history(
-    app: &App,
+    store: &shared::store::Store,
     owner: &Username,
     id: &shared::conversations::ConversationId,
     show: &Show,
 ) -> Result<Option<(Conversation, Vec<Message>)>, AppError> {
-    let store = app.store().await?;
     match show.before {
         None => store
             .conversation(owner, id, HISTORY_PAGE)

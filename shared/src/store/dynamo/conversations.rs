@@ -230,22 +230,11 @@ impl ConversationStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(true),
+            // Renamed meanwhile (the item is there) or gone (it is not).
             Err(err) if is_condition_failure(&err) => {
-                // Renamed meanwhile (the item is there) or gone (it is not): rare, so asked.
-                let found = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
-                    .projection_expression("PK")
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                if found.item.is_some() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::NotFound)
+                match self.conflict_or_gone(owner, id).await {
+                    StoreError::Conflict => Ok(false),
+                    other => Err(other),
                 }
             }
             Err(err) => Err(backend(err)),
