@@ -108,6 +108,81 @@ impl AccountId {
     }
 }
 
+/// Who an identity provider says someone is: its issuer and the subject it gives them, which
+/// the OpenID Connect specification makes stable and unique within the issuer (unlike a
+/// username or an email address, which can change or be reassigned).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    issuer: String,
+    subject: String,
+}
+
+impl Identity {
+    /// The specification bounds a subject at 255 ASCII characters; an issuer is a URL.
+    pub fn new(issuer: &str, subject: &str) -> Result<Self, &'static str> {
+        if issuer.is_empty() || issuer.len() > 512 {
+            return Err("the issuer is empty or longer than 512 bytes");
+        }
+        if subject.is_empty() || subject.len() > 255 {
+            return Err("the subject is empty or longer than 255 bytes");
+        }
+        Ok(Self {
+            issuer: issuer.to_string(),
+            subject: subject.to_string(),
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// A fixed-length key naming this identity in storage (a SHA-256 of issuer and subject,
+    /// so any characters and lengths fit a key).
+    pub fn storage_key(&self) -> String {
+        crate::link_tokens::sha256_hex(format!("{}\0{}", self.issuer, self.subject).as_bytes())
+    }
+}
+
+/// The groups an identity provider listed for an account at its last sign-in: at most
+/// `MAX` names of at most `MAX_LEN` bytes each, without blanks or repeats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderGroups(Vec<String>);
+
+impl ProviderGroups {
+    pub const MAX: usize = 100;
+    pub const MAX_LEN: usize = 128;
+
+    /// Keeps the names that fit, in order; says how many it left out.
+    pub fn bounded(names: impl IntoIterator<Item = String>) -> (Self, usize) {
+        let mut kept: Vec<String> = Vec::new();
+        let mut dropped = 0;
+        for name in names {
+            let name = name.trim().to_string();
+            if name.is_empty() || kept.contains(&name) {
+                continue;
+            }
+            if name.len() > Self::MAX_LEN || kept.len() == Self::MAX {
+                dropped += 1;
+                continue;
+            }
+            kept.push(name);
+        }
+        (Self(kept), dropped)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     /// Given at creation, never reused (usernames can be, once an account is deleted).
@@ -129,6 +204,10 @@ pub struct Account {
     /// Being deleted (a tombstone): it cannot sign in, nothing new is written under it, and
     /// its name stays taken until everything it owned is gone.
     pub deleting: bool,
+    /// The identity provider's account this one signs in with, if it does.
+    pub identity: Option<Identity>,
+    /// The provider's groups for it, as of its last single sign-on.
+    pub groups: ProviderGroups,
 }
 
 impl Account {
@@ -150,6 +229,8 @@ impl Account {
             created_at: now,
             spend_cap: None,
             deleting: false,
+            identity: None,
+            groups: ProviderGroups::default(),
         }
     }
 
@@ -193,6 +274,8 @@ pub enum AccountChange {
     SignOutEverywhere,
     /// The account's own monthly spend cap, or `None` to follow the default.
     SpendCap(Option<Cost>),
+    /// The identity provider's groups, stored at each single sign-on.
+    Groups(ProviderGroups),
 }
 
 #[cfg(test)]
@@ -220,5 +303,26 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert!(Email::parse(&format!("{}@x.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn provider_groups_are_bounded_and_deduplicated() {
+        let (groups, dropped) = ProviderGroups::bounded(
+            [" staff ", "", "staff", "admins", &"x".repeat(129)].map(String::from),
+        );
+        assert_eq!(groups.names(), ["staff", "admins"]);
+        assert_eq!(dropped, 1);
+        let (many, dropped) = ProviderGroups::bounded((0..150).map(|i| format!("g{i}")));
+        assert_eq!((many.names().len(), dropped), (ProviderGroups::MAX, 50));
+    }
+
+    #[test]
+    fn identities_are_bounded_and_keyed_by_issuer_and_subject() {
+        let a = Identity::new("https://idp.example.com", "ab").unwrap();
+        let b = Identity::new("https://idp.example.coma", "b").unwrap();
+        assert_ne!(a.storage_key(), b.storage_key());
+        assert_eq!(a.storage_key().len(), 64);
+        assert!(Identity::new("https://idp", "").is_err());
+        assert!(Identity::new("https://idp", &"s".repeat(256)).is_err());
     }
 }

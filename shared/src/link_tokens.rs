@@ -12,7 +12,12 @@ pub fn generate() -> (String, String) {
 }
 
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.trim().as_bytes())
+    sha256_hex(token.trim().as_bytes())
+}
+
+/// SHA-256 in lowercase hex: a fixed-length storage key for any bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

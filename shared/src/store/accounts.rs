@@ -20,7 +20,8 @@ impl Page<Account> {
 // runtime, so the futures' `Send`-ness need not be part of their contract.
 #[allow(async_fn_in_trait)]
 pub trait AccountStore {
-    /// Creates the account unless its username is taken (`Conflict`), atomically.
+    /// Creates the account unless its username is taken (`Conflict`), atomically; with its
+    /// identity's link when it has one (`Conflict` too if another account has that identity).
     async fn create_account(&self, account: &Account) -> StoreResult<()>;
     /// Creates the account and uses up the invite in one step: both happen or neither.
     async fn create_account_with_invite(

@@ -9,7 +9,7 @@ pub mod sqlite;
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
 
-use crate::accounts::{Account, AccountChange, AccountId, Email, Role};
+use crate::accounts::{Account, AccountChange, AccountId, Email, Identity, ProviderGroups, Role};
 use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
 use crate::password::PasswordDigest;
 use crate::session::SessionId;
@@ -78,6 +78,7 @@ macro_rules! delegate {
 // After `delegate!`, which the capabilities' `impl ... for Store` use.
 mod accounts;
 mod conversations;
+mod identities;
 mod invites;
 mod records;
 mod sessions;
@@ -88,6 +89,7 @@ mod usage;
 
 pub use accounts::*;
 pub use conversations::*;
+pub use identities::*;
 pub use invites::*;
 pub(crate) use records::*;
 pub use sessions::*;

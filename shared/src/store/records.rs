@@ -22,6 +22,13 @@ pub(crate) struct AccountRecord {
     pub spend_cap: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleting: bool,
+    /// The identity provider's issuer and subject, for an account that signs in with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 impl AccountRecord {
@@ -37,6 +44,9 @@ impl AccountRecord {
             created_at: a.created_at,
             spend_cap: a.spend_cap.map(Cost::nanos),
             deleting: a.deleting,
+            issuer: a.identity.as_ref().map(|i| i.issuer().to_string()),
+            subject: a.identity.as_ref().map(|i| i.subject().to_string()),
+            groups: a.groups.names().to_vec(),
         }
     }
 
@@ -65,6 +75,13 @@ impl AccountRecord {
             created_at: self.created_at,
             spend_cap: self.spend_cap.map(Cost::from_nanos),
             deleting: self.deleting,
+            identity: match (&self.issuer, &self.subject) {
+                (Some(issuer), Some(subject)) => {
+                    Some(Identity::new(issuer, subject).map_err(|e| corrupt("identity", e))?)
+                }
+                _ => None,
+            },
+            groups: ProviderGroups::bounded(self.groups).0,
         })
     }
 }

@@ -3,8 +3,9 @@
 //! DynamoDB Local.
 
 use super::{
-    AccountStore, ActivityCursor, ConversationStore, Invite, InviteStore, SessionStore, ShareStore,
-    StoreError, ThrottleKey, ThrottleStore, TransferStore, TurnWrite, UsageStore,
+    AccountStore, ActivityCursor, ConversationStore, IdentityStore, Invite, InviteStore,
+    SessionStore, ShareStore, StoreError, ThrottleKey, ThrottleStore, TransferStore, TurnWrite,
+    UsageStore,
 };
 
 use crate::accounts::{Account, AccountChange, Role};
@@ -22,6 +23,7 @@ use crate::users::Username;
 
 mod accounts;
 mod conversations;
+mod identities;
 mod invites;
 mod sessions;
 mod shares;
@@ -31,6 +33,7 @@ mod usage;
 
 pub use accounts::*;
 pub use conversations::*;
+pub use identities::*;
 pub use invites::*;
 pub use sessions::*;
 pub use shares::*;
@@ -302,6 +305,14 @@ macro_rules! contract_tests {
                 &$make.await,
             )
             .await;
+        }
+        #[tokio::test]
+        async fn a_provider_subject_finds_its_one_account() {
+            $crate::store::contract::a_provider_subject_finds_its_one_account(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn an_account_is_linked_once() {
+            $crate::store::contract::an_account_is_linked_once(&$make.await).await;
         }
         #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {

@@ -4,7 +4,30 @@ use super::*;
 
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &Account) -> StoreResult<()> {
-        self.put_new(to_item(&AccountItem::new(account))?).await
+        let item = to_item(&AccountItem::new(account))?;
+        let Some(identity) = &account.identity else {
+            return self.put_new(item).await;
+        };
+        let put_account = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_account).build())
+            .transact_items(self.put_identity(identity, &account.username))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failures(&err).is_some_and(|f| f(0) || f(1)) => {
+                Err(StoreError::Conflict)
+            }
+            Err(err) => Err(backend(err)),
+        }
     }
 
     async fn create_account_with_invite(
@@ -115,6 +138,16 @@ impl AccountStore for DynamoStore {
                 .update_expression("SET spend_cap = :cap")
                 .expression_attribute_values(":cap", n(cap.nanos())),
             AccountChange::SpendCap(None) => update.update_expression("REMOVE spend_cap"),
+            AccountChange::Groups(groups) if groups.is_empty() => update
+                .update_expression("REMOVE #groups")
+                .expression_attribute_names("#groups", "groups"),
+            AccountChange::Groups(groups) => update
+                .update_expression("SET #groups = :groups")
+                .expression_attribute_names("#groups", "groups")
+                .expression_attribute_values(
+                    ":groups",
+                    AttributeValue::L(groups.names().iter().map(s).collect()),
+                ),
         };
         match update.send().await {
             Ok(output) => account_from_item(output.attributes.unwrap_or_default()),
@@ -146,6 +179,7 @@ impl AccountStore for DynamoStore {
         // write checks the account), so the purge below cannot be outrun, and an interrupted
         // deletion is finished by calling this again.
         self.begin_account_deletion(username).await?;
+        self.unlink_identity(username).await?;
         let pk = user_pk(username.as_str());
         // Everything the user owns lives in their partition (plus the share links it names):
         // query, delete, and query again until only the account is left.

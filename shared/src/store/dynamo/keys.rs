@@ -40,6 +40,13 @@ pub(super) fn revoked_session_sk(session: &SessionId) -> String {
     format!("SESSION#{}", session.as_str())
 }
 
+/// An identity provider's subject's link to its account: its own partition, so a sign-in
+/// finds the account by subject with one read, and a put conditioned on its absence keeps
+/// one account per subject.
+pub(super) fn identity_key(identity: &Identity) -> HashMap<String, AttributeValue> {
+    key(format!("IDENTITY#{}", identity.storage_key()), "IDENTITY")
+}
+
 pub(super) fn invite_pk(token_hash: &str) -> String {
     format!("INVITE#{token_hash}")
 }

@@ -20,13 +20,13 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, SessionStore, ShareStore, SharedConversation, SignedIn,
-    StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite,
-    UsageStore, matches_search,
+    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore,
+    IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore, ShareStore,
+    SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript,
+    TransferStore, TurnWrite, UsageStore, matches_search,
 };
 
-use crate::accounts::{Account, AccountChange};
+use crate::accounts::{Account, AccountChange, Identity};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -41,6 +41,7 @@ use crate::users::Username;
 mod accounts;
 mod batch;
 mod conversations;
+mod identities;
 mod invites;
 mod items;
 mod keys;

@@ -85,6 +85,10 @@ impl AccountStore for SqliteStore {
             }
             AccountChange::Disabled(false) => ("disabled = 0", None),
             AccountChange::SignOutEverywhere => ("session_epoch = session_epoch + 1", None),
+            AccountChange::Groups(groups) => (
+                "groups = ?2",
+                Some(groups_column(groups).map_or(Value::Null, Value::Text)),
+            ),
         };
         self.with(|conn| {
             let sql = format!(

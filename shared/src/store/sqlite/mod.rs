@@ -11,13 +11,13 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, params};
 
 use super::{
-    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore, Invite,
-    InviteStore, MessageRecord, Page, SessionStore, ShareStore, SharedConversation, SignedIn,
-    StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite,
-    UsageStore,
+    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore,
+    IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore, ShareStore,
+    SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript,
+    TransferStore, TurnWrite, UsageStore,
 };
 
-use crate::accounts::{Account, AccountChange, Email};
+use crate::accounts::{Account, AccountChange, Email, Identity, ProviderGroups};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -31,6 +31,7 @@ use crate::users::Username;
 
 mod accounts;
 mod conversations;
+mod identities;
 mod invites;
 mod rows;
 mod schema;

@@ -8,8 +8,8 @@ pub(super) const CONVERSATION_COLUMNS: &str =
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
      output_tokens, error, updated_at, cost, tokens_estimated, thinking";
 
-pub(super) const ACCOUNT_COLUMNS: &str =
-    "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting";
+pub(super) const ACCOUNT_COLUMNS: &str = "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting, \
+     issuer, subject, groups";
 
 pub(super) fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {
@@ -23,7 +23,21 @@ pub(super) fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         spend_cap: row.get::<_, Option<i64>>(7)?.map(|c| c as u64),
         id: row.get(8)?,
         deleting: row.get(9)?,
+        issuer: row.get(10)?,
+        subject: row.get(11)?,
+        groups: groups_from_column(row.get(12)?),
     })
+}
+
+/// Groups are kept as a JSON array (NULL for none).
+pub(super) fn groups_column(groups: &ProviderGroups) -> Option<String> {
+    (!groups.is_empty()).then(|| serde_json::to_string(groups.names()).unwrap_or_default())
+}
+
+fn groups_from_column(value: Option<String>) -> Vec<String> {
+    value
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default()
 }
 
 pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationRecord> {
@@ -128,7 +142,8 @@ pub(super) fn insert_conversation(
 pub(super) fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> {
     conn.execute(
         &format!(
-            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             a.username.as_str(),
@@ -141,6 +156,9 @@ pub(super) fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> 
             a.spend_cap.map(|c| c.nanos() as i64),
             a.id.as_str(),
             a.deleting,
+            a.identity.as_ref().map(Identity::issuer),
+            a.identity.as_ref().map(Identity::subject),
+            groups_column(&a.groups),
         ],
     )
     .map_err(backend)?;

@@ -103,6 +103,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE usage ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE usage ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE usage ADD COLUMN cache_saved INTEGER NOT NULL DEFAULT 0;",
+    // Single sign-on: the provider's issuer and subject (one account each), and its groups.
+    "ALTER TABLE accounts ADD COLUMN issuer TEXT;
+     ALTER TABLE accounts ADD COLUMN subject TEXT;
+     ALTER TABLE accounts ADD COLUMN groups TEXT;
+     CREATE UNIQUE INDEX accounts_by_identity ON accounts (issuer, subject)
+         WHERE issuer IS NOT NULL;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
