@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use crate::ai::Catalogue;
 use crate::session::SessionKeys;
 use crate::signup::SignupPolicy;
+use crate::sso::SsoConfig;
 use crate::throttle::ThrottlePolicy;
 use crate::users::BootstrapAdmins;
 
@@ -32,6 +33,7 @@ pub const PROVIDER_TIMEOUT: &str = "SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS";
 pub const REPLY_DEADLINE: &str = "SWITCHBOARD_REPLY_DEADLINE_SECONDS";
 pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
 pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
+pub const PASSWORD_SIGNIN: &str = "SWITCHBOARD_PASSWORD_SIGNIN";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -91,13 +93,18 @@ pub struct Config {
     /// How many sends (messages, regenerates, edits) one user may make per minute; `None`
     /// for no limit.
     pub sends_per_minute: Option<u32>,
+    /// Single sign-on, when an OpenID Connect provider is configured.
+    pub sso: Option<SsoConfig>,
+    /// Whether people may sign in (and sign up) with a password. When not, only the bootstrap
+    /// admins may, for recovery; everyone else signs in with the provider.
+    pub password_signin: bool,
 }
 
 /// Reads one variable at a time, treating blank as unset.
-struct Vars<F: Fn(&str) -> Option<String>>(F);
+pub(crate) struct Vars<F: Fn(&str) -> Option<String>>(F);
 
 impl<F: Fn(&str) -> Option<String>> Vars<F> {
-    fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|value| !value.trim().is_empty())
     }
 
@@ -127,7 +134,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+    pub(crate) fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
         match self.get(name).as_deref().map(str::trim) {
             None | Some("false") | Some("0") => Ok(false),
             Some("true") | Some("1") => Ok(true),
@@ -234,8 +241,24 @@ impl Config {
         let reply_deadline = vars.number(REPLY_DEADLINE, 600, 1..=840)?;
         let offline_pace = vars.number(OFFLINE_PACE, 40, 0..=5000)?;
         let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
+        let sso = SsoConfig::from_vars(&vars)?;
+        let password_signin = match vars.get(PASSWORD_SIGNIN) {
+            None => true,
+            Some(_) => vars.flag(PASSWORD_SIGNIN)?,
+        };
+        if !password_signin && sso.is_none() {
+            return Err(ConfigError::invalid(
+                PASSWORD_SIGNIN,
+                format!(
+                    "false needs single sign-on ({}), or only bootstrap admins could sign in",
+                    crate::sso::ISSUER
+                ),
+            ));
+        }
 
         Ok(Self {
+            sso,
+            password_signin,
             models,
             provider_timeout: Duration::from_secs(provider_timeout),
             reply_deadline: Duration::from_secs(reply_deadline),
@@ -309,6 +332,61 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(unlimited.sends_per_minute, None);
+    }
+
+    #[test]
+    fn single_sign_on_is_configured_by_its_issuer() {
+        use crate::sso::{self, ClientSecret};
+        let key = (SESSION_KEY, testing::SESSION_KEY_B64);
+        let none = config(&[key]).unwrap();
+        assert!(none.sso.is_none() && none.password_signin);
+        let on = config(&[
+            key,
+            (sso::ISSUER, "https://idp.example.com/realms/x"),
+            (sso::CLIENT_ID, "portal"),
+            (sso::CLIENT_SECRET_ID, "switchboard/oidc"),
+            (sso::GROUPS_CLAIM, "groups"),
+            (PASSWORD_SIGNIN, "false"),
+        ])
+        .unwrap();
+        let sso = on.sso.unwrap();
+        assert_eq!(sso.scopes, ["email", "profile"]);
+        assert_eq!(sso.username_claim, "preferred_username");
+        assert_eq!(sso.groups_claim.as_deref(), Some("groups"));
+        assert!(
+            matches!(sso.client_secret, ClientSecret::Managed { ref secret_id } if secret_id == "switchboard/oidc")
+        );
+        assert!(!on.password_signin && !sso.link_accounts);
+        for (vars, name) in [
+            (vec![key, (PASSWORD_SIGNIN, "false")], PASSWORD_SIGNIN),
+            (
+                vec![key, (sso::ISSUER, "http://idp.example.com")],
+                sso::ISSUER,
+            ),
+            (vec![key, (sso::CLIENT_ID, "portal")], sso::CLIENT_ID),
+            (
+                vec![
+                    key,
+                    (sso::ISSUER, "https://idp.example.com"),
+                    (sso::CLIENT_ID, "portal"),
+                    (sso::CLIENT_SECRET, "s"),
+                    (sso::CLIENT_SECRET_ID, "id"),
+                ],
+                sso::CLIENT_SECRET,
+            ),
+        ] {
+            let err = config(&vars)
+                .err()
+                .expect("configuration should be refused");
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{name}: {err}"
+            );
+        }
+        let missing = config(&[key, (sso::ISSUER, "https://idp.example.com")]);
+        assert!(
+            matches!(missing, Err(ConfigError::Missing { name, .. }) if name == sso::CLIENT_ID)
+        );
     }
 
     #[test]

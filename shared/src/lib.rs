@@ -21,6 +21,7 @@ pub mod random;
 pub mod secrets;
 pub mod session;
 pub mod signup;
+pub mod sso;
 pub mod store;
 pub mod throttle;
 pub mod transcript;

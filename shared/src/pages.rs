@@ -13,6 +13,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "style.css",
     "home.html",
     "login.html",
+    "login-form.html",
     "error.html",
     "forms.html",
     "signup.html",

@@ -107,6 +107,22 @@ pub fn hash(password: &SecretString) -> PasswordDigest {
         &mut out,
     )
     .expect("argon2 accepts any password with default parameters");
+    phc(&argon, &salt, &out)
+}
+
+/// A digest no password matches, for accounts that sign in through an identity provider:
+/// random bytes where the hash would be, so there is no password to find (and no hashing to
+/// pay for).
+pub fn unusable() -> PasswordDigest {
+    let mut salt = [0u8; 16];
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    getrandom::fill(&mut salt).expect("the operating system's random source failed");
+    getrandom::fill(&mut out).expect("the operating system's random source failed");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt length");
+    phc(&Argon2::default(), &salt, &out)
+}
+
+fn phc(argon: &Argon2, salt: &SaltString, out: &[u8]) -> PasswordDigest {
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -115,7 +131,7 @@ pub fn hash(password: &SecretString) -> PasswordDigest {
             .try_into()
             .expect("the default parameters format"),
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).expect("32 bytes is a valid output length")),
+        hash: Some(Output::new(out).expect("32 bytes is a valid output length")),
     }
     .to_string();
     PasswordDigest(phc)

@@ -98,6 +98,21 @@ impl SessionId {
     }
 }
 
+/// A single sign-on begun in this browser: what the provider's answer must match. Kept in the
+/// sealed cookie, so the answer counts only in the browser that asked, and only once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignOn {
+    #[serde(rename = "s")]
+    pub state: String,
+    #[serde(rename = "n")]
+    pub nonce: String,
+    /// PKCE's code verifier.
+    #[serde(rename = "v")]
+    pub verifier: String,
+    #[serde(rename = "t")]
+    pub started_at: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     #[serde(rename = "s")]
@@ -122,6 +137,11 @@ pub struct Session {
     pub expires_at: u64,
     #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
     pub flash: Option<Flash>,
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub sign_on: Option<PendingSignOn>,
+    /// Signed in through the identity provider (so signing out may end its session too).
+    #[serde(rename = "x", default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_provider: bool,
 }
 
 impl Session {
@@ -136,6 +156,8 @@ impl Session {
             issued_at: now,
             expires_at: now.saturating_add(lifetime.as_secs()),
             flash: None,
+            sign_on: None,
+            by_provider: false,
         }
     }
 

@@ -1,5 +1,5 @@
-//! `GET /login` shows the sign-in form; `POST /login` checks the credentials (throttled per
-//! account and per address) and starts a session.
+//! `GET /login` shows the sign-in page; `POST /login` checks a password (throttled per account
+//! and per address) and starts a session. Single sign-on's routes are in `sso`.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -25,6 +25,16 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
+    let path = req.uri().path().trim_end_matches('/');
+    if path.ends_with("/login/sso") {
+        return crate::sso::start(visit, req).await;
+    }
+    if path.ends_with("/login/callback") {
+        return crate::sso::callback(visit, req).await;
+    }
+    if path.ends_with("/login/sso/end") {
+        return crate::sso::end(visit, req).await;
+    }
     match Methods::GetPost.of(req)? {
         Verb::Get if visit.user().is_some() => Ok(Reply::Redirect("/")),
         Verb::Get => Ok(form_page(visit, StatusCode::OK, "", None)),
@@ -32,12 +42,24 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     }
 }
 
-fn form_page(visit: &Visit, status: StatusCode, username: &str, error: Option<String>) -> Reply {
-    let signup_open = visit.app().config.signup != SignupPolicy::Closed;
+/// The sign-in page: the single sign-on button when there is a provider, and the password
+/// form (folded away for administrators' recovery when password sign-in is off).
+pub(crate) fn form_page(
+    visit: &Visit,
+    status: StatusCode,
+    username: &str,
+    error: Option<String>,
+) -> Reply {
+    let config = &visit.app().config;
+    let signup_open = config.password_signin && config.signup != SignupPolicy::Closed;
+    let sso = config.sso.as_ref().map(|s| s.display_name.as_str());
     Reply::page_with_status(
         status,
         "login.html",
-        context! { username, error, signup_open },
+        context! {
+            username, error, signup_open, sso,
+            password_signin => config.password_signin,
+        },
     )
 }
 
@@ -62,6 +84,19 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     }
 
     let app = visit.app();
+    // With password sign-in off, only the configured admins may use one (for recovery).
+    if !app.config.password_signin && app.config.bootstrap_admins.find(username).is_none() {
+        let provider = app
+            .config
+            .sso
+            .as_ref()
+            .map_or("", |s| s.display_name.as_str());
+        return refuse(
+            visit,
+            StatusCode::FORBIDDEN,
+            format!("Password sign-in is turned off here. Sign in with {provider}."),
+        );
+    }
     let store = app.store().await?;
     let password = SecretString::from(form.password);
     let name = Username::parse(username).ok();

@@ -1,4 +1,5 @@
 mod handler;
+mod sso;
 
 use lambda_http::{Error, service_fn};
 use shared::App;

@@ -52,6 +52,10 @@ fn domains(policy: &SignupPolicy) -> Vec<String> {
 async fn show(visit: &Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     let app = visit.app();
     let policy = &app.config.signup;
+    if !app.config.password_signin {
+        let sso = app.config.sso.as_ref().map(|s| s.display_name.as_str());
+        return Ok(Reply::page("signup.html", context! { sso_only => sso }));
+    }
     match policy {
         SignupPolicy::Closed => Ok(Reply::page("signup.html", context! { closed => true })),
         SignupPolicy::Invite => {
@@ -77,6 +81,9 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     let form: SignupForm = visit.form(req)?;
     let app = visit.app();
     let policy = &app.config.signup;
+    if !app.config.password_signin {
+        return Err(AppError::Forbidden);
+    }
     let invite = match policy {
         SignupPolicy::Closed => return Err(AppError::Forbidden),
         SignupPolicy::Invite if form.invite.trim().is_empty() => {

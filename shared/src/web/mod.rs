@@ -2,7 +2,7 @@
 //! response that results, including the mapping of every `AppError` to its page.
 
 use crate::accounts::Account;
-use crate::session::{self, ANONYMOUS_LIFETIME, Flash, Session, SessionKeys};
+use crate::session::{self, ANONYMOUS_LIFETIME, Flash, PendingSignOn, Session, SessionKeys};
 use crate::store::{SessionStore, UsageStore};
 use crate::usage::Cost;
 use crate::users::Username;

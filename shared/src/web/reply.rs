@@ -13,6 +13,8 @@ pub enum Reply {
     Redirect(&'static str),
     /// A 303 to a path made at run time (a conversation's page).
     RedirectTo(String),
+    /// A 303 to another site (an identity provider's page), by its absolute URL.
+    Elsewhere(String),
     /// Server-sent events, written as they are produced (functions run with
     /// `run_with_streaming_response`).
     Events(ByteStream),
@@ -35,6 +37,7 @@ impl std::fmt::Debug for Reply {
             } => write!(f, "Page({status}, {template})"),
             Reply::Redirect(path) => write!(f, "Redirect({path})"),
             Reply::RedirectTo(path) => write!(f, "RedirectTo({path})"),
+            Reply::Elsewhere(url) => write!(f, "Elsewhere({url})"),
             Reply::Events(_) => write!(f, "Events"),
             Reply::Download { filename, .. } => write!(f, "Download({filename})"),
         }

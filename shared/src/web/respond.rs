@@ -26,6 +26,7 @@ impl<'a> Visit<'a> {
         let mut response = match outcome {
             Ok(Reply::Redirect(path)) => self.redirect(path),
             Ok(Reply::RedirectTo(path)) => self.redirect(&path),
+            Ok(Reply::Elsewhere(url)) => self.redirect_to_url(url),
             Ok(Reply::Events(_)) => self.error_page(&AppError::internal(
                 "events from a function that does not stream",
             )),
@@ -84,9 +85,12 @@ impl<'a> Visit<'a> {
     }
 
     fn redirect(&self, path: &str) -> Response<Body> {
+        self.redirect_to_url(format!("{}{path}", self.base_path))
+    }
+
+    fn redirect_to_url(&self, location: String) -> Response<Body> {
         let mut response = Response::new(Body::Empty);
         *response.status_mut() = StatusCode::SEE_OTHER;
-        let location = format!("{}{path}", self.base_path);
         match HeaderValue::try_from(location) {
             Ok(location) => {
                 response.headers_mut().insert(LOCATION, location);

@@ -286,6 +286,32 @@ impl<'a> Visit<'a> {
         self.changed = true;
     }
 
+    /// As `sign_in`, for an account the identity provider vouched for.
+    pub fn sign_in_by_provider(&mut self, account: Account) {
+        self.sign_in(account);
+        self.session.by_provider = true;
+    }
+
+    /// Whether this session began with a single sign-on.
+    pub fn signed_in_by_provider(&self) -> bool {
+        self.account.is_some() && self.session.by_provider
+    }
+
+    /// Remembers a single sign-on begun in this browser (one at a time: a new one replaces
+    /// an unfinished one).
+    pub fn begin_sign_on(&mut self, pending: PendingSignOn) {
+        self.session.sign_on = Some(pending);
+        self.changed = true;
+    }
+
+    /// The single sign-on begun in this browser, forgotten as it is read: a provider's answer
+    /// is used once.
+    pub fn take_sign_on(&mut self) -> Option<PendingSignOn> {
+        let pending = self.session.sign_on.take();
+        self.changed |= pending.is_some();
+        pending
+    }
+
     /// Ends the signed-in session on the server (a copy of its cookie no longer counts; the
     /// account's other sessions go on), then replaces it with a new signed-out one.
     pub async fn sign_out(&mut self) -> Result<(), AppError> {
