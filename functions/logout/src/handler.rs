@@ -17,7 +17,12 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         tracing::info!(user = user.username.as_str(), "signed out");
     }
     let end_provider_session = visit.signed_in_by_provider()
-        && visit.app().config.sso.as_ref().is_some_and(|s| s.end_session);
+        && visit
+            .app()
+            .config
+            .sso
+            .as_ref()
+            .is_some_and(|s| s.end_session);
     // Ends this session on the server, so a copy of its cookie stops working too.
     visit.sign_out().await?;
     visit.flash(Flash::signed_out());

@@ -24,6 +24,7 @@
 //! Every request is recorded (path, API key header, JSON body) for tests to inspect.
 
 pub mod bedrock;
+pub mod oidc;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -171,7 +172,24 @@ struct Request {
     body: Value,
 }
 
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+/// A request as read off the connection: its method, path, headers and body.
+pub(crate) struct RawRequest {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) async fn read_raw(stream: &mut TcpStream) -> Option<RawRequest> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -186,20 +204,17 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.lines();
-    let path = lines.next()?.split(' ').nth(1)?.to_string();
-    let mut length = 0;
-    let mut key = None;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse().ok()?,
-            "authorization" | "x-api-key" => key = Some(value.to_string()),
-            _ => {}
-        }
-    }
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_string();
+    let path = request_line.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map_or(Some(0), |(_, v)| v.parse().ok())?;
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
@@ -207,8 +222,26 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(Value::Null);
-    Some(Request { path, key, body })
+    Some(RawRequest {
+        method,
+        path,
+        headers,
+        body: buf[head_end..head_end + length].to_vec(),
+    })
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let raw = read_raw(stream).await?;
+    let key = raw
+        .header("authorization")
+        .or(raw.header("x-api-key"))
+        .map(str::to_string);
+    let body = serde_json::from_slice(&raw.body).unwrap_or(Value::Null);
+    Some(Request {
+        path: raw.path,
+        key,
+        body,
+    })
 }
 
 async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Recorded>>>) {

@@ -321,3 +321,6 @@ pub async fn end(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError
         .http_get_url();
     Ok(Reply::Elsewhere(url.to_string()))
 }
+
+#[cfg(test)]
+mod tests;

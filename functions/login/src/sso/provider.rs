@@ -150,10 +150,7 @@ impl<'a> Provider<'a> {
     }
 
     /// The protocol client, as this portal's registration with the provider.
-    pub async fn client(
-        &self,
-        app: &App,
-    ) -> Result<Client, SignOnError> {
+    pub async fn client(&self, app: &App) -> Result<Client, SignOnError> {
         let secret = match &self.config.client_secret {
             sso::ClientSecret::None => None,
             sso::ClientSecret::Fixed(secret) => {
