@@ -62,6 +62,16 @@ ensure_browser_packages() {
   fi
 }
 
+# The OpenID provider the single sign-on tests sign in at (npm oidc-provider).
+ensure_oidc_provider() {
+  ensure_node
+  local dir="$ROOT/tests/services/oidc"
+  if [ ! -d "$dir/node_modules/oidc-provider" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    say "Installing the test OpenID provider's npm packages (oidc-provider)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # A base64 key of 64 random bytes, for the session cookie.
 random_key() { head -c 64 /dev/urandom | base64 | tr -d '\n'; }
 

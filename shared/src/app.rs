@@ -22,6 +22,8 @@ use crate::store::{DynamoStore, Store};
 pub struct App {
     pub config: Config,
     pub pages: Pages,
+    /// Every response's Content-Security-Policy (`web::content_security_policy`).
+    pub content_security_policy: lambda_http::http::HeaderValue,
     aws: OnceCell<SdkConfig>,
     store: OnceCell<Store>,
     secrets: OnceCell<SecretCache>,
@@ -32,7 +34,13 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> Self {
+        let provider = config
+            .sso
+            .as_ref()
+            .filter(|sso| sso.end_session)
+            .map(|sso| sso.origin());
         Self {
+            content_security_policy: crate::web::content_security_policy(provider),
             config,
             pages: Pages::new(),
             aws: OnceCell::new(),

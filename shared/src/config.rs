@@ -354,9 +354,10 @@ mod tests {
         assert_eq!(sso.username_claim, "preferred_username");
         assert_eq!(sso.groups_claim.as_deref(), Some("groups"));
         assert!(
-            matches!(sso.client_secret, ClientSecret::Managed { ref secret_id } if secret_id == "switchboard/oidc")
+            matches!(sso.client_secret, ClientSecret::Managed { ref secret_id, field: None } if secret_id == "switchboard/oidc")
         );
         assert!(!on.password_signin && !sso.link_accounts);
+        assert_eq!(sso.origin(), "https://idp.example.com");
         for (vars, name) in [
             (vec![key, (PASSWORD_SIGNIN, "false")], PASSWORD_SIGNIN),
             (

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -63,5 +63,19 @@ impl SecretCache {
             .unwrap()
             .insert(id.to_string(), (Instant::now(), value.clone()));
         Ok(value)
+    }
+}
+
+/// The string `field` of a secret holding a JSON object (`{"openai": "sk-...", ...}`).
+pub fn field_of(secret: &SecretString, field: &str) -> Result<SecretString, &'static str> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(secret.expose_secret()).map_err(|_| "not a JSON object")?;
+    match object.get(field) {
+        Some(serde_json::Value::String(key)) if !key.trim().is_empty() => {
+            Ok(SecretString::from(key.trim().to_string()))
+        }
+        Some(serde_json::Value::String(_)) => Err("the field is blank"),
+        Some(_) => Err("the field is not a string"),
+        None => Err("no such field"),
     }
 }

@@ -9,6 +9,7 @@ pub const ISSUER: &str = "SWITCHBOARD_OIDC_ISSUER";
 pub const CLIENT_ID: &str = "SWITCHBOARD_OIDC_CLIENT_ID";
 pub const CLIENT_SECRET: &str = "SWITCHBOARD_OIDC_CLIENT_SECRET";
 pub const CLIENT_SECRET_ID: &str = "SWITCHBOARD_OIDC_CLIENT_SECRET_ID";
+pub const CLIENT_SECRET_FIELD: &str = "SWITCHBOARD_OIDC_CLIENT_SECRET_FIELD";
 pub const SCOPES: &str = "SWITCHBOARD_OIDC_SCOPES";
 pub const USERNAME_CLAIM: &str = "SWITCHBOARD_OIDC_USERNAME_CLAIM";
 pub const EMAIL_CLAIM: &str = "SWITCHBOARD_OIDC_EMAIL_CLAIM";
@@ -21,9 +22,13 @@ pub const END_SESSION: &str = "SWITCHBOARD_OIDC_END_SESSION";
 pub enum ClientSecret {
     /// From the environment (local runs).
     Fixed(SecretString),
-    /// A Secrets Manager secret whose string value is the secret, fetched on first need and
-    /// cached like the others.
-    Managed { secret_id: String },
+    /// A Secrets Manager secret, fetched on first need and cached like the others: its
+    /// string value, or that value's JSON `field` (the deployed stack keeps it in the
+    /// provider-key secret, field `oidc`).
+    Managed {
+        secret_id: String,
+        field: Option<String>,
+    },
     /// A public client (PKCE alone), for providers that issue no secret.
     None,
 }
@@ -49,12 +54,26 @@ pub struct SsoConfig {
 }
 
 impl SsoConfig {
+    /// The issuer's origin (scheme, host and port), where its sign-out page is.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.issuer.find("://").map_or(0, |at| at + 3);
+        match self.issuer[after_scheme..].find('/') {
+            Some(at) => &self.issuer[..after_scheme + at],
+            None => &self.issuer,
+        }
+    }
+
     /// `None` unless an issuer is set.
     pub(crate) fn from_vars<F: Fn(&str) -> Option<String>>(
         vars: &Vars<F>,
     ) -> Result<Option<Self>, ConfigError> {
         let Some(issuer) = vars.get(ISSUER) else {
-            for name in [CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_ID] {
+            for name in [
+                CLIENT_ID,
+                CLIENT_SECRET,
+                CLIENT_SECRET_ID,
+                CLIENT_SECRET_FIELD,
+            ] {
                 if vars.get(name).is_some() {
                     return Err(ConfigError::invalid(
                         name,
@@ -87,6 +106,7 @@ impl SsoConfig {
             }
             (Some(id), None) => ClientSecret::Managed {
                 secret_id: id.trim().to_string(),
+                field: vars.get(CLIENT_SECRET_FIELD).map(|f| f.trim().to_string()),
             },
             (None, Some(secret)) => ClientSecret::Fixed(SecretString::from(secret.trim())),
             (None, None) => ClientSecret::None,

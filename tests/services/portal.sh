@@ -4,7 +4,8 @@
 #   embedded  the SQLite store, session key from the environment   127.0.0.1:9300
 #   dynamodb  DynamoDB Local, session keys from the Secrets Manager server (both must be
 #             running: tests/services/dynamodb.sh and secrets.sh)   127.0.0.1:9301
-# Both have one bootstrap admin, tester / tester-password-123, and open sign-up, and a model
+# Both have one bootstrap admin, tester / tester-password-123, open sign-up, single sign-on
+# with the test OpenID provider (tests/services/oidc.sh, started separately), and a model
 # catalogue of the fake provider's models (tests/fake-provider), which this script starts on
 # the portal's port + 10 and stops with it; it serves the Bedrock runtime too
 # (AWS_ENDPOINT_URL_BEDROCK_RUNTIME, with test credentials).
@@ -24,6 +25,7 @@ FAKE_PORT=$((PORT + 10))
 URL="http://127.0.0.1:$PORT"
 DYNAMODB_URL="http://127.0.0.1:${SWITCHBOARD_TEST_DYNAMODB_PORT:-8300}"
 SECRETS_URL="http://127.0.0.1:${SWITCHBOARD_TEST_SECRETS_PORT:-8301}"
+OIDC_URL="http://127.0.0.1:${SWITCHBOARD_TEST_OIDC_PORT:-8302}"
 
 # Creates a secret in the local Secrets Manager server (it does not check signatures).
 create_secret() {
@@ -43,11 +45,17 @@ SWITCHBOARD_MODELS='$STATE/models.toml'
 SWITCHBOARD_PROVIDER_TIMEOUT_SECONDS='2'
 SWITCHBOARD_OFFLINE_PACE_MS='5'
 AWS_ENDPOINT_URL_BEDROCK_RUNTIME='http://127.0.0.1:$FAKE_PORT'
+SWITCHBOARD_OIDC_ISSUER='$OIDC_URL'
+SWITCHBOARD_OIDC_CLIENT_ID='switchboard-e2e'
+SWITCHBOARD_OIDC_NAME='Test ID'
+SWITCHBOARD_OIDC_GROUPS_CLAIM='groups'
+SWITCHBOARD_OIDC_END_SESSION='true'
 ENV
   case "$FLAVOUR" in
     embedded) cat <<ENV
 SWITCHBOARD_SESSION_KEY='$(random_key)'
 SWITCHBOARD_SQLITE_PATH='$STATE/store.sqlite3'
+SWITCHBOARD_OIDC_CLIENT_SECRET='switchboard-e2e-secret'
 AWS_ACCESS_KEY_ID='test'
 AWS_SECRET_ACCESS_KEY='test'
 AWS_REGION='us-east-1'
@@ -57,11 +65,14 @@ ENV
     dynamodb)
       local secret="switchboard/e2e-session-keys-$(date +%s%N)"
       create_secret CreateSecret "{\"Name\":\"$secret\",\"SecretString\":\"{\\\"current\\\":\\\"$(random_key)\\\",\\\"previous\\\":\\\"\\\"}\"}"
+      # The client secret from Secrets Manager, as deployed.
+      create_secret CreateSecret "{\"Name\":\"$secret-oidc\",\"SecretString\":\"switchboard-e2e-secret\"}"
       cat <<ENV
 SWITCHBOARD_STORE='dynamodb'
 SWITCHBOARD_TABLE='switchboard-e2e'
 SWITCHBOARD_DYNAMODB_CREATE_TABLE='true'
 SWITCHBOARD_SESSION_KEYS_SECRET='$secret'
+SWITCHBOARD_OIDC_CLIENT_SECRET_ID='$secret-oidc'
 AWS_ENDPOINT_URL_DYNAMODB='$DYNAMODB_URL'
 AWS_ENDPOINT_URL_SECRETS_MANAGER='$SECRETS_URL'
 AWS_ACCESS_KEY_ID='test'

@@ -1,5 +1,6 @@
 //! Deleting the account and everything it owns: the username typed to confirm and the
-//! password (a throttled check); the last enabled admin may not.
+//! password (a throttled check; an account that signs in with single sign-on has none here,
+//! so for it the username and the session's form token); the last enabled admin may not.
 
 use lambda_http::http::StatusCode;
 use shared::accounts;
@@ -18,15 +19,19 @@ pub async fn delete(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
     if form.confirm_username.trim().to_lowercase() != account.username.as_str() {
         errors.add("confirm_username", "Type your username exactly to confirm.");
     }
-    let mut status = check_password(
-        visit,
-        &account,
-        &form.current_password,
-        "delete_password",
-        "That is not your password.",
-        &mut errors,
-    )
-    .await?;
+    let mut status = if account.identity.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        check_password(
+            visit,
+            &account,
+            &form.current_password,
+            "delete_password",
+            "That is not your password.",
+            &mut errors,
+        )
+        .await?
+    };
     if errors.is_empty()
         && account.is_admin()
         && !accounts::another_enabled_admin(store, &account.username).await?
@@ -39,7 +44,7 @@ pub async fn delete(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
         status = StatusCode::CONFLICT;
     }
     if !errors.is_empty() {
-        return again(status, errors, form.confirm_username.trim());
+        return again(visit, status, errors, form.confirm_username.trim());
     }
     store.delete_account(&account.username).await?;
     tracing::info!(user = account.username.as_str(), "account deleted");

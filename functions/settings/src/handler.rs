@@ -42,7 +42,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     match Methods::GetPost.of(req)? {
         Verb::Get => {
             visit.require_user()?;
-            Ok(Reply::page("settings.html", context! {}))
+            Ok(Reply::page("settings.html", signed_in_with(visit)))
         }
         Verb::Post => {
             let action = visit.action(req)?;
@@ -56,8 +56,32 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     }
 }
 
+/// How the account signs in: the identity provider's name for an account that signs in
+/// with it (it then has no password here), and the provider's groups for it.
+fn signed_in_with(visit: &Visit) -> minijinja::Value {
+    let account = visit.user();
+    let provider = account
+        .filter(|a| a.identity.is_some())
+        .map(|_| provider_name(visit));
+    let groups = account
+        .map(|a| a.groups.names().to_vec())
+        .unwrap_or_default();
+    context! { provider, groups }
+}
+
+/// The identity provider's display name (its configuration may be gone: then a generic one).
+pub fn provider_name(visit: &Visit) -> String {
+    visit
+        .app()
+        .config
+        .sso
+        .as_ref()
+        .map_or("your identity provider".into(), |s| s.display_name.clone())
+}
+
 /// The settings page again, with what was wrong.
 pub fn again(
+    visit: &Visit,
     status: StatusCode,
     errors: FieldErrors,
     confirm_username: &str,
@@ -65,7 +89,7 @@ pub fn again(
     Ok(Reply::page_with_status(
         status,
         "settings.html",
-        context! { errors, confirm_username },
+        context! { errors, confirm_username, ..signed_in_with(visit) },
     ))
 }
 

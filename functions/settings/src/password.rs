@@ -12,6 +12,13 @@ use crate::verify::check_password;
 
 pub async fn change(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply, AppError> {
     let account = visit.require_user()?.clone();
+    if account.identity.is_some() {
+        // Its password is kept by the identity provider; here it has none to change.
+        return Err(AppError::BadRequest(
+            "This account signs in with single sign-on: change your password with your \
+             identity provider.",
+        ));
+    }
     let store = visit.app().store().await?;
     let mut errors = FieldErrors::default();
     let status = check_password(
@@ -31,7 +38,7 @@ pub async fn change(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
         errors.add("confirm", "The two passwords do not match.");
     }
     if !errors.is_empty() {
-        return again(status, errors, "");
+        return again(visit, status, errors, "");
     }
     let digest = password::hash(&secret(&form.new_password));
     let updated = store

@@ -2,10 +2,10 @@
 //! its Secrets Manager secret (in AWS, through the process's cache), the whole value or one
 //! field of a JSON object of several keys, else none (local servers such as Ollama need none).
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::{Model, ProviderError};
-use crate::secrets::SecretCache;
+use crate::secrets::{SecretCache, field_of};
 
 /// `secrets` gives the cache only when a secret is needed, so a key from the environment
 /// never builds a Secrets Manager client.
@@ -45,22 +45,10 @@ pub async fn api_key<'s>(
     }
 }
 
-/// The string `field` of a secret holding a JSON object (`{"openai": "sk-...", ...}`).
-fn field_of(secret: &SecretString, field: &str) -> Result<SecretString, &'static str> {
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(secret.expose_secret()).map_err(|_| "not a JSON object")?;
-    match object.get(field) {
-        Some(serde_json::Value::String(key)) if !key.trim().is_empty() => {
-            Ok(SecretString::from(key.trim().to_string()))
-        }
-        Some(serde_json::Value::String(_)) => Err("the field is blank"),
-        Some(_) => Err("the field is not a string"),
-        None => Err("no such field"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn field(secret: &str, name: &str) -> Result<String, &'static str> {

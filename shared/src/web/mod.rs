@@ -20,7 +20,6 @@ use minijinja::{Value, context};
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::LazyLock;
 
 mod reply;
 mod request;
@@ -33,5 +32,6 @@ mod visit;
 pub use reply::{ByteStream, Reply};
 use request::*;
 pub use request::{Methods, Verb, path_parameter, query};
+pub use respond::content_security_policy;
 pub use streaming::Streamed;
 pub use visit::{AlsoRead, Visit, claimed_user, serve, serve_reading};

@@ -4,15 +4,20 @@
 use super::*;
 
 /// Scripts may only be the page's own inline script, named by its hash; requests only to the
-/// portal itself.
-pub(super) static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+/// portal itself. Forms post only to the portal, whose answers may lead on to the identity
+/// provider (`form_target`: signing out ends its session too, and browsers hold a form's
+/// redirects to `form-action`).
+pub fn content_security_policy(form_target: Option<&str>) -> HeaderValue {
     let policy = format!(
         "default-src 'none'; script-src '{}'; style-src 'unsafe-inline'; img-src 'self' data:; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        crate::pages::script_hash()
+         connect-src 'self'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        crate::pages::script_hash(),
+        form_target
+            .map(|origin| format!(" {origin}"))
+            .unwrap_or_default(),
     );
     HeaderValue::try_from(policy).expect("the policy is ASCII")
-});
+}
 
 pub(super) const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
@@ -50,7 +55,10 @@ impl<'a> Visit<'a> {
     /// The headers every response carries, and the session cookie when it changed.
     pub(super) fn decorate<B>(&mut self, response: &mut Response<B>) {
         let headers = response.headers_mut();
-        headers.insert("content-security-policy", CONTENT_SECURITY_POLICY.clone());
+        headers.insert(
+            "content-security-policy",
+            self.app.content_security_policy.clone(),
+        );
         for (name, value) in SECURITY_HEADERS {
             headers.insert(*name, HeaderValue::from_static(value));
         }

@@ -156,13 +156,19 @@ impl<'a> Provider<'a> {
             sso::ClientSecret::Fixed(secret) => {
                 Some(ClientSecret::new(secret.expose_secret().to_string()))
             }
-            sso::ClientSecret::Managed { secret_id } => {
+            sso::ClientSecret::Managed { secret_id, field } => {
                 let secret = app
                     .secrets()
                     .await
                     .get(secret_id)
                     .await
                     .map_err(|err| SignOnError::Internal(err.to_string()))?;
+                let secret = match field {
+                    Some(field) => shared::secrets::field_of(&secret, field).map_err(|why| {
+                        SignOnError::Internal(format!("secret {secret_id}, field {field}: {why}"))
+                    })?,
+                    None => secret,
+                };
                 Some(ClientSecret::new(secret.expose_secret().trim().to_string()))
             }
         };

@@ -451,10 +451,28 @@ async fn with_password_sign_in_off_only_bootstrap_admins_use_a_password() {
     );
 }
 
+/// The Content-Security-Policy pages are served with.
+async fn csp(app: &App) -> String {
+    let page = handle(app, request(Method::GET, "/login")).await;
+    page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn signing_out_can_end_the_providers_session() {
     let idp = FakeIdentityProvider::start().await;
-    let app = app(&idp, &[]);
+    // Pages' forms may then lead to the provider (sign-out's redirects), and only then.
+    let ending = app(&idp, &[(shared::sso::END_SESSION, "true")]);
+    let policy = csp(&ending).await;
+    assert!(
+        policy.contains(&format!("form-action 'self' {};", idp.issuer())),
+        "{policy}"
+    );
+    assert!(csp(&app(&idp, &[])).await.contains("form-action 'self';"));
+
+    let app = ending;
     let response = handle(&app, request(Method::GET, "/login/sso/end")).await;
     let location = response.headers()[LOCATION].to_str().unwrap();
     assert!(

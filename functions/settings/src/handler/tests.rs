@@ -248,3 +248,92 @@ async fn forged_posts_change_nothing() {
         .unwrap();
     assert_eq!(stored.session_epoch, ann.session_epoch);
 }
+
+#[tokio::test]
+async fn an_account_that_signs_on_with_a_provider_has_no_password_here() {
+    let app = testing::app_with(&[
+        (shared::sso::ISSUER, "https://idp.example.com"),
+        (shared::sso::CLIENT_ID, "portal"),
+        (shared::sso::DISPLAY_NAME, "Example ID"),
+    ]);
+    let mut sso = Account::new(
+        shared::store::contract::unique_name("sso"),
+        None,
+        password::unusable(),
+        Role::User,
+        1_700_000_000,
+    );
+    sso.identity = Some(
+        shared::accounts::Identity::new("https://idp.example.com", sso.username.as_str()).unwrap(),
+    );
+    sso.groups = shared::accounts::ProviderGroups::bounded(["staff".to_string()]).0;
+    app.store()
+        .await
+        .unwrap()
+        .create_account(&sso)
+        .await
+        .unwrap();
+    let (cookie, token) = testing::sign_in(&app, &sso).await;
+
+    let page = body_text(
+        &handle(
+            &app,
+            with_cookie(request(Method::GET, "/settings"), &cookie),
+        )
+        .await,
+    );
+    assert!(page.contains("You sign in with Example ID"), "{page}");
+    assert!(page.contains("Your groups there: staff."));
+    assert!(
+        !page.contains("name=\"current_password\""),
+        "no password fields"
+    );
+
+    let change = post(
+        &app,
+        &cookie,
+        &token,
+        &[
+            ("action", "password"),
+            ("new_password", NEW_PASSWORD),
+            ("confirm", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(change.status(), StatusCode::BAD_REQUEST);
+
+    // Deleting takes the username typed, as for everyone (and no password).
+    let wrong = post(
+        &app,
+        &cookie,
+        &token,
+        &[("action", "delete"), ("confirm_username", "someone")],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let deleted = post(
+        &app,
+        &cookie,
+        &token,
+        &[
+            ("action", "delete"),
+            ("confirm_username", sso.username.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        deleted.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body_text(&deleted)
+    );
+    assert!(
+        app.store()
+            .await
+            .unwrap()
+            .account(&sso.username)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
