@@ -53,6 +53,7 @@ pub async fn render(
                 role => a.role.as_str(),
                 disabled => a.disabled,
                 deleting => a.deleting,
+                single_sign_on => a.identity.is_some(),
                 spent_this_month => spent(&this_month, name),
                 spent_last_month => spent(&last_month, name),
                 own_cap => a.spend_cap.map(|c| c.dollars()),

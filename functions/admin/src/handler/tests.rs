@@ -452,3 +452,43 @@ async fn invite_links_are_shown_once_and_only_for_invite_only_sign_up() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(&refused).contains("invite-only"));
 }
+
+#[tokio::test]
+async fn accounts_that_sign_on_with_a_provider_say_so() {
+    // A store of its own, so both accounts are on the first page.
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-admin-sso-{}.sqlite3",
+        unique_name("db").as_str()
+    ));
+    let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+    let boss = admin(&app).await;
+    let mut sso = Account::new(
+        unique_name("sso"),
+        None,
+        password::unusable(),
+        Role::User,
+        1,
+    );
+    sso.identity = Some(shared::accounts::Identity::new("https://idp.example.com", "s-1").unwrap());
+    app.store()
+        .await
+        .unwrap()
+        .create_account(&sso)
+        .await
+        .unwrap();
+    let html = body_text(
+        &handle(
+            &app,
+            with_cookie(request(Method::GET, "/admin"), &boss.cookie),
+        )
+        .await,
+    );
+    let row = |name: &str| {
+        let start = html
+            .find(&format!("<th scope=\"row\">{name}</th>"))
+            .unwrap();
+        html[start..start + html[start..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(row(sso.username.as_str()).contains("single sign-on"));
+    assert!(!row(boss.account.username.as_str()).contains("single sign-on"));
+}
