@@ -34,6 +34,7 @@ pub const REPLY_DEADLINE: &str = "SWITCHBOARD_REPLY_DEADLINE_SECONDS";
 pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
 pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
 pub const PASSWORD_SIGNIN: &str = "SWITCHBOARD_PASSWORD_SIGNIN";
+pub const AUDIT_DAYS: &str = "SWITCHBOARD_AUDIT_DAYS";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -98,6 +99,8 @@ pub struct Config {
     /// Whether people may sign in (and sign up) with a password. When not, only the bootstrap
     /// admins may, for recovery; everyone else signs in with the provider.
     pub password_signin: bool,
+    /// How many days audit entries are kept.
+    pub audit_days: u32,
 }
 
 /// Reads one variable at a time, treating blank as unset.
@@ -242,6 +245,7 @@ impl Config {
         let offline_pace = vars.number(OFFLINE_PACE, 40, 0..=5000)?;
         let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
         let sso = SsoConfig::from_vars(&vars)?;
+        let audit_days = vars.number(AUDIT_DAYS, 365, 1..=3650)? as u32;
         let password_signin = match vars.get(PASSWORD_SIGNIN) {
             None => true,
             Some(_) => vars.flag(PASSWORD_SIGNIN)?,
@@ -257,6 +261,7 @@ impl Config {
         }
 
         Ok(Self {
+            audit_days,
             sso,
             password_signin,
             models,
@@ -422,6 +427,7 @@ mod tests {
             ),
             (vec![key, (SESSION_HOURS, "0")], SESSION_HOURS),
             (vec![key, (SENDS_PER_MINUTE, "-1")], SENDS_PER_MINUTE),
+            (vec![key, (AUDIT_DAYS, "0")], AUDIT_DAYS),
             (
                 vec![key, (BOOTSTRAP_ADMINS, "alice=plaintext")],
                 BOOTSTRAP_ADMINS,

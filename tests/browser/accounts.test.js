@@ -102,4 +102,17 @@ test('an admin disables a user, who is signed out at once', async () => {
   assert.equal(new URL(user.url()).pathname, '/login');
   await signIn(user, name, PASSWORD);
   assert.match(await user.getByRole('alert').textContent(), /disabled/);
+
+  // The audit log tells who did it, and the refused sign-in after it.
+  await admin.goto(`${BASE}/admin`);
+  await admin.getByRole('link', { name: 'Audit log' }).click();
+  await admin.getByLabel('Username (who did it, or to whom)').fill(name);
+  await admin.getByRole('button', { name: 'Show' }).click();
+  const rows = await admin.locator('tbody tr').allTextContents();
+  assert.match(rows[0], /Sign-in refused[\s\S]*account disabled/);
+  assert.match(rows[1], new RegExp(`${ADMIN}[\\s\\S]*Disabled account`));
+  assert.match(rows.at(-1), /Signed up/);
+  await admin.getByLabel('Action').selectOption('account-disabled');
+  await admin.getByRole('button', { name: 'Show' }).click();
+  assert.equal(await admin.locator('tbody tr').count(), 1);
 });

@@ -4,6 +4,7 @@
 use minijinja::context;
 use secrecy::SecretString;
 use shared::accounts::{Account, AccountChange, Email, Role};
+use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::store::{AccountStore, StoreError};
@@ -64,6 +65,10 @@ pub async fn create(
         user = account.username.as_str(),
         "account created"
     );
+    let entry = visit.audit_entry(AuditAction::AccountCreated);
+    visit
+        .record(entry.on(account.username.as_str()).detail(role.as_str()))
+        .await;
     visit.flash(Flash::new(format!(
         "Created the account {} ({}).",
         account.username.as_str(),
@@ -106,6 +111,8 @@ pub async fn reset(
         user = username.as_str(),
         "password reset"
     );
+    let entry = visit.audit_entry(AuditAction::PasswordReset);
+    visit.record(entry.on(username.as_str())).await;
     visit.flash(Flash::new(format!(
         "The password of {} has been reset, and their sessions signed out.",
         username.as_str()
@@ -147,6 +154,14 @@ pub async fn change(
         action = ?action,
         "account changed"
     );
+    let (audited, detail) = match action {
+        Action::Disable => (AuditAction::AccountDisabled, ""),
+        Action::Enable => (AuditAction::AccountEnabled, ""),
+        Action::Promote => (AuditAction::RoleChanged, "admin"),
+        _ => (AuditAction::RoleChanged, "user"),
+    };
+    let entry = visit.audit_entry(audited).on(username.as_str());
+    visit.record(entry.detail(detail)).await;
     visit.flash(Flash::new(format!("{} {done}.", username.as_str())));
     Ok(Reply::Redirect("/admin"))
 }

@@ -2,6 +2,7 @@
 
 use minijinja::context;
 use shared::accounts::{Account, AccountChange};
+use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::store::{AccountStore, StoreError, UsageStore};
@@ -52,6 +53,13 @@ pub async fn account(
         cap = cap.map(Cost::nanos),
         "spend cap set"
     );
+    let detail = cap.map_or("the default".to_string(), |c| {
+        format!("{} a month", c.dollars())
+    });
+    let entry = visit.audit_entry(AuditAction::SpendCapChanged);
+    visit
+        .record(entry.on(username.as_str()).detail(&detail))
+        .await;
     visit.flash(Flash::new(match cap {
         Some(cap) => format!(
             "{} may now spend {} a month.",
@@ -85,6 +93,9 @@ pub async fn default(
         cap = cap.map(Cost::nanos),
         "default spend cap set"
     );
+    let detail = cap.map_or("none".to_string(), |c| format!("{} a month", c.dollars()));
+    let entry = visit.audit_entry(AuditAction::DefaultSpendCapChanged);
+    visit.record(entry.detail(&detail)).await;
     visit.flash(Flash::new(match cap {
         Some(cap) => format!(
             "Accounts without their own cap may now spend {} a month.",

@@ -1,6 +1,7 @@
 //! Invite links: single-use, for invite-only sign-up, shown once.
 
 use shared::accounts::Account;
+use shared::audit::AuditAction;
 use shared::session::Flash;
 use shared::signup::SignupPolicy;
 use shared::store::{Invite, InviteStore};
@@ -27,6 +28,11 @@ pub async fn create(visit: &mut Visit<'_>, admin: &Account) -> Result<Reply, App
     };
     store.create_invite(&invite).await?;
     tracing::info!(admin = admin.username.as_str(), "invite created");
+    let days = app.config.invite_lifetime.as_secs() / 86_400;
+    let entry = visit.audit_entry(AuditAction::InviteCreated);
+    visit
+        .record(entry.detail(&format!("valid {days} days")))
+        .await;
     let link = visit.absolute_url(&format!("/signup?invite={token}"));
     visit.flash(Flash::new(format!(
         "New invite link, for one sign-up within {} days. Copy it now: it is not shown again. {link}",

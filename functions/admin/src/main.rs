@@ -1,4 +1,5 @@
 mod accounts;
+mod audit;
 mod caps;
 mod handler;
 mod invites;

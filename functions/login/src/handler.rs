@@ -7,6 +7,7 @@ use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::accounts::{Account, Role};
+use shared::audit::AuditAction;
 use shared::password;
 use shared::signup::SignupPolicy;
 use shared::store::{AccountStore, StoreError};
@@ -86,6 +87,10 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     let app = visit.app();
     // With password sign-in off, only the configured admins may use one (for recovery).
     if !app.config.password_signin && app.config.bootstrap_admins.find(username).is_none() {
+        let refused = visit.audit_entry(AuditAction::SignInRefused);
+        visit
+            .record(refused.on(username).detail("password sign-in is off"))
+            .await;
         let provider = app
             .config
             .sso
@@ -135,6 +140,8 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     match verified {
         Err(throttled) => {
             tracing::warn!(address = visit.address(), "sign-in throttled");
+            let entry = visit.audit_entry(AuditAction::SignInThrottled).on(username);
+            visit.record(entry).await;
             return refuse(
                 visit,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -146,6 +153,10 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         }
         Ok(false) => {
             tracing::info!("sign-in refused: wrong username or password");
+            let entry = visit.audit_entry(AuditAction::SignInRefused).on(username);
+            visit
+                .record(entry.detail("wrong username or password"))
+                .await;
             // The same words whether or not the user exists.
             return refuse(
                 visit,
@@ -169,6 +180,14 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         }
     };
     if account.disabled {
+        let entry = visit.audit_entry(AuditAction::SignInRefused);
+        visit
+            .record(
+                entry
+                    .on(account.username.as_str())
+                    .detail("account disabled"),
+            )
+            .await;
         return refuse(
             visit,
             StatusCode::FORBIDDEN,
@@ -176,6 +195,10 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         );
     }
     tracing::info!(user = account.username.as_str(), "signed in");
+    let entry = visit
+        .audit_entry(AuditAction::SignIn)
+        .by(account.username.as_str());
+    visit.record(entry.detail("password")).await;
     visit.sign_in(account);
     Ok(Reply::Redirect("/"))
 }

@@ -4,6 +4,7 @@
 
 use lambda_http::http::StatusCode;
 use shared::accounts;
+use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::store::AccountStore;
@@ -48,6 +49,10 @@ pub async fn delete(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
     }
     store.delete_account(&account.username).await?;
     tracing::info!(user = account.username.as_str(), "account deleted");
+    let name = account.username.as_str();
+    visit
+        .record(visit.audit_entry(AuditAction::AccountDeleted).on(name))
+        .await;
     visit.forget_session();
     visit.flash(Flash::new(
         "Your account and all its data have been deleted.",

@@ -2,6 +2,7 @@
 //! password rules, twice. Other sessions end; this one follows the account to its new epoch.
 
 use shared::accounts::AccountChange;
+use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::store::AccountStore;
@@ -45,6 +46,10 @@ pub async fn change(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
         .change_account(&account.username, &AccountChange::Password(digest))
         .await?;
     tracing::info!(user = account.username.as_str(), "password changed");
+    let name = account.username.as_str();
+    visit
+        .record(visit.audit_entry(AuditAction::PasswordChanged).on(name))
+        .await;
     // The change moved the account to a new epoch: this session follows it, others end.
     visit.sign_in(updated);
     visit.flash(Flash::new(

@@ -7,6 +7,7 @@ use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::accounts::{Account, Email, Role};
+use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
 use shared::signup::SignupPolicy;
@@ -153,6 +154,14 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
         user = account.username.as_str(),
         "account created by sign-up"
     );
+    let via = if invite.is_some() {
+        "with an invite"
+    } else {
+        ""
+    };
+    let entry = visit.audit_entry(AuditAction::SignUp);
+    let name = account.username.as_str();
+    visit.record(entry.by(name).on(name).detail(via)).await;
     let welcome = format!("Welcome to Switchboard, {}!", account.username.as_str());
     visit.sign_in(account);
     visit.flash(Flash::new(welcome));

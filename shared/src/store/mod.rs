@@ -77,6 +77,7 @@ macro_rules! delegate {
 
 // After `delegate!`, which the capabilities' `impl ... for Store` use.
 mod accounts;
+mod audit;
 mod conversations;
 mod identities;
 mod invites;
@@ -88,6 +89,7 @@ mod transfer;
 mod usage;
 
 pub use accounts::*;
+pub use audit::*;
 pub use conversations::*;
 pub use identities::*;
 pub use invites::*;

@@ -2,8 +2,9 @@
 //! response that results, including the mapping of every `AppError` to its page.
 
 use crate::accounts::Account;
+use crate::audit::{AuditAction, AuditEntry};
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, PendingSignOn, Session, SessionKeys};
-use crate::store::{SessionStore, UsageStore};
+use crate::store::{AuditStore, SessionStore, UsageStore};
 use crate::usage::Cost;
 use crate::users::Username;
 use crate::{App, AppError};

@@ -334,6 +334,29 @@ impl<'a> Visit<'a> {
         self.changed = true;
     }
 
+    /// An audit entry for `action` done now, from this request's address, by the signed-in
+    /// account (if any; `by` names another), kept for the configured days.
+    pub fn audit_entry(&self, action: AuditAction) -> AuditEntry {
+        let entry = AuditEntry::new(action, self.now, &self.address, self.app.config.audit_days);
+        match &self.account {
+            Some(account) => entry.by(account.username.as_str()),
+            None => entry,
+        }
+    }
+
+    /// Records `entry` in the audit log. A failure to record is logged as an error and does
+    /// not undo or refuse what was done: the log describes what happened, and whatever
+    /// happened did.
+    pub async fn record(&self, entry: AuditEntry) {
+        let result = match self.app.store().await {
+            Ok(store) => store.record_audit(&entry).await.map_err(AppError::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            tracing::error!(%err, action = entry.action.as_str(), "audit entry not recorded");
+        }
+    }
+
     pub fn flash(&mut self, flash: Flash) {
         self.session.flash = Some(flash);
         self.changed = true;

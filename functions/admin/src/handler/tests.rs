@@ -7,7 +7,7 @@ use shared::testing::{self, body_text, form_post, request, session_cookie, with_
 use super::*;
 use secrecy::SecretString;
 use shared::accounts::{Account, Role};
-use shared::store::{AccountStore, InviteStore};
+use shared::store::{AccountStore, AuditStore, InviteStore};
 use shared::usage::{Cost, Month};
 use shared::users::Username;
 use shared::{link_tokens, password};
@@ -491,4 +491,126 @@ async fn accounts_that_sign_on_with_a_provider_say_so() {
     };
     assert!(row(sso.username.as_str()).contains("single sign-on"));
     assert!(!row(boss.account.username.as_str()).contains("single sign-on"));
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_who_did_what_filtered_and_refuses_a_bad_filter() {
+    let app = testing::app();
+    let boss = admin(&app).await;
+    let ann = testing::create_account(&app, "audited", Role::User, PASSWORD).await;
+    let name = ann.username.as_str();
+    follow(
+        &app,
+        &boss,
+        &post(&app, &boss, &[("action", "disable"), ("username", name)]).await,
+    )
+    .await;
+    follow(
+        &app,
+        &boss,
+        &post(
+            &app,
+            &boss,
+            &[("action", "cap"), ("username", name), ("cap", "5")],
+        )
+        .await,
+    )
+    .await;
+
+    let get = |query: String| {
+        let cookie = boss.cookie.clone();
+        let app = &app;
+        async move {
+            handle(
+                app,
+                with_cookie(
+                    request(Method::GET, &format!("/admin/audit?{query}")),
+                    &cookie,
+                ),
+            )
+            .await
+        }
+    };
+    let page = get(format!("who={name}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = body_text(&page);
+    let table = &html[html.find("<tbody>").expect("entries")..];
+    let disabled = table.find("Disabled account").expect("the disabling");
+    let capped = table.find("Changed spend cap").expect("the cap");
+    assert!(capped < disabled, "newest first: {html}");
+    assert!(html.contains(boss.account.username.as_str()), "who did it");
+    assert!(html.contains("$5.00 a month"));
+
+    let only_caps = body_text(&get(format!("who={name}&action=spend-cap-changed")).await);
+    let table = &only_caps[only_caps.find("<tbody>").expect("entries")..];
+    assert!(table.contains("Changed spend cap") && !table.contains("Disabled account"));
+    let nobody = body_text(&get("who=no-such-person-here".into()).await);
+    assert!(nobody.contains("No entries match."));
+
+    let bad = get("action=drop-tables".into()).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&bad).contains("Choose an action from the list."));
+
+    // Not for users.
+    let (user_cookie, _) = {
+        let enabled = testing::create_account(&app, "nosy", Role::User, PASSWORD).await;
+        testing::sign_in(&app, &enabled).await
+    };
+    let refused = handle(
+        &app,
+        with_cookie(request(Method::GET, "/admin/audit"), &user_cookie),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_through_older_entries() {
+    use shared::audit::{AuditAction, AuditEntry};
+    let app = testing::app();
+    let boss = admin(&app).await;
+    let target = unique_name("paged");
+    let store = app.store().await.unwrap();
+    let now = shared::session::now();
+    for i in 0..51 {
+        let entry = AuditEntry::new(AuditAction::SignInRefused, now - 100 + i, "192.0.2.9", 30)
+            .on(target.as_str())
+            .detail(&format!("attempt {i:02}"));
+        store.record_audit(&entry).await.unwrap();
+    }
+    let first = body_text(
+        &handle(
+            &app,
+            with_cookie(
+                request(
+                    Method::GET,
+                    &format!("/admin/audit?who={}", target.as_str()),
+                ),
+                &boss.cookie,
+            ),
+        )
+        .await,
+    );
+    assert!(first.contains("attempt 50") && !first.contains("attempt 00"));
+    let start = first.find("/admin/audit?").unwrap();
+    let next = first[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = handle(&app, with_cookie(request(Method::GET, &next), &boss.cookie)).await;
+    let second = body_text(&second);
+    let forged = handle(
+        &app,
+        with_cookie(
+            request(Method::GET, "/admin/audit?before=%3Cscript%3E"),
+            &boss.cookie,
+        ),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        second.contains("attempt 00") && !second.contains("attempt 01"),
+        "{next}"
+    );
 }

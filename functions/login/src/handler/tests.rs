@@ -2,6 +2,8 @@ use base64::Engine;
 use lambda_http::http::Method;
 use lambda_http::http::header::{ALLOW, LOCATION, SET_COOKIE};
 use shared::accounts::AccountChange;
+use shared::audit::AuditAction;
+use shared::store::AuditStore;
 use shared::testing::{
     self, ALICE_PASSWORD, body_text, csrf_token, form_post, request, session_cookie, with_cookie,
 };
@@ -292,4 +294,57 @@ async fn signs_in_from_an_http_api_event() {
     let response = handle(&app, req).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(session_cookie(&response).is_some());
+}
+
+/// The audit entries about `name`, oldest first, as (action, who did it, detail).
+async fn audited(app: &App, name: &str) -> Vec<(AuditAction, Option<String>, String)> {
+    let filter = shared::audit::AuditFilter {
+        who: Some(name.to_string()),
+        action: None,
+    };
+    let store = app.store().await.unwrap();
+    let page = store
+        .audit_entries(&filter, None, 100, shared::session::now())
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .rev()
+        .map(|e| (e.action, e.actor, e.detail))
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_ins_refusals_and_throttling_are_audited_without_passwords() {
+    let app = testing::app_with(&[("SWITCHBOARD_LOGIN_FAILURES_PER_ACCOUNT", "2")]);
+    let ann = user(&app).await;
+    let name = ann.username.as_str();
+    sign_in(&app, name, PASSWORD).await;
+    sign_in(&app, name, "wrong password one").await;
+    sign_in(&app, name, "wrong password two").await;
+    sign_in(&app, name, PASSWORD).await;
+    let entries = audited(&app, name).await;
+    let actions: Vec<AuditAction> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::SignIn,
+            AuditAction::SignInRefused,
+            AuditAction::SignInRefused,
+            AuditAction::SignInThrottled
+        ]
+    );
+    assert_eq!(entries[0].1.as_deref(), Some(name), "who signed in");
+    assert_eq!(entries[1].1, None, "a refused sign-in has nobody behind it");
+    let store = app.store().await.unwrap();
+    let all = store
+        .audit_entries(&Default::default(), None, 1000, shared::session::now())
+        .await
+        .unwrap();
+    assert!(
+        all.items
+            .iter()
+            .all(|e| !e.detail.contains("wrong password") && !e.detail.contains(PASSWORD)),
+        "no password is ever recorded"
+    );
 }

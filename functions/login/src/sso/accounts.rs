@@ -10,19 +10,33 @@ use shared::{App, password};
 use super::SignOnError;
 use super::claims::SignOn;
 
+/// How a sign-on came to its account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Linked to the subject before.
+    Linked,
+    /// An existing account, linked now.
+    NewlyLinked,
+    /// Created now.
+    Created,
+}
+
 pub async fn account_for(
     app: &App,
     store: &Store,
     sign_on: &SignOn,
     now: u64,
-) -> Result<Account, SignOnError> {
-    let account = match store.account_by_identity(&sign_on.identity).await? {
-        Some(account) if !account.deleting => account,
+) -> Result<(Account, Found), SignOnError> {
+    let (account, found) = match store.account_by_identity(&sign_on.identity).await? {
+        Some(account) if !account.deleting => (account, Found::Linked),
         // Being deleted: as if there were none (its link goes with it).
         Some(_) => return Err(SignOnError::NoAccount(sign_on.username.as_str().into())),
         None => match store.account(&sign_on.username).await? {
-            Some(existing) => link(app, store, sign_on, existing).await?,
-            None => create(app, store, sign_on, now).await?,
+            Some(existing) => (
+                link(app, store, sign_on, existing).await?,
+                Found::NewlyLinked,
+            ),
+            None => (create(app, store, sign_on, now).await?, Found::Created),
         },
     };
     let account = match &sign_on.groups {
@@ -36,7 +50,7 @@ pub async fn account_for(
     if account.disabled {
         return Err(SignOnError::Disabled);
     }
-    Ok(account)
+    Ok((account, found))
 }
 
 /// Links a password account to the provider's subject: only when the operator allows it, the

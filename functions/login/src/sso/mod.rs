@@ -17,12 +17,14 @@ use openidconnect::{
 };
 use serde::Deserialize;
 use shared::accounts::Account;
+use shared::audit::AuditAction;
 use shared::session::PendingSignOn;
 use shared::store::StoreError;
 use shared::web::query;
 use shared::{App, AppError, Methods, Reply, Visit};
 use subtle::ConstantTimeEq;
 
+use self::accounts::Found;
 use self::claims::{Claims, SignOn, Token};
 use self::provider::{Provider, describe, send};
 
@@ -123,7 +125,7 @@ impl SignOnError {
 
 /// The answer a sign-on that failed gets: the sign-in page with the reason, and nothing else
 /// changed (no session, nothing stored).
-fn refusal(visit: &Visit, err: SignOnError) -> Result<Reply, AppError> {
+async fn refusal(visit: &Visit<'_>, err: SignOnError) -> Result<Reply, AppError> {
     match &err {
         SignOnError::NotConfigured => return Err(AppError::NotFound),
         SignOnError::Store(_) | SignOnError::Internal(_) => {
@@ -131,6 +133,13 @@ fn refusal(visit: &Visit, err: SignOnError) -> Result<Reply, AppError> {
         }
         _ => tracing::warn!(cause = %err, "single sign-on refused"),
     }
+    let mut entry = visit
+        .audit_entry(AuditAction::SingleSignOnRefused)
+        .detail(&err.to_string());
+    if let SignOnError::NoAccount(name) | SignOnError::NameTaken(name) = &err {
+        entry = entry.on(name);
+    }
+    visit.record(entry).await;
     let provider = visit
         .app()
         .config
@@ -153,7 +162,7 @@ pub async fn start(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppErr
     }
     match authorization_url(visit).await {
         Ok(url) => Ok(Reply::Elsewhere(url)),
-        Err(err) => refusal(visit, err),
+        Err(err) => refusal(visit, err).await,
     }
 }
 
@@ -202,15 +211,28 @@ pub async fn callback(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, App
     // Forgotten whatever happens next: an answer is used once.
     let pending = visit.take_sign_on();
     match finish(visit, answer, pending).await {
-        Ok(account) => {
+        Ok((account, found)) => {
             tracing::info!(
                 user = account.username.as_str(),
                 "signed in with single sign-on"
             );
+            let name = account.username.as_str();
+            if found == Found::NewlyLinked {
+                let linked = visit.audit_entry(AuditAction::SingleSignOnLinked);
+                visit
+                    .record(linked.by(name).on(name).detail("email address verified"))
+                    .await;
+            }
+            let detail = match found {
+                Found::Created => "account created",
+                _ => "",
+            };
+            let entry = visit.audit_entry(AuditAction::SingleSignOn).by(name);
+            visit.record(entry.detail(detail)).await;
             visit.sign_in_by_provider(account);
             Ok(Reply::Redirect("/"))
         }
-        Err(err) => refusal(visit, err),
+        Err(err) => refusal(visit, err).await,
     }
 }
 
@@ -218,7 +240,7 @@ async fn finish(
     visit: &Visit<'_>,
     answer: Answer,
     pending: Option<PendingSignOn>,
-) -> Result<Account, SignOnError> {
+) -> Result<(Account, Found), SignOnError> {
     let now = visit.now();
     let pending = pending
         .filter(|p| now.saturating_sub(p.started_at) <= PENDING_SECONDS)

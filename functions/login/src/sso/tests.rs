@@ -382,6 +382,31 @@ async fn a_password_account_is_linked_only_when_allowed_and_vouched_for() {
     assert!(signed_in(&allowed, &response).await);
     let linked = by_subject(&allowed, &idp, &claimant.subject).await.unwrap();
     assert_eq!(linked.id, erin.id, "the same account, now linked");
+
+    // The refusals, the link and the sign-on are in the audit log.
+    use shared::audit::{AuditAction, AuditFilter};
+    use shared::store::AuditStore;
+    let filter = AuditFilter {
+        who: Some(erin.username.as_str().to_string()),
+        action: None,
+    };
+    let store = allowed.store().await.unwrap();
+    let entries = store
+        .audit_entries(&filter, None, 50, shared::session::now())
+        .await
+        .unwrap()
+        .items;
+    let actions: Vec<AuditAction> = entries.iter().rev().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::SingleSignOnRefused,
+            AuditAction::SingleSignOnRefused,
+            AuditAction::SingleSignOnRefused,
+            AuditAction::SingleSignOnLinked,
+            AuditAction::SingleSignOn,
+        ]
+    );
 }
 
 #[tokio::test]

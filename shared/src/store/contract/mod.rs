@@ -3,9 +3,9 @@
 //! DynamoDB Local.
 
 use super::{
-    AccountStore, ActivityCursor, ConversationStore, IdentityStore, Invite, InviteStore,
-    SessionStore, ShareStore, StoreError, ThrottleKey, ThrottleStore, TransferStore, TurnWrite,
-    UsageStore,
+    AccountStore, ActivityCursor, AuditStore, ConversationStore, IdentityStore, Invite,
+    InviteStore, SessionStore, ShareStore, StoreError, ThrottleKey, ThrottleStore, TransferStore,
+    TurnWrite, UsageStore,
 };
 
 use crate::accounts::{Account, AccountChange, Role};
@@ -22,6 +22,7 @@ use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals};
 use crate::users::Username;
 
 mod accounts;
+mod audit;
 mod conversations;
 mod identities;
 mod invites;
@@ -32,6 +33,7 @@ mod transfer;
 mod usage;
 
 pub use accounts::*;
+pub use audit::*;
 pub use conversations::*;
 pub use identities::*;
 pub use invites::*;
@@ -313,6 +315,13 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn an_account_is_linked_once() {
             $crate::store::contract::an_account_is_linked_once(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn the_audit_log_lists_newest_first_filtered_and_in_pages() {
+            $crate::store::contract::the_audit_log_lists_newest_first_filtered_and_in_pages(
+                &$make.await,
+            )
+            .await;
         }
         #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {

@@ -20,13 +20,15 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore,
-    IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore, ShareStore,
-    SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript,
-    TransferStore, TurnWrite, UsageStore, matches_search,
+    AccountRecord, AccountStore, ActivityCursor, AuditRecord, AuditStore, ConversationRecord,
+    ConversationStore, IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore,
+    ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore,
+    Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
 };
 
 use crate::accounts::{Account, AccountChange, Identity};
+
+use crate::audit::{AuditEntry, AuditFilter};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -39,6 +41,7 @@ use crate::usage::{Cached, Charge, Cost, Month, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
 mod accounts;
+mod audit;
 mod batch;
 mod conversations;
 mod identities;

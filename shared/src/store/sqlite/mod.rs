@@ -11,13 +11,15 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, params};
 
 use super::{
-    AccountRecord, AccountStore, ActivityCursor, ConversationRecord, ConversationStore,
-    IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore, ShareStore,
-    SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore, Transcript,
-    TransferStore, TurnWrite, UsageStore,
+    AccountRecord, AccountStore, ActivityCursor, AuditRecord, AuditStore, ConversationRecord,
+    ConversationStore, IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore,
+    ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore,
+    Transcript, TransferStore, TurnWrite, UsageStore,
 };
 
 use crate::accounts::{Account, AccountChange, Email, Identity, ProviderGroups};
+
+use crate::audit::{AuditEntry, AuditFilter};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -30,6 +32,7 @@ use crate::usage::{Cached, Charge, Cost, Month, SendRate, Totals, UsageLine, Usa
 use crate::users::Username;
 
 mod accounts;
+mod audit;
 mod conversations;
 mod identities;
 mod invites;

@@ -109,6 +109,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ALTER TABLE accounts ADD COLUMN groups TEXT;
      CREATE UNIQUE INDEX accounts_by_identity ON accounts (issuer, subject)
          WHERE issuer IS NOT NULL;",
+    // The audit log.
+    "CREATE TABLE audit (
+         id         TEXT PRIMARY KEY, -- <seconds>.<microseconds>#<random>: time order
+         at         INTEGER NOT NULL,
+         actor      TEXT,
+         action     TEXT NOT NULL,
+         subject    TEXT,
+         address    TEXT NOT NULL,
+         detail     TEXT NOT NULL,
+         expires_at INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
