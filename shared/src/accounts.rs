@@ -208,6 +208,8 @@ pub struct Account {
     pub identity: Option<Identity>,
     /// The provider's groups for it, as of its last single sign-on.
     pub groups: ProviderGroups,
+    /// The groups an administrator put it in.
+    pub member_of: Vec<crate::groups::GroupId>,
 }
 
 impl Account {
@@ -231,6 +233,7 @@ impl Account {
             deleting: false,
             identity: None,
             groups: ProviderGroups::default(),
+            member_of: Vec::new(),
         }
     }
 
@@ -276,6 +279,10 @@ pub enum AccountChange {
     SpendCap(Option<Cost>),
     /// The identity provider's groups, stored at each single sign-on.
     Groups(ProviderGroups),
+    /// Put in a group by an administrator (nothing if it is in it already).
+    JoinGroup(crate::groups::GroupId),
+    /// Taken out of a group (nothing if it is not in it).
+    LeaveGroup(crate::groups::GroupId),
 }
 
 #[cfg(test)]

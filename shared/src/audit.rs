@@ -26,6 +26,11 @@ pub enum AuditAction {
     SpendCapChanged,
     DefaultSpendCapChanged,
     InviteCreated,
+    GroupCreated,
+    GroupDeleted,
+    GroupModelsChanged,
+    GroupMemberAdded,
+    GroupMemberRemoved,
 }
 
 impl AuditAction {
@@ -48,6 +53,11 @@ impl AuditAction {
         Self::SpendCapChanged,
         Self::DefaultSpendCapChanged,
         Self::InviteCreated,
+        Self::GroupCreated,
+        Self::GroupDeleted,
+        Self::GroupModelsChanged,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
     ];
 
     /// The name it is stored and filtered by.
@@ -71,6 +81,11 @@ impl AuditAction {
             Self::SpendCapChanged => "spend-cap-changed",
             Self::DefaultSpendCapChanged => "default-spend-cap-changed",
             Self::InviteCreated => "invite-created",
+            Self::GroupCreated => "group-created",
+            Self::GroupDeleted => "group-deleted",
+            Self::GroupModelsChanged => "group-models-changed",
+            Self::GroupMemberAdded => "group-member-added",
+            Self::GroupMemberRemoved => "group-member-removed",
         }
     }
 
@@ -95,6 +110,11 @@ impl AuditAction {
             Self::SpendCapChanged => "Changed spend cap",
             Self::DefaultSpendCapChanged => "Changed default spend cap",
             Self::InviteCreated => "Created invite",
+            Self::GroupCreated => "Created group",
+            Self::GroupDeleted => "Deleted group",
+            Self::GroupModelsChanged => "Changed a group's models",
+            Self::GroupMemberAdded => "Added to group",
+            Self::GroupMemberRemoved => "Removed from group",
         }
     }
 

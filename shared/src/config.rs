@@ -35,6 +35,7 @@ pub const OFFLINE_PACE: &str = "SWITCHBOARD_OFFLINE_PACE_MS";
 pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
 pub const PASSWORD_SIGNIN: &str = "SWITCHBOARD_PASSWORD_SIGNIN";
 pub const AUDIT_DAYS: &str = "SWITCHBOARD_AUDIT_DAYS";
+pub const DEFAULT_MODELS: &str = "SWITCHBOARD_DEFAULT_MODELS";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -101,6 +102,8 @@ pub struct Config {
     pub password_signin: bool,
     /// How many days audit entries are kept.
     pub audit_days: u32,
+    /// The models of accounts in no group.
+    pub default_models: crate::groups::ModelAccess,
 }
 
 /// Reads one variable at a time, treating blank as unset.
@@ -246,6 +249,24 @@ impl Config {
         let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
         let sso = SsoConfig::from_vars(&vars)?;
         let audit_days = vars.number(AUDIT_DAYS, 365, 1..=3650)? as u32;
+        let default_models = match vars.get(DEFAULT_MODELS) {
+            None => crate::groups::ModelAccess::Every,
+            Some(list) => {
+                let ids: Vec<String> = list
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if let Some(unknown) = ids.iter().find(|id| models.get(id).is_none()) {
+                    return Err(ConfigError::invalid(
+                        DEFAULT_MODELS,
+                        format!("`{unknown}` is not a model of the catalogue"),
+                    ));
+                }
+                crate::groups::ModelAccess::Only(ids)
+            }
+        };
         let password_signin = match vars.get(PASSWORD_SIGNIN) {
             None => true,
             Some(_) => vars.flag(PASSWORD_SIGNIN)?,
@@ -262,6 +283,7 @@ impl Config {
 
         Ok(Self {
             audit_days,
+            default_models,
             sso,
             password_signin,
             models,
@@ -428,6 +450,7 @@ mod tests {
             (vec![key, (SESSION_HOURS, "0")], SESSION_HOURS),
             (vec![key, (SENDS_PER_MINUTE, "-1")], SENDS_PER_MINUTE),
             (vec![key, (AUDIT_DAYS, "0")], AUDIT_DAYS),
+            (vec![key, (DEFAULT_MODELS, "no-such-model")], DEFAULT_MODELS),
             (
                 vec![key, (BOOTSTRAP_ADMINS, "alice=plaintext")],
                 BOOTSTRAP_ADMINS,

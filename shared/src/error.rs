@@ -17,6 +17,9 @@ pub enum AppError {
     SignInRequired,
     #[error("not allowed for this account")]
     Forbidden,
+    /// A model the account's groups do not include.
+    #[error("model not allowed for this account")]
+    ModelNotAllowed,
     /// A sign-up route taken with an invite that does not exist, expired or was used.
     #[error("invite link not usable")]
     InviteUnusable,
@@ -47,7 +50,7 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::SignInRequired => StatusCode::SEE_OTHER,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ModelNotAllowed => StatusCode::FORBIDDEN,
             Self::InviteUnusable => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -63,6 +66,7 @@ impl AppError {
             Self::Csrf => "Form expired",
             Self::SignInRequired => "Sign in required",
             Self::Forbidden => "Not allowed",
+            Self::ModelNotAllowed => "Model not available",
             Self::InviteUnusable => "Invite link not valid",
             Self::PayloadTooLarge => "Request too large",
             Self::Internal(_) => "Something went wrong",
@@ -81,6 +85,10 @@ impl AppError {
             }
             Self::SignInRequired => "Sign in to see this page.",
             Self::Forbidden => "Your account is not allowed to do this.",
+            Self::ModelNotAllowed => {
+                "Your groups do not include that model. Go back and choose one from the list; \
+                 nothing was sent."
+            }
             Self::InviteUnusable => {
                 "This invite link has expired, has already been used, or is not a link we \
                  issued. Ask whoever invited you for a new one."

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod error;
 pub mod estimate;
 pub mod form;
+pub mod groups;
 pub mod https;
 pub mod link_tokens;
 pub mod listing;

@@ -7,6 +7,7 @@ use crate::App;
 use crate::AppError;
 use crate::ai::Catalogue;
 use crate::conversations::{Conversation, ConversationId};
+use crate::groups::ModelAccess;
 use crate::store::{ActivityCursor, ConversationStore, Page};
 use crate::users::Username;
 use crate::{estimate, usage};
@@ -21,11 +22,12 @@ pub fn model_name(catalogue: &Catalogue, id: &str) -> String {
         .map_or_else(|| id.to_string(), |m| m.name.clone())
 }
 
-/// The models a user can pick, for a `<select>`, with the prices the cost estimate uses.
-pub fn models(catalogue: &Catalogue) -> Value {
-    catalogue
-        .models()
-        .iter()
+/// The models a user can pick (those `access` allows), for a `<select>`, with the prices the
+/// cost estimate uses.
+pub fn models(catalogue: &Catalogue, access: &ModelAccess) -> Value {
+    access
+        .models(catalogue)
+        .into_iter()
         .map(|m| {
             context! {
                 id => &m.id,
@@ -39,12 +41,14 @@ pub fn models(catalogue: &Catalogue) -> Value {
 }
 
 /// The home page's context: the conversation list (or search results) and the new
-/// conversation form's choices. `after` is the page link's cursor.
+/// conversation form's choices (the models `access` allows). `after` is the page link's
+/// cursor.
 pub async fn home(
     app: &App,
     owner: &Username,
     query: Option<&str>,
     after: Option<&str>,
+    access: &ModelAccess,
 ) -> Result<Value, AppError> {
     let store = app.store().await?;
     let query = query
@@ -89,8 +93,8 @@ pub async fn home(
         conversations,
         next => page.next,
         query,
-        models => models(catalogue),
-        default_model => &catalogue.default_model().id,
+        models => models(catalogue, access),
+        default_model => access.models(catalogue).first().map(|m| m.id.as_str()),
         estimate => new_conversation_estimate(catalogue, "", "", ""),
     })
 }

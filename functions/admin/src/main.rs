@@ -1,6 +1,7 @@
 mod accounts;
 mod audit;
 mod caps;
+mod groups;
 mod handler;
 mod invites;
 mod page;

@@ -50,10 +50,11 @@ pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {
     // Not `shared::serve`: its generic route makes the future's `Send`-ness unprovable, and
     // the streaming runtime needs it.
     // A post may send, and a send applies the spend cap: read the default with the account.
+    // Every page offers the models the account's groups allow: read the groups too.
     let also = if req.method() == Method::POST {
-        AlsoRead::DefaultSpendCap
+        AlsoRead::DefaultSpendCapAndGroups
     } else {
-        AlsoRead::Nothing
+        AlsoRead::Groups
     };
     // A send's first read runs while the visit checks the session: the turn is then written
     // after one round trip to the store, not two.

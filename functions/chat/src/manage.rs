@@ -36,7 +36,8 @@ pub async fn rename(
             let mut errors = FieldErrors::default();
             errors.add("title", message);
             let extra = context! { errors, form => context! { title => &form.title } };
-            let page = view::page(app, &loaded, &Show::default(), extra);
+            let access = visit.model_access().await?;
+            let page = view::page(app, &loaded, &Show::default(), extra, &access);
             Ok(Reply::page_with_status(
                 StatusCode::BAD_REQUEST,
                 "chat.html",

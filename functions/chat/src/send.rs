@@ -79,7 +79,8 @@ async fn again_with_status(
     errors.add("message", message.to_string());
     let extra =
         context! { errors, form => context! { message => &form.message, model => &form.model } };
-    let page = view::page(app, &loaded, &show, extra);
+    let access = visit.model_access().await?;
+    let page = view::page(app, &loaded, &show, extra, &access);
     Ok(Reply::page_with_status(status, "chat.html", page))
 }
 

@@ -35,8 +35,9 @@ pub async fn show(
     let loaded = view::load(app, &owner, id, &show)
         .await?
         .ok_or(AppError::NotFound)?;
+    let access = visit.model_access().await?;
     Ok(Reply::page(
         "chat.html",
-        view::page(app, &loaded, &show, context! {}),
+        view::page(app, &loaded, &show, context! {}, &access),
     ))
 }

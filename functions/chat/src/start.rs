@@ -6,6 +6,7 @@ use lambda_http::http::StatusCode;
 use minijinja::context;
 use shared::conversations::{Conversation, MessageText, SystemPrompt, Title};
 use shared::form::FieldErrors;
+use shared::groups::ModelAccess;
 use shared::store::ConversationStore;
 use shared::users::Username;
 use shared::{App, AppError, Reply, Visit, listing, session};
@@ -20,7 +21,9 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let form: ChatForm = visit.form(req)?;
     let owner = visit.require_user()?.username.clone();
     let app = visit.app();
-    let model = turn::pick_model(app, &form.model, "")?;
+    // Read before anything is written, so that a failure here leaves nothing behind.
+    let limits = Limits::of(visit).await?;
+    let model = turn::pick_model(app, &limits.access, &form.model, "")?;
     let mut errors = FieldErrors::default();
     let system = errors.check("system", SystemPrompt::parse(&form.system));
     let text = errors.check("message", MessageText::parse(&form.message));
@@ -30,12 +33,18 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
         errors.add("message", message);
     }
     let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
-        return home_again(app, &owner, &form, errors, StatusCode::BAD_REQUEST).await;
+        return home_again(
+            app,
+            &owner,
+            &form,
+            errors,
+            StatusCode::BAD_REQUEST,
+            &limits.access,
+        )
+        .await;
     };
     let first = Title::from_message(&text);
     let conversation = Conversation::new(first.clone(), model.id.clone(), system, session::now());
-    // Read before anything is written, so that a failure here leaves nothing behind.
-    let limits = Limits::of(visit).await?;
     let store = app.store().await?;
     store.create_conversation(&owner, &conversation).await?;
     let id = conversation.id;
@@ -56,7 +65,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
             store.delete_conversation(&owner, &id).await?;
             let mut errors = FieldErrors::default();
             errors.add("message", message);
-            home_again(app, &owner, &form, errors, status).await
+            home_again(app, &owner, &form, errors, status, &limits.access).await
         }
     }
 }
@@ -69,8 +78,9 @@ async fn home_again(
     form: &ChatForm,
     errors: FieldErrors,
     status: StatusCode,
+    access: &ModelAccess,
 ) -> Result<Reply, AppError> {
-    let page = listing::home(app, owner, None, None).await?;
+    let page = listing::home(app, owner, None, None, access).await?;
     let catalogue = &app.config.models;
     // Later maps win: what the form was sent with over the page's defaults.
     let context = minijinja::value::merge_maps([

@@ -14,6 +14,7 @@ use shared::conversations::{
     Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
     MessageText, Speaker, new_turn_id,
 };
+use shared::groups::ModelAccess;
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
@@ -67,19 +68,22 @@ impl TurnError {
 }
 
 /// The limits a user's sends are checked against, as the turn's write checks them.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     pub spend_cap: Option<Cost>,
     pub sends_per_minute: Option<u32>,
+    /// The models the account may use.
+    pub access: ModelAccess,
 }
 
 impl Limits {
-    /// The account's own cap, else the portal's default (read with the account), and the
-    /// configured send rate.
+    /// The account's own cap, else the portal's default (read with the account), the
+    /// configured send rate, and the models its groups allow.
     pub async fn of(visit: &Visit<'_>) -> Result<Self, AppError> {
         Ok(Self {
             spend_cap: visit.spend_cap().await?,
             sends_per_minute: visit.app().config.sends_per_minute,
+            access: visit.model_access().await?,
         })
     }
 }
@@ -141,17 +145,30 @@ fn context_error(model: &Model, err: ContextError) -> TurnError {
 }
 
 /// The model the form names (`requested`), or else the conversation's (`current`), or else
-/// the catalogue's default; an unknown requested id is a bad request.
-pub fn pick_model<'a>(app: &'a App, requested: &str, current: &str) -> Result<&'a Model, AppError> {
+/// the first the account may use; an unknown requested id is a bad request, and one the
+/// account's groups do not include (or a conversation's model it may no longer use) is
+/// refused.
+pub fn pick_model<'a>(
+    app: &'a App,
+    access: &ModelAccess,
+    requested: &str,
+    current: &str,
+) -> Result<&'a Model, AppError> {
     let catalogue = &app.config.models;
-    if requested.is_empty() {
-        return Ok(catalogue
+    let model = match (requested, current) {
+        ("", "") => access.models(catalogue).first().copied(),
+        ("", current) => catalogue
             .get(current)
-            .unwrap_or_else(|| catalogue.default_model()));
-    }
-    catalogue
-        .get(requested)
-        .ok_or(AppError::BadRequest("There is no model with that id."))
+            .or_else(|| access.models(catalogue).first().copied()),
+        (requested, _) => Some(
+            catalogue
+                .get(requested)
+                .ok_or(AppError::BadRequest("There is no model with that id."))?,
+        ),
+    };
+    model
+        .filter(|m| access.allows(&m.id))
+        .ok_or(AppError::ModelNotAllowed)
 }
 
 /// Checks `text` alone fits `model`, before anything is stored.
@@ -215,7 +232,7 @@ pub async fn prepare(
             None => store.conversation(owner, id, CONTEXT_MESSAGES).await,
         };
         let (conversation, history) = read.map_err(AppError::from)?.ok_or(TurnError::NotFound)?;
-        let model = pick_model(app, requested_model, &conversation.model)?;
+        let model = pick_model(app, &limits.access, requested_model, &conversation.model)?;
         let turn = new_turn_id();
         let next = conversation.next_seq;
         let (messages, context, next_seq) = match kind {

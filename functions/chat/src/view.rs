@@ -3,6 +3,7 @@
 
 use minijinja::{Value, context};
 use shared::conversations::{Conversation, HISTORY_PAGE, Message};
+use shared::groups::ModelAccess;
 use shared::store::ConversationStore;
 use shared::users::Username;
 use shared::{App, AppError, estimate, listing, session, transcript, usage};
@@ -74,7 +75,7 @@ async fn history(
 }
 
 /// The page's context; `extra` (errors, form values) wins over what is computed here.
-pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value) -> Value {
+pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &ModelAccess) -> Value {
     let Loaded {
         conversation,
         messages,
@@ -148,7 +149,7 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value) -> Value {
             live,
             editing,
             confirm_delete => show.confirm_delete,
-            models => listing::models(&app.config.models),
+            models => listing::models(&app.config.models, access),
             form,
             estimate,
             recent => recent

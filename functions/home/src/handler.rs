@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::web::query;
-use shared::{App, AppError, Methods, Reply, Visit, listing, serve};
+use shared::{AlsoRead, App, AppError, Methods, Reply, Visit, listing, serve_reading};
 
 #[derive(Deserialize)]
 struct HomeQuery {
@@ -13,18 +13,21 @@ struct HomeQuery {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    serve(app, req, route).await
+    // The new-conversation form offers the models the account's groups allow.
+    serve_reading(app, req, AlsoRead::Groups, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     Methods::Get.of(req)?;
     let owner = visit.require_user()?.username.clone();
     let page: HomeQuery = query(req)?;
+    let access = visit.model_access().await?;
     let context = listing::home(
         visit.app(),
         &owner,
         page.q.as_deref(),
         page.after.as_deref(),
+        &access,
     )
     .await?;
     Ok(Reply::page("home.html", context))

@@ -79,6 +79,7 @@ macro_rules! delegate {
 mod accounts;
 mod audit;
 mod conversations;
+mod groups;
 mod identities;
 mod invites;
 mod records;
@@ -91,6 +92,7 @@ mod usage;
 pub use accounts::*;
 pub use audit::*;
 pub use conversations::*;
+pub use groups::*;
 pub use identities::*;
 pub use invites::*;
 pub(crate) use records::*;

@@ -29,6 +29,9 @@ pub(crate) struct AccountRecord {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// The ids of the groups an administrator put it in (DynamoDB: a string set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_of: Vec<String>,
 }
 
 impl AccountRecord {
@@ -47,6 +50,7 @@ impl AccountRecord {
             issuer: a.identity.as_ref().map(|i| i.issuer().to_string()),
             subject: a.identity.as_ref().map(|i| i.subject().to_string()),
             groups: a.groups.names().to_vec(),
+            member_of: a.member_of.iter().map(|g| g.as_str().to_string()).collect(),
         }
     }
 
@@ -82,6 +86,11 @@ impl AccountRecord {
                 _ => None,
             },
             groups: ProviderGroups::bounded(self.groups).0,
+            member_of: self
+                .member_of
+                .iter()
+                .map(|g| crate::groups::GroupId::parse(g).ok_or_else(|| corrupt("group", g)))
+                .collect::<StoreResult<_>>()?,
         })
     }
 }

@@ -11,6 +11,34 @@ pub struct SignedIn {
     pub revoked: bool,
     /// The portal's default spend cap, when it was asked for.
     pub default_spend_cap: Option<Option<Cost>>,
+    /// The portal's groups, when they were asked for.
+    pub groups: Option<crate::groups::Groups>,
+}
+
+/// What a signed-in request reads with the account, in the same read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extras {
+    pub default_spend_cap: bool,
+    pub groups: bool,
+}
+
+impl Extras {
+    pub const NONE: Self = Self {
+        default_spend_cap: false,
+        groups: false,
+    };
+    pub const SPEND_CAP: Self = Self {
+        default_spend_cap: true,
+        groups: false,
+    };
+    pub const GROUPS: Self = Self {
+        default_spend_cap: false,
+        groups: true,
+    };
+    pub const SPEND_CAP_AND_GROUPS: Self = Self {
+        default_spend_cap: true,
+        groups: true,
+    };
 }
 
 #[allow(async_fn_in_trait)]
@@ -23,13 +51,13 @@ pub trait SessionStore {
         session: &SessionId,
         expires_at: u64,
     ) -> StoreResult<()>;
-    /// The account, whether `session` was revoked, and (with `default_spend_cap`) the
-    /// portal's default cap: every signed-in request's check, in one read.
+    /// The account, whether `session` was revoked, and the `extras` asked for (the portal's
+    /// default cap, its groups): every signed-in request's check, in one read.
     async fn signed_in(
         &self,
         owner: &Username,
         session: &SessionId,
-        default_spend_cap: bool,
+        extras: Extras,
     ) -> StoreResult<SignedIn>;
 }
 
@@ -46,8 +74,8 @@ impl SessionStore for Store {
         &self,
         owner: &Username,
         session: &SessionId,
-        default_spend_cap: bool,
+        extras: Extras,
     ) -> StoreResult<SignedIn> {
-        delegate!(self, s => s.signed_in(owner, session, default_spend_cap))
+        delegate!(self, s => s.signed_in(owner, session, extras))
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::accounts::Account;
 use crate::audit::{AuditAction, AuditEntry};
+use crate::groups::{Groups, ModelAccess};
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, PendingSignOn, Session, SessionKeys};
-use crate::store::{AuditStore, SessionStore, UsageStore};
+use crate::store::{AuditStore, Extras, GroupStore, SessionStore, UsageStore};
 use crate::usage::Cost;
 use crate::users::Username;
 use crate::{App, AppError};

@@ -9,6 +9,21 @@ pub enum AlsoRead {
     Nothing,
     /// The portal's default spend cap: pages that apply or show the account's cap.
     DefaultSpendCap,
+    /// The portal's groups: pages that offer or use models (model access).
+    Groups,
+    /// Both: sends, which use a model and apply the cap.
+    DefaultSpendCapAndGroups,
+}
+
+impl AlsoRead {
+    fn extras(self) -> Extras {
+        match self {
+            Self::Nothing => Extras::NONE,
+            Self::DefaultSpendCap => Extras::SPEND_CAP,
+            Self::Groups => Extras::GROUPS,
+            Self::DefaultSpendCapAndGroups => Extras::SPEND_CAP_AND_GROUPS,
+        }
+    }
 }
 
 pub struct Visit<'a> {
@@ -19,6 +34,8 @@ pub struct Visit<'a> {
     pub(super) account: Option<Account>,
     /// The default spend cap, when it was read with the account.
     pub(super) default_spend_cap: Option<Option<Cost>>,
+    /// The portal's groups, when they were read with the account.
+    pub(super) groups: Option<Groups>,
     /// Whether the session changed and its cookie must be sent again.
     pub(super) changed: bool,
     /// Why the visit could not begin, if it could not: the handler is then not run.
@@ -96,6 +113,7 @@ impl<'a> Visit<'a> {
             session: Session::new(None, ANONYMOUS_LIFETIME, now),
             account: None,
             default_spend_cap: None,
+            groups: None,
             changed: true,
             failure: None,
             secure: !is_plain_http_loopback(req),
@@ -158,9 +176,10 @@ impl<'a> Visit<'a> {
         };
         let store = self.app.store().await?;
         let read = store
-            .signed_in(&username, &session.id, also == AlsoRead::DefaultSpendCap)
+            .signed_in(&username, &session.id, also.extras())
             .await?;
         self.default_spend_cap = read.default_spend_cap;
+        self.groups = read.groups;
         Ok(read
             .account
             .filter(|account| !read.revoked && session.is_valid_for(account)))
@@ -173,6 +192,25 @@ impl<'a> Visit<'a> {
             Some(cap) => Ok(Some(cap)),
             None => self.default_spend_cap().await,
         }
+    }
+
+    /// The models the signed-in account may use: those of its groups, else the portal's
+    /// default set (the groups as read with the account when the visit asked for them, else
+    /// read now).
+    pub async fn model_access(&self) -> Result<ModelAccess, AppError> {
+        let account = self.require_user()?;
+        let read;
+        let groups = match &self.groups {
+            Some(groups) => groups,
+            None => {
+                read = self.app.store().await?.groups().await?;
+                &read
+            }
+        };
+        Ok(ModelAccess::of(
+            &groups.of(account),
+            &self.app.config.default_models,
+        ))
     }
 
     /// The portal's default spend cap: as read with the account, when the visit asked for

@@ -614,3 +614,202 @@ async fn the_audit_log_pages_through_older_entries() {
         "{next}"
     );
 }
+
+/// Posts to the groups page.
+async fn post_groups(app: &App, who: &Admin, fields: &[(&str, &str)]) -> Response<Body> {
+    let mut all = vec![("csrf_token", who.token.as_str())];
+    all.extend_from_slice(fields);
+    handle(
+        app,
+        with_cookie(form_post("/admin/groups", &all), &who.cookie),
+    )
+    .await
+}
+
+async fn groups_page(app: &App, who: &Admin, response: &Response<Body>) -> String {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body_text(response)
+    );
+    assert_eq!(response.headers()[LOCATION], "/admin/groups");
+    let cookie = session_cookie(response).unwrap_or_else(|| who.cookie.clone());
+    body_text(
+        &handle(
+            app,
+            with_cookie(request(Method::GET, "/admin/groups"), &cookie),
+        )
+        .await,
+    )
+}
+
+#[tokio::test]
+async fn admins_make_groups_choose_their_models_and_members() {
+    use shared::store::GroupStore;
+    // The groups are one setting for the whole store: this test has a store of its own.
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-admin-groups-{}.sqlite3",
+        unique_name("db").as_str()
+    ));
+    let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+    let boss = admin(&app).await;
+    let ann = testing::create_account(&app, "grouped", Role::User, PASSWORD).await;
+
+    let created = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "create"),
+            ("name", "Research"),
+            ("access", "chosen"),
+            ("model", "offline"),
+        ],
+    )
+    .await;
+    let html = groups_page(&app, &boss, &created).await;
+    assert!(html.contains("Created the group Research."), "{html}");
+    assert!(html.contains("May use offline."));
+    let store = app.store().await.unwrap();
+    let groups = store.groups().await.unwrap();
+    let research = groups.named("research").unwrap().clone();
+    assert_eq!(research.models, Some(vec!["offline".to_string()]));
+
+    // Bad input: the form again with the message beside the field, and nothing changed.
+    for (fields, message) in [
+        (
+            vec![("name", "RESEARCH"), ("access", "every")],
+            "A group of that name exists",
+        ),
+        (
+            vec![("name", "a/b"), ("access", "every")],
+            "may use only letters",
+        ),
+        (
+            vec![("name", ""), ("access", "every")],
+            "Enter a group name.",
+        ),
+        (
+            vec![
+                ("name", "Other"),
+                ("access", "chosen"),
+                ("model", "no-such-model"),
+            ],
+            "Choose models from the list.",
+        ),
+    ] {
+        let mut all = vec![("action", "create")];
+        all.extend(fields);
+        let refused = post_groups(&app, &boss, &all).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{message}");
+        assert!(body_text(&refused).contains(message), "{message}");
+        assert_eq!(store.groups().await.unwrap(), groups, "{message}");
+    }
+
+    // Members by username; an unknown one is refused beside the field.
+    let id = research.id.as_str();
+    let added = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "add-member"),
+            ("group", id),
+            ("member", ann.username.as_str()),
+        ],
+    )
+    .await;
+    let html = groups_page(&app, &boss, &added).await;
+    assert!(html.contains(&format!("{} is now in Research.", ann.username.as_str())));
+    assert_eq!(
+        stored(&app, &ann.username).await.unwrap().member_of,
+        vec![research.id.clone()]
+    );
+    let nobody = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "add-member"),
+            ("group", id),
+            ("member", "no-such-user"),
+        ],
+    )
+    .await;
+    assert_eq!(nobody.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&nobody).contains("There is no account with that username."));
+    // Another group's id, or one that is not one: 404.
+    let stranger = post_groups(
+        &app,
+        &boss,
+        &[("action", "delete"), ("group", "not-a-group")],
+    )
+    .await;
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+
+    // Models changed to every model, the member removed, the group deleted.
+    let changed = post_groups(
+        &app,
+        &boss,
+        &[("action", "models"), ("group", id), ("access", "every")],
+    )
+    .await;
+    assert!(
+        groups_page(&app, &boss, &changed)
+            .await
+            .contains("Research may now use every model.")
+    );
+    let removed = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "remove-member"),
+            ("group", id),
+            ("member", ann.username.as_str()),
+        ],
+    )
+    .await;
+    groups_page(&app, &boss, &removed).await;
+    assert!(
+        stored(&app, &ann.username)
+            .await
+            .unwrap()
+            .member_of
+            .is_empty()
+    );
+    let deleted = post_groups(&app, &boss, &[("action", "delete"), ("group", id)]).await;
+    assert!(
+        groups_page(&app, &boss, &deleted)
+            .await
+            .contains("Deleted the group Research.")
+    );
+    assert!(store.groups().await.unwrap().list.is_empty());
+
+    // Every change is in the audit log.
+    let log = body_text(
+        &handle(
+            &app,
+            with_cookie(
+                request(Method::GET, "/admin/audit?who=".to_string().as_str()),
+                &boss.cookie,
+            ),
+        )
+        .await,
+    );
+    for what in [
+        "Created group",
+        "Added to group",
+        "Changed a group",
+        "Removed from group",
+        "Deleted group",
+    ] {
+        assert!(log.contains(what), "{what}");
+    }
+
+    // Not for users.
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let refused = handle(
+        &app,
+        with_cookie(request(Method::GET, "/admin/groups"), &cookie),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

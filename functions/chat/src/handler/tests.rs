@@ -297,7 +297,15 @@ async fn sends_past_the_spend_cap_are_refused_before_the_provider_is_asked() {
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(streamed_text(response).await.contains("spending cap"));
-    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    let home = listing::home(
+        app,
+        &ann.name,
+        None,
+        None,
+        &shared::groups::ModelAccess::Every,
+    )
+    .await
+    .unwrap();
     assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
     assert_eq!(fake.requests().len(), asked, "the provider was not asked");
 
@@ -445,7 +453,15 @@ async fn a_new_conversation_gets_a_reply_and_is_listed() {
         shared::conversations::MessageState::Complete
     );
     assert!(messages[1].output_tokens.is_some());
-    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    let home = listing::home(
+        app,
+        &ann.name,
+        None,
+        None,
+        &shared::groups::ModelAccess::Every,
+    )
+    .await
+    .unwrap();
     assert_eq!(home.get_attr("conversations").unwrap().len(), Some(1));
 }
 
@@ -781,7 +797,15 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
             .await
             .contains("too long for Fake echo")
     );
-    let home = listing::home(app, &ann.name, None, None).await.unwrap();
+    let home = listing::home(
+        app,
+        &ann.name,
+        None,
+        None,
+        &shared::groups::ModelAccess::Every,
+    )
+    .await
+    .unwrap();
     assert_eq!(home.get_attr("conversations").unwrap().len(), Some(0));
 
     let path = ann.start("offline", "hi").await;
@@ -917,4 +941,80 @@ async fn long_histories_show_in_pages() {
             .count(),
         30
     );
+}
+
+#[tokio::test]
+async fn models_outside_the_accounts_groups_are_neither_offered_nor_sent() {
+    use shared::accounts::AccountChange;
+    use shared::groups::{Group, GroupId, GroupName};
+    use shared::store::{AccountStore, ConversationStore, GroupStore};
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let free = Person::new(app).await;
+    let store = app.store().await.unwrap();
+    let group = Group {
+        id: GroupId::generate(),
+        name: GroupName::parse(shared::store::contract::unique_name("offline-only").as_str())
+            .unwrap(),
+        models: Some(vec!["offline".into()]),
+        created_at: 0,
+    };
+    let groups = store.groups().await.unwrap();
+    let mut list = groups.list.clone();
+    list.push(group.clone());
+    store.save_groups(&list, groups.version).await.unwrap();
+    store
+        .change_account(&ann.name, &AccountChange::JoinGroup(group.id.clone()))
+        .await
+        .unwrap();
+
+    // Offered only its group's model, and sends with it.
+    let path = ann.start("offline", "Hello").await;
+    let (_, page) = ann.get(&path).await;
+    assert!(page.contains("<option value=\"offline\""), "{page}");
+    assert!(!page.contains("<option value=\"fake-echo\""), "{page}");
+
+    // Another model is refused with 403, and nothing is stored.
+    let before = store
+        .list_conversations(&ann.name, None, 100)
+        .await
+        .unwrap()
+        .items
+        .len();
+    let refused = ann
+        .post("/chat", &[("model", "fake-echo"), ("message", "Hi")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        streamed_text(refused)
+            .await
+            .contains("Your groups do not include that model")
+    );
+    assert_eq!(
+        store
+            .list_conversations(&ann.name, None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        before
+    );
+    let count = ann.messages(&path).await.len();
+    let refused = ann
+        .post(
+            &path,
+            &[
+                ("action", "send"),
+                ("model", "fake-echo"),
+                ("message", "Again"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ann.messages(&path).await.len(), count, "nothing stored");
+
+    // An account in no group keeps the default: every model.
+    let path = free.start("fake-echo", "Hello").await;
+    let (_, page) = free.get(&path).await;
+    assert!(page.contains("<option value=\"fake-echo\""));
 }

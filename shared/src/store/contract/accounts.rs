@@ -246,7 +246,10 @@ pub async fn deleting_an_account_is_complete_and_resumable<
     );
     store.delete_account(&name).await.unwrap();
     store.create_account(&again).await.unwrap();
-    let read = store.signed_in(&name, &session.id, false).await.unwrap();
+    let read = store
+        .signed_in(&name, &session.id, Extras::NONE)
+        .await
+        .unwrap();
     assert!(
         !read.revoked,
         "the old account's ended sessions went with it"

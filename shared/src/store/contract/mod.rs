@@ -3,9 +3,9 @@
 //! DynamoDB Local.
 
 use super::{
-    AccountStore, ActivityCursor, AuditStore, ConversationStore, IdentityStore, Invite,
-    InviteStore, SessionStore, ShareStore, StoreError, ThrottleKey, ThrottleStore, TransferStore,
-    TurnWrite, UsageStore,
+    AccountStore, ActivityCursor, AuditStore, ConversationStore, Extras, GroupStore, IdentityStore,
+    Invite, InviteStore, SessionStore, ShareStore, StoreError, ThrottleKey, ThrottleStore,
+    TransferStore, TurnWrite, UsageStore,
 };
 
 use crate::accounts::{Account, AccountChange, Role};
@@ -24,6 +24,7 @@ use crate::users::Username;
 mod accounts;
 mod audit;
 mod conversations;
+mod groups;
 mod identities;
 mod invites;
 mod sessions;
@@ -35,6 +36,7 @@ mod usage;
 pub use accounts::*;
 pub use audit::*;
 pub use conversations::*;
+pub use groups::*;
 pub use identities::*;
 pub use invites::*;
 pub use sessions::*;
@@ -319,6 +321,13 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn the_audit_log_lists_newest_first_filtered_and_in_pages() {
             $crate::store::contract::the_audit_log_lists_newest_first_filtered_and_in_pages(
+                &$make.await,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn groups_are_saved_over_the_version_read_and_read_with_the_account() {
+            $crate::store::contract::groups_are_saved_over_the_version_read_and_read_with_the_account(
                 &$make.await,
             )
             .await;

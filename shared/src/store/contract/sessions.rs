@@ -14,7 +14,7 @@ pub async fn signed_in_reads_the_account_and_whether_the_session_ended<
         crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1_000),
     );
     let read = store
-        .signed_in(&ann.username, &laptop.id, false)
+        .signed_in(&ann.username, &laptop.id, Extras::NONE)
         .await
         .unwrap();
     assert_eq!(read.account.as_ref(), Some(&ann));
@@ -32,13 +32,13 @@ pub async fn signed_in_reads_the_account_and_whether_the_session_ended<
         .unwrap();
     assert!(
         store
-            .signed_in(&ann.username, &laptop.id, false)
+            .signed_in(&ann.username, &laptop.id, Extras::NONE)
             .await
             .unwrap()
             .revoked
     );
     let read = store
-        .signed_in(&ann.username, &phone.id, true)
+        .signed_in(&ann.username, &phone.id, Extras::SPEND_CAP)
         .await
         .unwrap();
     assert!(!read.revoked);
@@ -50,7 +50,7 @@ pub async fn signed_in_reads_the_account_and_whether_the_session_ended<
 
     // No account: nothing to find, whatever the session.
     let nobody = store
-        .signed_in(&unique_name("nobody"), &laptop.id, false)
+        .signed_in(&unique_name("nobody"), &laptop.id, Extras::NONE)
         .await
         .unwrap();
     assert_eq!((nobody.account, nobody.revoked), (None, false));
@@ -62,7 +62,7 @@ pub async fn signed_in_reads_the_account_and_whether_the_session_ended<
     again.username = ann.username.clone();
     store.create_account(&again).await.unwrap();
     let read = store
-        .signed_in(&ann.username, &laptop.id, false)
+        .signed_in(&ann.username, &laptop.id, Extras::NONE)
         .await
         .unwrap();
     assert!(!read.revoked);

@@ -238,13 +238,16 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(st
     // Read together with an account (a send's one read), with or without the account.
     let session = crate::session::Session::new(Some(&ann), std::time::Duration::from_secs(60), 1);
     let read = store
-        .signed_in(&ann.username, &session.id, true)
+        .signed_in(&ann.username, &session.id, Extras::SPEND_CAP)
         .await
         .unwrap();
     assert_eq!(read.account.map(|a| a.username), Some(ann.username.clone()));
     assert_eq!(read.default_spend_cap, Some(Some(seven)));
     let nobody = unique_name("nobody");
-    let read = store.signed_in(&nobody, &session.id, true).await.unwrap();
+    let read = store
+        .signed_in(&nobody, &session.id, Extras::SPEND_CAP)
+        .await
+        .unwrap();
     assert_eq!(
         (read.account, read.default_spend_cap),
         (None, Some(Some(seven)))
@@ -252,7 +255,7 @@ pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(st
     store.set_default_spend_cap(None).await.unwrap();
     assert_eq!(store.default_spend_cap().await.unwrap(), None);
     let read = store
-        .signed_in(&ann.username, &session.id, true)
+        .signed_in(&ann.username, &session.id, Extras::SPEND_CAP)
         .await
         .unwrap();
     assert!(read.account.is_some());

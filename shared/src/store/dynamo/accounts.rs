@@ -138,6 +138,19 @@ impl AccountStore for DynamoStore {
                 .update_expression("SET spend_cap = :cap")
                 .expression_attribute_values(":cap", n(cap.nanos())),
             AccountChange::SpendCap(None) => update.update_expression("REMOVE spend_cap"),
+            // A string set: adding or deleting one id is atomic, whoever else changes it.
+            AccountChange::JoinGroup(group) => update
+                .update_expression("ADD member_of :group")
+                .expression_attribute_values(
+                    ":group",
+                    AttributeValue::Ss(vec![group.as_str().to_string()]),
+                ),
+            AccountChange::LeaveGroup(group) => update
+                .update_expression("DELETE member_of :group")
+                .expression_attribute_values(
+                    ":group",
+                    AttributeValue::Ss(vec![group.as_str().to_string()]),
+                ),
             AccountChange::Groups(groups) if groups.is_empty() => update
                 .update_expression("REMOVE #groups")
                 .expression_attribute_names("#groups", "groups"),

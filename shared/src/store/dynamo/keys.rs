@@ -99,6 +99,8 @@ pub(super) const SETTINGS_PK: &str = "SETTINGS";
 
 pub(super) const SPEND_CAP_SK: &str = "SPEND_CAP";
 
+pub(super) const GROUPS_SK: &str = "GROUPS";
+
 pub(super) fn throttle_key(
     key: &ThrottleKey,
     window_start: u64,

@@ -21,14 +21,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, AuditRecord, AuditStore, ConversationRecord,
-    ConversationStore, IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore,
-    ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
+    ConversationStore, Extras, GroupStore, IdentityStore, Invite, InviteStore, MessageRecord, Page,
+    SessionStore, ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey,
+    ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
 };
 
 use crate::accounts::{Account, AccountChange, Identity};
 
 use crate::audit::{AuditEntry, AuditFilter};
+
+use crate::groups::{Group, Groups};
+
+use super::groups::{groups_from_json, groups_to_json};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -44,6 +48,7 @@ mod accounts;
 mod audit;
 mod batch;
 mod conversations;
+mod groups;
 mod identities;
 mod invites;
 mod items;

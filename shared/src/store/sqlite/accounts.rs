@@ -89,6 +89,20 @@ impl AccountStore for SqliteStore {
                 "groups = ?2",
                 Some(groups_column(groups).map_or(Value::Null, Value::Text)),
             ),
+            // One statement each, so two administrators' changes both count.
+            AccountChange::JoinGroup(group) => (
+                "member_of = CASE \
+                   WHEN EXISTS (SELECT 1 FROM json_each(COALESCE(member_of, '[]')) \
+                                WHERE value = ?2) THEN member_of \
+                   ELSE json_insert(COALESCE(member_of, '[]'), '$[#]', ?2) END",
+                Some(Value::Text(group.as_str().to_string())),
+            ),
+            AccountChange::LeaveGroup(group) => (
+                "member_of = (SELECT CASE WHEN count(*) = 0 THEN NULL \
+                   ELSE json_group_array(value) END \
+                   FROM json_each(COALESCE(member_of, '[]')) WHERE value != ?2)",
+                Some(Value::Text(group.as_str().to_string())),
+            ),
         };
         self.with(|conn| {
             let sql = format!(

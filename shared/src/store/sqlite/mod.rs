@@ -12,14 +12,18 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, Transaction, param
 
 use super::{
     AccountRecord, AccountStore, ActivityCursor, AuditRecord, AuditStore, ConversationRecord,
-    ConversationStore, IdentityStore, Invite, InviteStore, MessageRecord, Page, SessionStore,
-    ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey, ThrottleStore,
-    Transcript, TransferStore, TurnWrite, UsageStore,
+    ConversationStore, Extras, GroupStore, IdentityStore, Invite, InviteStore, MessageRecord, Page,
+    SessionStore, ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey,
+    ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore,
 };
 
 use crate::accounts::{Account, AccountChange, Email, Identity, ProviderGroups};
 
 use crate::audit::{AuditEntry, AuditFilter};
+
+use crate::groups::{Group, Groups};
+
+use super::groups::{groups_from_json, groups_to_json};
 
 use crate::conversations::{Conversation, ConversationId, Message, Title};
 
@@ -34,6 +38,7 @@ use crate::users::Username;
 mod accounts;
 mod audit;
 mod conversations;
+mod groups;
 mod identities;
 mod invites;
 mod rows;

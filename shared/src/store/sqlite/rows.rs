@@ -9,7 +9,7 @@ pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model
      output_tokens, error, updated_at, cost, tokens_estimated, thinking";
 
 pub(super) const ACCOUNT_COLUMNS: &str = "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting, \
-     issuer, subject, groups";
+     issuer, subject, groups, member_of";
 
 pub(super) fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
     Ok(AccountRecord {
@@ -26,15 +26,21 @@ pub(super) fn account_from_row(row: &Row) -> rusqlite::Result<AccountRecord> {
         issuer: row.get(10)?,
         subject: row.get(11)?,
         groups: groups_from_column(row.get(12)?),
+        member_of: groups_from_column(row.get(13)?),
     })
 }
 
-/// Groups are kept as a JSON array (NULL for none).
+/// Groups (a provider's names, or group ids) are kept as a JSON array (NULL for none).
 pub(super) fn groups_column(groups: &ProviderGroups) -> Option<String> {
-    (!groups.is_empty()).then(|| serde_json::to_string(groups.names()).unwrap_or_default())
+    names_column(groups.names().iter().map(String::as_str))
 }
 
-fn groups_from_column(value: Option<String>) -> Vec<String> {
+pub(super) fn names_column<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
+    let names: Vec<&str> = names.collect();
+    (!names.is_empty()).then(|| serde_json::to_string(&names).unwrap_or_default())
+}
+
+pub(super) fn groups_from_column(value: Option<String>) -> Vec<String> {
     value
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default()
@@ -143,7 +149,7 @@ pub(super) fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> 
     conn.execute(
         &format!(
             "INSERT INTO accounts ({ACCOUNT_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             a.username.as_str(),
@@ -159,6 +165,7 @@ pub(super) fn insert_account(conn: &Connection, a: &Account) -> StoreResult<()> 
             a.identity.as_ref().map(Identity::issuer),
             a.identity.as_ref().map(Identity::subject),
             groups_column(&a.groups),
+            names_column(a.member_of.iter().map(|g| g.as_str())),
         ],
     )
     .map_err(backend)?;

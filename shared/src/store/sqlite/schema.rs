@@ -120,6 +120,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
          detail     TEXT NOT NULL,
          expires_at INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // Groups: accounts' memberships (a JSON array of group ids), and every group's
+    // definition as one JSON value with its version.
+    "ALTER TABLE accounts ADD COLUMN member_of TEXT;
+     CREATE TABLE portal_groups (
+         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+         groups    TEXT NOT NULL,
+         version   INTEGER NOT NULL
+     );",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,

@@ -31,7 +31,7 @@ impl SessionStore for SqliteStore {
         &self,
         owner: &Username,
         session: &SessionId,
-        default_spend_cap: bool,
+        extras: Extras,
     ) -> StoreResult<SignedIn> {
         self.with(|conn| {
             let account = conn
@@ -53,8 +53,13 @@ impl SessionStore for SqliteStore {
                 .optional()
                 .map_err(backend)?
                 .is_some();
-            let default_spend_cap = if default_spend_cap {
+            let default_spend_cap = if extras.default_spend_cap {
                 Some(read_default_cap(conn)?)
+            } else {
+                None
+            };
+            let groups = if extras.groups {
+                Some(super::groups::read_groups(conn)?)
             } else {
                 None
             };
@@ -62,6 +67,7 @@ impl SessionStore for SqliteStore {
                 account,
                 revoked,
                 default_spend_cap,
+                groups,
             })
         })
     }
