@@ -29,6 +29,7 @@ pub enum AuditAction {
     GroupCreated,
     GroupDeleted,
     GroupModelsChanged,
+    GroupCapsChanged,
     GroupMemberAdded,
     GroupMemberRemoved,
 }
@@ -56,6 +57,7 @@ impl AuditAction {
         Self::GroupCreated,
         Self::GroupDeleted,
         Self::GroupModelsChanged,
+        Self::GroupCapsChanged,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
     ];
@@ -84,6 +86,7 @@ impl AuditAction {
             Self::GroupCreated => "group-created",
             Self::GroupDeleted => "group-deleted",
             Self::GroupModelsChanged => "group-models-changed",
+            Self::GroupCapsChanged => "group-caps-changed",
             Self::GroupMemberAdded => "group-member-added",
             Self::GroupMemberRemoved => "group-member-removed",
         }
@@ -113,6 +116,7 @@ impl AuditAction {
             Self::GroupCreated => "Created group",
             Self::GroupDeleted => "Deleted group",
             Self::GroupModelsChanged => "Changed a group's models",
+            Self::GroupCapsChanged => "Changed a group's caps",
             Self::GroupMemberAdded => "Added to group",
             Self::GroupMemberRemoved => "Removed from group",
         }

@@ -90,7 +90,17 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     pub created_at: u64,
+    /// The most the whole group may spend in a calendar month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_cap: Option<crate::usage::Cost>,
+    /// The most each member may spend in a calendar month (on top of their own cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_cap: Option<crate::usage::Cost>,
 }
+
+/// The most groups one reply's cost is counted in: each is a write in the reply's
+/// transaction (DynamoDB takes 100 items), and few accounts are in more.
+pub const MAX_COUNTED_GROUPS: usize = 25;
 
 /// Every group of the portal, as one stored value, and its version (each save must name the
 /// version it read, so two administrators' changes never silently undo each other).
@@ -183,6 +193,8 @@ mod tests {
             name: GroupName::parse(name).unwrap(),
             models: models.map(|m| m.iter().map(|s| s.to_string()).collect()),
             created_at: 0,
+            monthly_cap: None,
+            member_cap: None,
         }
     }
 

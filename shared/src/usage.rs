@@ -233,6 +233,9 @@ pub struct Charge {
     pub estimated: bool,
     /// Prompt tokens from or into the provider's cache (priced apart from `input_tokens`).
     pub cache: Cached,
+    /// The groups whose month's totals the cost also counts in (at most
+    /// `groups::MAX_COUNTED_GROUPS`).
+    pub groups: Vec<crate::groups::GroupId>,
 }
 
 impl Charge {
@@ -282,6 +285,7 @@ impl Charge {
             cost,
             estimated,
             cache,
+            groups: Vec::new(),
         })
     }
 }
@@ -351,6 +355,15 @@ impl UsageReport {
 /// The spend cap a send is checked against: refused once the month's total has reached it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpendLimit {
+    pub month: Month,
+    pub cap: Cost,
+}
+
+/// A group's monthly cap a send is checked against: refused once the group's total for the
+/// month has reached it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupLimit {
+    pub group: crate::groups::GroupId,
     pub month: Month,
     pub cap: Cost,
 }

@@ -13,6 +13,7 @@ use shared::form::FieldErrors;
 use shared::groups::{Group, GroupId, GroupName, Groups};
 use shared::session::Flash;
 use shared::store::{AccountStore, GroupStore, StoreError};
+use shared::usage::{Cost, Month};
 use shared::users::Username;
 use shared::{AppError, Methods, Reply, Verb, Visit};
 
@@ -22,6 +23,7 @@ use shared::{AppError, Methods, Reply, Verb, Visit};
 enum Action {
     Create,
     Models,
+    Caps,
     Delete,
     AddMember,
     RemoveMember,
@@ -45,6 +47,7 @@ pub async fn page(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppErro
             match action {
                 Action::Create => create(visit, &form).await,
                 Action::Models => models(visit, &form).await,
+                Action::Caps => caps(visit, &form).await,
                 Action::Delete => delete(visit, &form).await,
                 Action::AddMember => membership(visit, &form, true).await,
                 Action::RemoveMember => membership(visit, &form, false).await,
@@ -169,6 +172,8 @@ async fn create(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
         name: name.clone(),
         models: models.clone(),
         created_at: visit.now(),
+        monthly_cap: None,
+        member_cap: None,
     };
     let mut list = groups.list.clone();
     list.push(group);
@@ -224,6 +229,57 @@ async fn models(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
         .record(entry.detail(&format!("{}: {}", group.name.as_str(), describe(&models))))
         .await;
     let done = format!("{} may now use {}.", group.name.as_str(), describe(&models));
+    save(visit, &groups, list, done).await
+}
+
+/// A cap in dollars, or (blank) none.
+fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        amount => Cost::parse_dollars(amount).map(Some),
+    }
+}
+
+async fn caps(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError> {
+    let groups = groups_now(visit).await?;
+    let group = named_group(&groups, form)?.clone();
+    let mut errors = FieldErrors::default();
+    let monthly = errors.check("monthly_cap", parse_cap(form.one("monthly_cap")));
+    let member = errors.check("member_cap", parse_cap(form.one("member_cap")));
+    let (Some(monthly), Some(member), true) = (monthly, member, errors.is_empty()) else {
+        let problems = Problems {
+            errors,
+            group: Some(group.id.as_str().to_string()),
+            form: context! {
+                monthly_cap => form.one("monthly_cap").trim(),
+                member_cap => form.one("member_cap").trim(),
+            },
+            ..Default::default()
+        };
+        return render(visit, StatusCode::BAD_REQUEST, problems).await;
+    };
+    let list = groups
+        .list
+        .iter()
+        .map(|g| {
+            let mut g = g.clone();
+            if g.id == group.id {
+                g.monthly_cap = monthly;
+                g.member_cap = member;
+            }
+            g
+        })
+        .collect();
+    let words = |cap: Option<Cost>| cap.map_or("none".to_string(), |c| c.dollars());
+    let detail = format!(
+        "{}: {} a month for the group, {} for each member",
+        group.name.as_str(),
+        words(monthly),
+        words(member)
+    );
+    let entry = visit.audit_entry(AuditAction::GroupCapsChanged);
+    visit.record(entry.detail(&detail)).await;
+    let done = format!("Saved the caps of {}.", group.name.as_str());
     save(visit, &groups, list, done).await
 }
 
@@ -331,6 +387,8 @@ async fn render(
     let store = visit.app().store().await?;
     let groups = store.groups().await?;
     let members = members(visit).await?;
+    let ids: Vec<GroupId> = groups.list.iter().map(|g| g.id.clone()).collect();
+    let spent = store.group_spend(&ids, Month::of(visit.now())).await?;
     let catalogue = &visit.app().config.models;
     // Shown beside the one form they are about.
     let mut errors = Some(problems.errors);
@@ -344,7 +402,16 @@ async fn render(
                 .map(|a| a.username.as_str().to_string())
                 .collect();
             let mine = problems.group.as_deref() == Some(g.id.as_str());
+            let spent = spent
+                .iter()
+                .find(|(id, _)| *id == g.id)
+                .map_or(Cost::ZERO, |(_, c)| *c);
             context! {
+                spent => spent.dollars(),
+                monthly_cap => g.monthly_cap.map(|c| c.dollars()),
+                member_cap => g.member_cap.map(|c| c.dollars()),
+                monthly_cap_input => g.monthly_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
+                member_cap_input => g.member_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
                 id => g.id.as_str(),
                 name => g.name.as_str(),
                 every => g.models.is_none(),

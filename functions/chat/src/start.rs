@@ -53,6 +53,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
         id: id.clone(),
         first,
         message: text.as_str().to_string(),
+        groups: limits.counted_groups(),
     };
     let send = Kind::Send(text);
     match turn::prepare(app, (&owner, &id), &send, &model.id, &limits, None).await {

@@ -32,6 +32,8 @@ pub struct Untitled {
     pub id: ConversationId,
     pub first: Title,
     pub message: String,
+    /// The groups the title's cost counts in, as the reply's does.
+    pub groups: Vec<shared::groups::GroupId>,
 }
 
 /// Asks the title model for a title for the conversation's first exchange and puts it in
@@ -79,7 +81,11 @@ pub async fn retitle(app: &App, untitled: &Untitled, reply: &Message) -> Option<
         Cached::of(&model, 0, 0),
         (untitled.id.as_str(), untitled.first.as_str()),
         session::now(),
-    );
+    )
+    .map(|charge| Charge {
+        groups: untitled.groups.clone(),
+        ..charge
+    });
     if let Some(charge) = &charge
         && let Err(err) = store.record_usage(&untitled.owner, charge).await
     {

@@ -14,11 +14,11 @@ use shared::conversations::{
     Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
     MessageText, Speaker, new_turn_id,
 };
-use shared::groups::ModelAccess;
+use shared::groups::{Group, GroupId, MAX_COUNTED_GROUPS, ModelAccess};
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
-use shared::usage::{Cached, Charge, Cost, Month, SendRate, SpendLimit};
+use shared::usage::{Cached, Charge, Cost, GroupLimit, Month, SendRate, SpendLimit};
 use shared::users::Username;
 use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError, Visit};
@@ -70,21 +70,68 @@ impl TurnError {
 /// The limits a user's sends are checked against, as the turn's write checks them.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// The lowest of the account's own cap (else the portal's default) and its groups'
+    /// per-member caps.
     pub spend_cap: Option<Cost>,
+    /// The group whose per-member cap `spend_cap` is, when it is one.
+    pub spend_cap_group: Option<String>,
     pub sends_per_minute: Option<u32>,
     /// The models the account may use.
     pub access: ModelAccess,
+    /// The account's groups: their monthly caps apply to its sends, and its replies count
+    /// in their totals.
+    pub groups: Vec<Group>,
 }
 
 impl Limits {
-    /// The account's own cap, else the portal's default (read with the account), the
-    /// configured send rate, and the models its groups allow.
+    /// The caps that apply to the account (its own or the default, its groups' per-member
+    /// and whole-group caps), the configured send rate, and the models its groups allow; all
+    /// as read with the account.
     pub async fn of(visit: &Visit<'_>) -> Result<Self, AppError> {
+        let groups = visit.account_groups().await?;
+        let mut spend_cap = visit.spend_cap().await?;
+        let mut spend_cap_group = None;
+        for group in &groups {
+            if let Some(cap) = group.member_cap
+                && spend_cap.is_none_or(|current| cap < current)
+            {
+                spend_cap = Some(cap);
+                spend_cap_group = Some(group.name.as_str().to_string());
+            }
+        }
         Ok(Self {
-            spend_cap: visit.spend_cap().await?,
+            spend_cap,
+            spend_cap_group,
             sends_per_minute: visit.app().config.sends_per_minute,
-            access: visit.model_access().await?,
+            access: ModelAccess::of(
+                &groups.iter().collect::<Vec<_>>(),
+                &visit.app().config.default_models,
+            ),
+            groups,
         })
+    }
+
+    /// The whole-group caps a send this month is checked against.
+    pub fn group_limits(&self, now: u64) -> Vec<GroupLimit> {
+        self.groups
+            .iter()
+            .filter_map(|g| {
+                Some(GroupLimit {
+                    group: g.id.clone(),
+                    month: Month::of(now),
+                    cap: g.monthly_cap?,
+                })
+            })
+            .collect()
+    }
+
+    /// The groups a reply's cost counts in.
+    pub fn counted_groups(&self) -> Vec<GroupId> {
+        self.groups
+            .iter()
+            .take(MAX_COUNTED_GROUPS)
+            .map(|g| g.id.clone())
+            .collect()
     }
 }
 
@@ -95,12 +142,34 @@ fn limit_error(err: StoreError, limits: &Limits, now: u64) -> TurnError {
         StoreError::SpendCapReached => TurnError::Limited(
             StatusCode::FORBIDDEN,
             format!(
-                "You have reached your spending cap for {} ({}). Ask your administrator to raise \
-                 it, or wait for the next month (UTC). Nothing was sent.",
+                "You have reached your spending cap for {} ({}{}). Ask your administrator to \
+                 raise it, or wait for the next month (UTC). Nothing was sent.",
                 Month::of(now).name(),
                 limits.spend_cap.unwrap_or_default().dollars(),
+                limits
+                    .spend_cap_group
+                    .as_ref()
+                    .map(|g| format!(", each member's cap in {g}"))
+                    .unwrap_or_default(),
             ),
         ),
+        StoreError::GroupCapReached(id) => {
+            let group = limits.groups.iter().find(|g| g.id == id);
+            TurnError::Limited(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Your group {} has reached its spending cap for {} ({}). Ask your \
+                     administrator to raise it, or wait for the next month (UTC). Nothing was \
+                     sent.",
+                    group.map_or("", |g| g.name.as_str()),
+                    Month::of(now).name(),
+                    group
+                        .and_then(|g| g.monthly_cap)
+                        .unwrap_or_default()
+                        .dollars(),
+                ),
+            )
+        }
         StoreError::RateLimited => {
             let rate = SendRate::at(
                 now,
@@ -130,6 +199,8 @@ pub struct Prepared {
     pub reply: Message,
     pub model: Model,
     pub prompt: Prompt,
+    /// The groups the reply's cost counts in.
+    pub groups: Vec<GroupId>,
 }
 
 fn context_error(model: &Model, err: ContextError) -> TurnError {
@@ -282,6 +353,7 @@ pub async fn prepare(
         };
         let prompt = Prompt::build(model, conversation.system.as_deref(), &context)
             .map_err(|e| context_error(model, e))?;
+        let group_limits = limits.group_limits(now);
         let write = TurnWrite {
             expected_next_seq: next,
             next_seq,
@@ -292,6 +364,7 @@ pub async fn prepare(
                 month: Month::of(now),
                 cap,
             }),
+            group_limits: &group_limits,
             rate: limits
                 .sends_per_minute
                 .map(|limit| SendRate::at(now, RATE_WINDOW_SECONDS, limit)),
@@ -306,6 +379,7 @@ pub async fn prepare(
                     reply,
                     model: model.clone(),
                     prompt,
+                    groups: limits.counted_groups(),
                 });
             }
             Err(StoreError::Conflict) => continue,
@@ -349,6 +423,7 @@ pub async fn run(
         mut reply,
         model,
         prompt,
+        groups,
     } = turn;
     listener.send(event("start", json!({ "url": url, "seq": reply.seq })));
     let store = match app.store().await {
@@ -434,7 +509,8 @@ pub async fn run(
         Cached::of(&model, cache_read, cache_write),
         (id.as_str(), &title),
         session::now(),
-    );
+    )
+    .map(|charge| Charge { groups, ..charge });
     if superseded {
         tracing::info!(
             conversation = id.as_str(),

@@ -38,6 +38,9 @@ pub struct TurnWrite<'a> {
     pub now: u64,
     /// Refuse the turn (`SpendCapReached`) if the owner's spend this month has reached the cap.
     pub spend_limit: Option<SpendLimit>,
+    /// Refuse the turn (`GroupCapReached`) if one of these groups' spend this month has
+    /// reached its cap.
+    pub group_limits: &'a [crate::usage::GroupLimit],
     /// Count the send against the owner's rate, refusing it (`RateLimited`) past the limit.
     pub rate: Option<SendRate>,
 }

@@ -3,7 +3,7 @@
 //! version it was read at.
 
 use super::*;
-use crate::groups::{Group, Groups};
+use crate::groups::{Group, GroupId, Groups};
 
 #[allow(async_fn_in_trait)]
 pub trait GroupStore {
@@ -12,6 +12,12 @@ pub trait GroupStore {
     /// Replaces every group's definition with `list`, if they are still at `read_version`
     /// (`Conflict` if someone saved since); returns the new version.
     async fn save_groups(&self, list: &[Group], read_version: u64) -> StoreResult<u64>;
+    /// What each of `groups` has spent in `month` (replies counted in it).
+    async fn group_spend(
+        &self,
+        groups: &[GroupId],
+        month: Month,
+    ) -> StoreResult<Vec<(GroupId, Cost)>>;
 }
 
 impl GroupStore for Store {
@@ -20,6 +26,13 @@ impl GroupStore for Store {
     }
     async fn save_groups(&self, list: &[Group], read_version: u64) -> StoreResult<u64> {
         delegate!(self, s => s.save_groups(list, read_version))
+    }
+    async fn group_spend(
+        &self,
+        groups: &[GroupId],
+        month: Month,
+    ) -> StoreResult<Vec<(GroupId, Cost)>> {
+        delegate!(self, s => s.group_spend(groups, month))
     }
 }
 

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// A send refused because the month's spend has reached the cap.
     #[error("monthly spend cap reached")]
     SpendCapReached,
+    /// A send refused because the group's spend this month has reached its cap.
+    #[error("group {0:?}'s monthly spend cap reached")]
+    GroupCapReached(crate::groups::GroupId),
     /// A send refused because the user sent too many in the current window.
     #[error("send rate limit reached")]
     RateLimited,

@@ -3,7 +3,7 @@
 
 use crate::accounts::Account;
 use crate::audit::{AuditAction, AuditEntry};
-use crate::groups::{Groups, ModelAccess};
+use crate::groups::{Group, Groups, ModelAccess};
 use crate::session::{self, ANONYMOUS_LIFETIME, Flash, PendingSignOn, Session, SessionKeys};
 use crate::store::{AuditStore, Extras, GroupStore, SessionStore, UsageStore};
 use crate::usage::Cost;

@@ -198,6 +198,16 @@ impl<'a> Visit<'a> {
     /// default set (the groups as read with the account when the visit asked for them, else
     /// read now).
     pub async fn model_access(&self) -> Result<ModelAccess, AppError> {
+        let groups = self.account_groups().await?;
+        Ok(ModelAccess::of(
+            &groups.iter().collect::<Vec<_>>(),
+            &self.app.config.default_models,
+        ))
+    }
+
+    /// The groups the signed-in account is in (as read with the account when the visit asked
+    /// for them, else read now).
+    pub async fn account_groups(&self) -> Result<Vec<Group>, AppError> {
         let account = self.require_user()?;
         let read;
         let groups = match &self.groups {
@@ -207,10 +217,7 @@ impl<'a> Visit<'a> {
                 &read
             }
         };
-        Ok(ModelAccess::of(
-            &groups.of(account),
-            &self.app.config.default_models,
-        ))
+        Ok(groups.of(account).into_iter().cloned().collect())
     }
 
     /// The portal's default spend cap: as read with the account, when the visit asked for

@@ -87,6 +87,7 @@ async fn admins_set_caps_and_see_each_accounts_spend() {
         cost: Cost::from_nanos(nanos),
         estimated: false,
         cache: Default::default(),
+        groups: Vec::new(),
     };
     let month = Month::of(now);
     store
@@ -744,6 +745,39 @@ async fn admins_make_groups_choose_their_models_and_members() {
     )
     .await;
     assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+
+    // Caps: the whole group's and each member's; not a number is refused beside its field.
+    let capped = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "caps"),
+            ("group", id),
+            ("monthly_cap", "5"),
+            ("member_cap", "1.50"),
+        ],
+    )
+    .await;
+    let html = groups_page(&app, &boss, &capped).await;
+    assert!(
+        html.contains("Spent this month: $0.00 of $5.00; each member at most $1.50."),
+        "{html}"
+    );
+    let saved = store.groups().await.unwrap();
+    let bad = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "caps"),
+            ("group", id),
+            ("monthly_cap", "lots"),
+            ("member_cap", ""),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&bad).contains("Enter an amount in dollars"));
+    assert_eq!(store.groups().await.unwrap(), saved, "nothing changed");
 
     // Models changed to every model, the member removed, the group deleted.
     let changed = post_groups(

@@ -912,6 +912,7 @@ async fn long_histories_show_in_pages() {
             messages: &messages,
             now: 1,
             spend_limit: None,
+            group_limits: &[],
             rate: None,
         };
         store.write_turn(&ann.name, &id, &write).await.unwrap();
@@ -958,6 +959,8 @@ async fn models_outside_the_accounts_groups_are_neither_offered_nor_sent() {
             .unwrap(),
         models: Some(vec!["offline".into()]),
         created_at: 0,
+        monthly_cap: None,
+        member_cap: None,
     };
     let groups = store.groups().await.unwrap();
     let mut list = groups.list.clone();
@@ -1017,4 +1020,109 @@ async fn models_outside_the_accounts_groups_are_neither_offered_nor_sent() {
     let path = free.start("fake-echo", "Hello").await;
     let (_, page) = free.get(&path).await;
     assert!(page.contains("<option value=\"fake-echo\""));
+}
+
+/// Makes a group with these caps and puts `who` in it.
+async fn join_new_group(
+    app: &App,
+    who: &Username,
+    monthly_cap: Option<&str>,
+    member_cap: Option<&str>,
+) -> shared::groups::Group {
+    use shared::accounts::AccountChange;
+    use shared::groups::{Group, GroupId, GroupName};
+    use shared::store::{AccountStore, GroupStore};
+    let store = app.store().await.unwrap();
+    let dollars = |d: Option<&str>| d.map(|d| shared::usage::Cost::parse_dollars(d).unwrap());
+    let group = Group {
+        id: GroupId::generate(),
+        name: GroupName::parse(shared::store::contract::unique_name("capped").as_str()).unwrap(),
+        models: None,
+        created_at: 0,
+        monthly_cap: dollars(monthly_cap),
+        member_cap: dollars(member_cap),
+    };
+    // Other tests save groups too: retry over their versions.
+    loop {
+        let groups = store.groups().await.unwrap();
+        let mut list = groups.list.clone();
+        list.push(group.clone());
+        if store.save_groups(&list, groups.version).await.is_ok() {
+            break;
+        }
+    }
+    store
+        .change_account(who, &AccountChange::JoinGroup(group.id.clone()))
+        .await
+        .unwrap();
+    group
+}
+
+#[tokio::test]
+async fn a_groups_caps_stop_its_members_and_say_which_cap() {
+    use shared::store::{GroupStore, UsageStore};
+    use shared::usage::{Charge, Cost, Month};
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let team = join_new_group(app, &ann.name, Some("1"), None).await;
+
+    // A reply counts in the group's month.
+    let path = ann.start("fake-echo", "Hello").await;
+    let month = Month::of(session::now());
+    let spent = app
+        .store()
+        .await
+        .unwrap()
+        .group_spend(std::slice::from_ref(&team.id), month)
+        .await
+        .unwrap();
+    assert!(spent[0].1 > Cost::ZERO, "{spent:?}");
+
+    // Once the group has spent its cap, its member is refused, and told which cap.
+    let store = app.store().await.unwrap();
+    let charge = Charge {
+        month,
+        conversation: "elsewhere".into(),
+        title: "Elsewhere".into(),
+        model: "fake-echo".into(),
+        input_tokens: 1,
+        output_tokens: 1,
+        cost: Cost::parse_dollars("1").unwrap(),
+        estimated: false,
+        cache: Default::default(),
+        groups: vec![team.id.clone()],
+    };
+    let other = Person::new(app).await;
+    store.record_usage(&other.name, &charge).await.unwrap();
+    let count = ann.messages(&path).await.len();
+    let refused = ann
+        .post(&path, &[("action", "send"), ("message", "More")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = streamed_text(refused).await;
+    assert!(
+        page.contains(&format!(
+            "Your group {} has reached its spending cap",
+            team.name.as_str()
+        )),
+        "{page}"
+    );
+    assert_eq!(ann.messages(&path).await.len(), count, "nothing stored");
+
+    // A group's per-member cap applies on top of the account's own (none here).
+    let bob = Person::new(app).await;
+    let strict = join_new_group(app, &bob.name, None, Some("0.01")).await;
+    let path = bob.start("fake-echo", "Hello").await;
+    let mut more = charge.clone();
+    more.groups = Vec::new();
+    store.record_usage(&bob.name, &more).await.unwrap();
+    let refused = bob
+        .post(&path, &[("action", "send"), ("message", "More")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = streamed_text(refused).await;
+    assert!(
+        page.contains(&format!("cap in {}", strict.name.as_str())),
+        "{page}"
+    );
 }

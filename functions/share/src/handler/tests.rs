@@ -30,6 +30,7 @@ async fn shared_conversation(app: &App) -> (shared::accounts::Account, Conversat
         messages: &messages,
         now: 3,
         spend_limit: None,
+        group_limits: &[],
         rate: None,
     };
     store

@@ -63,6 +63,7 @@ impl Person {
             messages: &messages,
             now: 4,
             spend_limit: None,
+            group_limits: &[],
             rate: None,
         };
         store.write_turn(&self.name, &c.id, &write).await.unwrap();

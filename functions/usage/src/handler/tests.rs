@@ -30,6 +30,7 @@ async fn charge(app: &App, account: &Account, title: &str, model: &str, month: M
         cost: Cost::from_nanos(nanos),
         estimated: model == "offline",
         cache: Default::default(),
+        groups: Vec::new(),
     };
     store
         .record_usage(&account.username, &charge)
@@ -80,6 +81,7 @@ async fn shows_what_prompt_caching_read_wrote_and_saved() {
             write_tokens: 300,
             saved: Cost::parse_dollars("0.02").unwrap(),
         },
+        groups: Vec::new(),
     };
     store.record_usage(&ann.username, &charge).await.unwrap();
     let (_, html) = page(&app, &cookie, "/usage").await;

@@ -93,6 +93,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         messages: &[],
         now: 1_800_000_002,
         spend_limit: None,
+        group_limits: &[],
         rate: None,
     };
     assert!(matches!(
@@ -123,6 +124,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         messages: std::slice::from_ref(&regenerated),
         now: 1_800_000_003,
         spend_limit: None,
+        group_limits: &[],
         rate: None,
     };
     store.write_turn(&ann, &c.id, &write).await.unwrap();

@@ -16,6 +16,8 @@ pub async fn groups_are_saved_over_the_version_read_and_read_with_the_account<
         name: GroupName::parse(unique_name("Team").as_str()).unwrap(),
         models: Some(vec!["offline".into()]),
         created_at: 1_800_000_000,
+        monthly_cap: None,
+        member_cap: None,
     };
     list.push(group.clone());
     let version = store.save_groups(&list, before.version).await.unwrap();
@@ -70,4 +72,83 @@ pub async fn groups_are_saved_over_the_version_read_and_read_with_the_account<
         .await
         .unwrap();
     assert_eq!(without.groups, None);
+}
+
+pub async fn a_groups_cap_stops_every_member_and_counts_parallel_replies_exactly<
+    S: ConversationStore + UsageStore + AccountStore + GroupStore,
+>(
+    a: &S,
+    b: &S,
+) {
+    use crate::usage::{GroupLimit, Month};
+    let now = 1_800_000_000;
+    let month = Month::of(now);
+    let team = GroupId::generate();
+    let limit = GroupLimit {
+        group: team.clone(),
+        month,
+        cap: Cost::from_nanos(1_000),
+    };
+    let ann = owner(a, "team-ann").await;
+    let bob = owner(a, "team-bob").await;
+    let ca = conversation("Ann's", now);
+    let cb = conversation("Bob's", now);
+    a.create_conversation(&ann, &ca).await.unwrap();
+    a.create_conversation(&bob, &cb).await.unwrap();
+    let limits = std::slice::from_ref(&limit);
+
+    // Below the group's cap, each member sends; their replies count in the group's month.
+    let reply = send_limited(a, &ann, &ca.id, "one", now, (None, None), limits)
+        .await
+        .unwrap();
+    let mut paid = charge(&ca, "paid", 1, 1, 999);
+    paid.groups = vec![team.clone()];
+    a.save_reply(&ann, &ca.id, &reply, Some(&paid))
+        .await
+        .unwrap();
+    send_limited(b, &bob, &cb.id, "two", now, (None, None), limits)
+        .await
+        .unwrap();
+    let mut last = charge(&cb, "paid", 1, 1, 1);
+    last.groups = vec![team.clone()];
+    a.record_usage(&bob, &last).await.unwrap();
+
+    // At the cap, every member is refused, naming the group, and nothing is stored.
+    for (who, c) in [(&ann, &ca), (&bob, &cb)] {
+        let refused = send_limited(b, who, &c.id, "three", now, (None, None), limits).await;
+        assert!(
+            matches!(&refused, Err(StoreError::GroupCapReached(g)) if *g == team),
+            "{refused:?}"
+        );
+    }
+    let (read, _) = a.conversation(&ann, &ca.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.next_seq, 2);
+    let other = GroupId::generate();
+    assert_eq!(
+        a.group_spend(&[team.clone(), other.clone()], month)
+            .await
+            .unwrap(),
+        vec![(team.clone(), Cost::from_nanos(1_000)), (other, Cost::ZERO)]
+    );
+
+    // Replies finishing at once, through two store handles, all count: no cost is lost.
+    let crowd = GroupId::generate();
+    let mut charges = Vec::new();
+    for i in 0..6 {
+        let mut c = charge(&ca, "paid", 1, 1, 10 + i);
+        c.groups = vec![crowd.clone()];
+        charges.push(c);
+    }
+    let (left, right) = charges.split_at(3);
+    futures_util::future::join(
+        futures_util::future::join_all(left.iter().map(|c| a.record_usage(&ann, c))),
+        futures_util::future::join_all(right.iter().map(|c| b.record_usage(&bob, c))),
+    )
+    .await;
+    assert_eq!(
+        a.group_spend(std::slice::from_ref(&crowd), month)
+            .await
+            .unwrap(),
+        vec![(crowd, Cost::from_nanos(10 + 11 + 12 + 13 + 14 + 15))]
+    );
 }

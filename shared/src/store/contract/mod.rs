@@ -113,6 +113,19 @@ pub(super) async fn send_within<S: ConversationStore>(
     now: u64,
     limits: (Option<SpendLimit>, Option<SendRate>),
 ) -> Result<Message, StoreError> {
+    send_limited(store, owner, id, text, now, limits, &[]).await
+}
+
+/// `send_within`, also checked against groups' caps.
+pub(super) async fn send_limited<S: ConversationStore>(
+    store: &S,
+    owner: &crate::users::Username,
+    id: &ConversationId,
+    text: &str,
+    now: u64,
+    limits: (Option<SpendLimit>, Option<SendRate>),
+    group_limits: &[crate::usage::GroupLimit],
+) -> Result<Message, StoreError> {
     let text = MessageText::parse(text).unwrap();
     for _ in 0..20 {
         let (c, _) = store.conversation(owner, id, 0).await.unwrap().unwrap();
@@ -129,6 +142,7 @@ pub(super) async fn send_within<S: ConversationStore>(
             messages: &messages,
             now,
             spend_limit: limits.0,
+            group_limits,
             rate: limits.1,
         };
         match store.write_turn(owner, id, &write).await {
@@ -157,6 +171,7 @@ pub(super) fn charge(
         cost: Cost::from_nanos(cost),
         estimated: model == "offline",
         cache: Default::default(),
+        groups: Vec::new(),
     }
 }
 
@@ -329,6 +344,14 @@ macro_rules! contract_tests {
         async fn groups_are_saved_over_the_version_read_and_read_with_the_account() {
             $crate::store::contract::groups_are_saved_over_the_version_read_and_read_with_the_account(
                 &$make.await,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn a_groups_cap_stops_every_member_and_counts_parallel_replies_exactly() {
+            let (a, b) = ($make.await, $make.await);
+            $crate::store::contract::a_groups_cap_stops_every_member_and_counts_parallel_replies_exactly(
+                &a, &b,
             )
             .await;
         }

@@ -327,6 +327,21 @@ impl ConversationStore for DynamoStore {
             cap_at = Some(position);
             position += 1;
         }
+        // Each group's total likewise stays below its cap until replies' costs are added.
+        let mut group_at = Vec::new();
+        for limit in turn.group_limits {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(group_spend_key(&limit.group, limit.month)))
+                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
+                .expression_attribute_values(":cap", n(limit.cap.nanos()))
+                .build()
+                .expect("table, key and condition are set");
+            write =
+                write.transact_items(TransactWriteItem::builder().condition_check(check).build());
+            group_at.push((position, limit.group.clone()));
+            position += 1;
+        }
         let mut rate_at = None;
         if let Some(rate) = turn.rate {
             let count = Update::builder()
@@ -357,6 +372,9 @@ impl ConversationStore for DynamoStore {
             }
             if cap_at.is_some_and(&failed) {
                 return Err(StoreError::SpendCapReached);
+            }
+            if let Some((_, group)) = group_at.iter().find(|(at, _)| failed(*at)) {
+                return Err(StoreError::GroupCapReached(group.clone()));
             }
             if rate_at.is_some_and(&failed) {
                 return Err(StoreError::RateLimited);

@@ -59,4 +59,31 @@ impl GroupStore for DynamoStore {
             Err(err) => Err(backend(err)),
         }
     }
+
+    async fn group_spend(
+        &self,
+        groups: &[GroupId],
+        month: Month,
+    ) -> StoreResult<Vec<(GroupId, Cost)>> {
+        let keys: Vec<Item> = groups.iter().map(|g| group_spend_key(g, month)).collect();
+        let found = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.get_batch(keys.clone(), None).await?
+        };
+        Ok(groups
+            .iter()
+            .zip(keys)
+            .map(|(group, key)| {
+                let cost = found
+                    .iter()
+                    .find(|item| item_key(item) == key)
+                    .and_then(|item| item.get("cost"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .map_or(Cost::ZERO, Cost::from_nanos);
+                (group.clone(), cost)
+            })
+            .collect())
+    }
 }

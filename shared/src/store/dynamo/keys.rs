@@ -101,6 +101,14 @@ pub(super) const SPEND_CAP_SK: &str = "SPEND_CAP";
 
 pub(super) const GROUPS_SK: &str = "GROUPS";
 
+/// A group's spend in a month: its own partition, apart from any user's.
+pub(super) fn group_spend_key(group: &GroupId, month: Month) -> HashMap<String, AttributeValue> {
+    key(
+        format!("GROUP#{}", group.as_str()),
+        format!("SPEND#{}", month.key()),
+    )
+}
+
 pub(super) fn throttle_key(
     key: &ThrottleKey,
     window_start: u64,

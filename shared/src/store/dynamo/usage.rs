@@ -51,8 +51,26 @@ impl UsageItem {
 }
 
 impl DynamoStore {
-    /// The three counters a reply's usage is added to, as atomic `ADD`s.
+    /// The counters a reply's usage is added to, as atomic `ADD`s: the user's month, model and
+    /// conversation, and each of its groups' month.
     pub(super) fn usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
+        let mut updates = self.user_usage_updates(owner, charge);
+        for group in charge.groups.iter().take(crate::groups::MAX_COUNTED_GROUPS) {
+            updates.push(
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(group_spend_key(group, charge.month)))
+                    .update_expression("ADD cost :c, replies :one")
+                    .expression_attribute_values(":c", n(charge.cost.nanos()))
+                    .expression_attribute_values(":one", n(1))
+                    .build()
+                    .expect("table, key and expression are set"),
+            );
+        }
+        updates
+    }
+
+    fn user_usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
         let pk = user_pk(owner.as_str());
         let kinds = [
             UsageKind::Total,

@@ -246,6 +246,12 @@ impl ConversationStore for SqliteStore {
                     return Err(StoreError::SpendCapReached);
                 }
             }
+            for limit in turn.group_limits {
+                let spent = super::groups::group_month_spend(&tx, &limit.group, limit.month)?;
+                if spent >= limit.cap {
+                    return Err(StoreError::GroupCapReached(limit.group.clone()));
+                }
+            }
             if let Some(rate) = &turn.rate {
                 count_send(&tx, owner, rate)?;
             }

@@ -25,6 +25,35 @@ impl GroupStore for SqliteStore {
             Ok(version)
         })
     }
+
+    async fn group_spend(
+        &self,
+        groups: &[GroupId],
+        month: Month,
+    ) -> StoreResult<Vec<(GroupId, Cost)>> {
+        self.with(|conn| {
+            groups
+                .iter()
+                .map(|g| Ok((g.clone(), group_month_spend(conn, g, month)?)))
+                .collect()
+        })
+    }
+}
+
+/// A group's spend in `month`.
+pub(super) fn group_month_spend(
+    conn: &Connection,
+    group: &GroupId,
+    month: Month,
+) -> StoreResult<Cost> {
+    conn.query_row(
+        "SELECT cost FROM group_spend WHERE group_id = ?1 AND month = ?2",
+        params![group.as_str(), month.key()],
+        |row| row.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|cost| Cost::from_nanos(cost.unwrap_or(0) as u64))
+    .map_err(backend)
 }
 
 pub(super) fn read_groups(conn: &Connection) -> StoreResult<Groups> {

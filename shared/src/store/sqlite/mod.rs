@@ -21,7 +21,7 @@ use crate::accounts::{Account, AccountChange, Email, Identity, ProviderGroups};
 
 use crate::audit::{AuditEntry, AuditFilter};
 
-use crate::groups::{Group, Groups};
+use crate::groups::{Group, GroupId, Groups};
 
 use super::groups::{groups_from_json, groups_to_json};
 

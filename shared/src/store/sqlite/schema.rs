@@ -128,6 +128,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
          groups    TEXT NOT NULL,
          version   INTEGER NOT NULL
      );",
+    // Groups' spend by month, for their caps.
+    "CREATE TABLE group_spend (
+         group_id TEXT NOT NULL,
+         month    TEXT NOT NULL,
+         cost     INTEGER NOT NULL,
+         replies  INTEGER NOT NULL,
+         PRIMARY KEY (group_id, month)
+     ) WITHOUT ROWID;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,

@@ -59,6 +59,19 @@ pub(super) fn count_send(tx: &Transaction, owner: &Username, rate: &SendRate) ->
 }
 
 pub(super) fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> StoreResult<()> {
+    for group in charge.groups.iter().take(crate::groups::MAX_COUNTED_GROUPS) {
+        tx.execute(
+            "INSERT INTO group_spend (group_id, month, cost, replies) VALUES (?1, ?2, ?3, 1) \
+             ON CONFLICT (group_id, month) DO UPDATE SET cost = cost + excluded.cost, \
+             replies = replies + 1",
+            params![
+                group.as_str(),
+                charge.month.key(),
+                charge.cost.nanos() as i64
+            ],
+        )
+        .map_err(backend)?;
+    }
     let lines = [
         ("T", "", ""),
         ("M", charge.model.as_str(), charge.model.as_str()),
