@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod aws;
 pub mod calendar;
+pub mod chart;
 pub mod config;
 pub mod conversations;
 pub mod error;

@@ -47,7 +47,7 @@ async function setUp(browser) {
 
 test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at desktop and phone width', async () => {
   const { conversation, share, cookies } = await setUp(chrome.browser);
-  const signedIn = ['/', conversation, `${conversation}?confirm=delete`, '/settings', '/admin', '/admin/groups', '/admin/audit', '/admin/audit?action=drop', '/usage', '/import', '/no-such-page'];
+  const signedIn = ['/', conversation, `${conversation}?confirm=delete`, '/settings', '/admin', '/admin/groups', '/admin/usage', '/admin/usage?month=1999-01', '/admin/audit', '/admin/audit?action=drop', '/usage', '/import', '/no-such-page'];
   const signedOut = ['/login', '/signup', share];
   const found = [];
   for (const scheme of ['light', 'dark']) {

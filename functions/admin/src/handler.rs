@@ -1,7 +1,8 @@
 //! `GET /admin` lists accounts (paginated) for administrators; `POST /admin` runs one of the
 //! page's actions, each in a file named for what it works on: `accounts` (create, reset,
 //! disable, enable, promote, demote), `invites`, `caps` (an account's, the default).
-//! `GET /admin/audit` is the audit log (`audit`); `/admin/groups` the groups (`groups`).
+//! `GET /admin/audit` is the audit log (`audit`); `/admin/groups` the groups (`groups`);
+//! `GET /admin/usage` the spending by group, account and model (`dashboard`).
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -11,7 +12,7 @@ use shared::form::FieldErrors;
 use shared::web::query;
 use shared::{AlsoRead, App, AppError, Methods, Reply, Verb, Visit, serve_reading};
 
-use crate::{accounts, audit, caps, groups, invites, page};
+use crate::{accounts, audit, caps, dashboard, groups, invites, page};
 
 /// The page's forms.
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -67,6 +68,9 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     }
     if path.ends_with("/admin/groups") {
         return groups::page(visit, req).await;
+    }
+    if path.ends_with("/admin/usage") {
+        return dashboard::page(visit, req).await;
     }
     match Methods::GetPost.of(req)? {
         Verb::Get => {

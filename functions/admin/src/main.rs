@@ -1,6 +1,7 @@
 mod accounts;
 mod audit;
 mod caps;
+mod dashboard;
 mod groups;
 mod handler;
 mod invites;

@@ -17,6 +17,8 @@ pub trait UsageStore {
         first: &str,
         last: &str,
     ) -> StoreResult<Vec<(String, Totals)>>;
+    /// Every model's totals in `month`, over all accounts, by model id.
+    async fn model_spend(&self, month: Month) -> StoreResult<Vec<(String, Totals)>>;
     /// The cap for accounts without their own.
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>>;
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()>;
@@ -36,6 +38,9 @@ impl UsageStore for Store {
         last: &str,
     ) -> StoreResult<Vec<(String, Totals)>> {
         delegate!(self, s => s.spend_between(month, first, last))
+    }
+    async fn model_spend(&self, month: Month) -> StoreResult<Vec<(String, Totals)>> {
+        delegate!(self, s => s.model_spend(month))
     }
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
         delegate!(self, s => s.default_spend_cap())

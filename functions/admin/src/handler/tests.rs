@@ -847,3 +847,97 @@ async fn admins_make_groups_choose_their_models_and_members() {
     .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_spending_page_charts_groups_accounts_and_models_and_downloads_them() {
+    use shared::groups::{Group, GroupId, GroupName};
+    use shared::store::{GroupStore, UsageStore};
+    use shared::usage::Charge;
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-admin-spending-{}.sqlite3",
+        unique_name("db").as_str()
+    ));
+    let app = testing::app_with(&[("SWITCHBOARD_SQLITE_PATH", path.to_str().unwrap())]);
+    let boss = admin(&app).await;
+    let ann = testing::create_account(&app, "spender", Role::User, PASSWORD).await;
+    let store = app.store().await.unwrap();
+    let team = Group {
+        id: GroupId::generate(),
+        name: GroupName::parse("Data Science").unwrap(),
+        models: None,
+        created_at: 0,
+        monthly_cap: Some(Cost::parse_dollars("10").unwrap()),
+        member_cap: None,
+    };
+    store
+        .save_groups(std::slice::from_ref(&team), 0)
+        .await
+        .unwrap();
+    let now = shared::session::now();
+    let month = Month::of(now);
+    let charge = Charge {
+        month,
+        conversation: "c".into(),
+        title: "C".into(),
+        model: "offline".into(),
+        input_tokens: 10,
+        output_tokens: 10,
+        cost: Cost::parse_dollars("2.50").unwrap(),
+        estimated: false,
+        cache: Default::default(),
+        groups: vec![team.id.clone()],
+    };
+    store.record_usage(&ann.username, &charge).await.unwrap();
+
+    let get = |query: &str| {
+        handle(
+            &app,
+            with_cookie(
+                request(Method::GET, &format!("/admin/usage{query}")),
+                &boss.cookie,
+            ),
+        )
+    };
+    let page = get("").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = body_text(&page);
+    for expected in [
+        "<svg class=\"chart\" role=\"img\" aria-labelledby=\"groups-title\"",
+        "<title>Data Science: $2.50</title>",
+        &format!(
+            "<th scope=\"row\">{}</th><td>$2.50</td><td>1</td>",
+            ann.username.as_str()
+        ),
+        "<th scope=\"row\">Offline demo (no AI)</th><td>$2.50</td>",
+        "<td>$10.00</td>",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+
+    let csv = get(&format!("?month={}&format=csv", month.key())).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = body_text(&csv);
+    assert!(
+        text.starts_with("month,kind,name,cost_usd,replies,monthly_cap_usd\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{},group,Data Science,2.500000000,,10.000000000\r\n",
+            month.key()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "{},account,{},2.500000000,1,\r\n",
+        month.key(),
+        ann.username.as_str()
+    )));
+
+    // Last month spent nothing; a month not offered is refused beside the field.
+    let last = body_text(&get(&format!("?month={}", month.previous().key())).await);
+    assert!(last.contains("Nothing spent."));
+    let bad = get("?month=1999-13").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(&bad).contains("Choose a month from the list"));
+}

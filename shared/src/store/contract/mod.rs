@@ -356,6 +356,10 @@ macro_rules! contract_tests {
             .await;
         }
         #[tokio::test]
+        async fn model_spend_adds_up_every_accounts_replies() {
+            $crate::store::contract::model_spend_adds_up_every_accounts_replies(&$make.await).await;
+        }
+        #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {
             let (a, b) = ($make.await, $make.await);
             $crate::store::contract::throttle_reserves_exactly_the_limit_in_parallel(&a, &b).await;

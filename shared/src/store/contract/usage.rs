@@ -297,3 +297,37 @@ pub async fn usage_counts_what_the_cache_served_and_saved<
         "cached tokens are counted apart"
     );
 }
+
+pub async fn model_spend_adds_up_every_accounts_replies<S: UsageStore + AccountStore>(store: &S) {
+    let now = 1_800_000_000;
+    let month = Month::of(now);
+    let ann = owner(store, "model-ann").await;
+    let bob = owner(store, "model-bob").await;
+    let c = conversation("Models", now);
+    // Model ids of this run only: the table is shared between runs.
+    let first = unique_name("model").as_str().to_string();
+    let second = unique_name("model").as_str().to_string();
+    for (who, model, cost) in [(&ann, &first, 100), (&bob, &first, 20), (&bob, &second, 3)] {
+        store
+            .record_usage(who, &charge(&c, model, 10, 5, cost))
+            .await
+            .unwrap();
+    }
+    let spend = store.model_spend(month).await.unwrap();
+    let of = |id: &str| spend.iter().find(|(m, _)| m == id).map(|(_, t)| *t);
+    let first_totals = of(&first).unwrap();
+    assert_eq!(
+        (
+            first_totals.cost,
+            first_totals.replies,
+            first_totals.input_tokens
+        ),
+        (Cost::from_nanos(120), 2, 20)
+    );
+    assert_eq!(of(&second).unwrap().cost, Cost::from_nanos(3));
+    let next = store
+        .model_spend(Month::of(now + 40 * 86_400))
+        .await
+        .unwrap();
+    assert!(next.iter().all(|(m, _)| *m != first));
+}

@@ -101,6 +101,12 @@ pub(super) const SPEND_CAP_SK: &str = "SPEND_CAP";
 
 pub(super) const GROUPS_SK: &str = "GROUPS";
 
+/// A model's totals in a month over every account: one partition per month, an item per
+/// model (a dashboard reads the month with one query).
+pub(super) fn model_spend_pk(month: Month) -> String {
+    format!("MODELSPEND#{}", month.key())
+}
+
 /// A group's spend in a month: its own partition, apart from any user's.
 pub(super) fn group_spend_key(group: &GroupId, month: Month) -> HashMap<String, AttributeValue> {
     key(

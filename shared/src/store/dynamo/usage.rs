@@ -50,11 +50,40 @@ impl UsageItem {
     }
 }
 
+/// The counters a reply adds to, and their values (`counter_values`).
+const USAGE_COUNTERS: &str = "input_tokens :i, output_tokens :o, cost :c, replies :one, \
+     estimated_replies :e, cache_read_tokens :cr, cache_write_tokens :cw, cache_saved :cs";
+
+fn counter_values(charge: &Charge) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (":i".to_string(), n(charge.input_tokens)),
+        (":o".to_string(), n(charge.output_tokens)),
+        (":c".to_string(), n(charge.cost.nanos())),
+        (":one".to_string(), n(1)),
+        (":e".to_string(), n(u8::from(charge.estimated))),
+        (":cr".to_string(), n(charge.cache.read_tokens)),
+        (":cw".to_string(), n(charge.cache.write_tokens)),
+        (":cs".to_string(), n(charge.cache.saved.nanos())),
+    ])
+}
+
 impl DynamoStore {
     /// The counters a reply's usage is added to, as atomic `ADD`s: the user's month, model and
     /// conversation, and each of its groups' month.
     pub(super) fn usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
         let mut updates = self.user_usage_updates(owner, charge);
+        updates.push(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    model_spend_pk(charge.month),
+                    charge.model.clone(),
+                )))
+                .update_expression(format!("ADD {USAGE_COUNTERS}"))
+                .set_expression_attribute_values(Some(counter_values(charge)))
+                .build()
+                .expect("table, key and expression are set"),
+        );
         for group in charge.groups.iter().take(crate::groups::MAX_COUNTED_GROUPS) {
             updates.push(
                 Update::builder()
@@ -89,15 +118,8 @@ impl DynamoStore {
                 let update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(pk.clone(), usage_sk(charge.month, kind))))
-                    .expression_attribute_values(":label", s(label))
-                    .expression_attribute_values(":i", n(charge.input_tokens))
-                    .expression_attribute_values(":o", n(charge.output_tokens))
-                    .expression_attribute_values(":c", n(charge.cost.nanos()))
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":e", n(u8::from(charge.estimated)))
-                    .expression_attribute_values(":cr", n(charge.cache.read_tokens))
-                    .expression_attribute_values(":cw", n(charge.cache.write_tokens))
-                    .expression_attribute_values(":cs", n(charge.cache.saved.nanos()));
+                    .set_expression_attribute_values(Some(counter_values(charge)))
+                    .expression_attribute_values(":label", s(label));
                 // The month's total is also listed by month for the admin's spend view.
                 let update = if let UsageKind::Total = kind {
                     set.push_str(", GSI1PK = :spend, GSI1SK = :user");
@@ -108,11 +130,7 @@ impl DynamoStore {
                     update
                 };
                 update
-                    .update_expression(format!(
-                        "{set} ADD input_tokens :i, output_tokens :o, cost :c, replies :one, \
-                         estimated_replies :e, cache_read_tokens :cr, cache_write_tokens :cw, \
-                         cache_saved :cs"
-                    ))
+                    .update_expression(format!("{set} ADD {USAGE_COUNTERS}"))
                     .build()
                     .expect("table, key and expression are set")
             })
@@ -205,6 +223,31 @@ impl UsageStore for DynamoStore {
             for item in output.items.unwrap_or_default() {
                 let item: UsageItem = from_item(item)?;
                 found.push((item.username.clone(), item.totals()));
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn model_spend(&self, month: Month) -> StoreResult<Vec<(String, Totals)>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(model_spend_pk(month)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                let item: UsageItem = from_item(item)?;
+                found.push((item.sk.clone(), item.totals()));
             }
             start = output.last_evaluated_key;
             if start.is_none() {

@@ -179,6 +179,28 @@ impl UsageStore for SqliteStore {
         })
     }
 
+    async fn model_spend(&self, month: Month) -> StoreResult<Vec<(String, Totals)>> {
+        let sums = TOTALS_COLUMNS
+            .split(',')
+            .map(|column| format!("SUM({})", column.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT id, {sums} FROM usage WHERE month = ?1 AND kind = 'M' \
+                     GROUP BY id ORDER BY id"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![month.key()], |row| {
+                    Ok((row.get::<_, String>(0)?, totals_from_row(row, 1)?))
+                })
+                .map_err(backend)?;
+            collect(rows, Ok)
+        })
+    }
+
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
         self.with(|conn| read_default_cap(conn))
     }
