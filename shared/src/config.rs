@@ -36,6 +36,7 @@ pub const SENDS_PER_MINUTE: &str = "SWITCHBOARD_SENDS_PER_MINUTE";
 pub const PASSWORD_SIGNIN: &str = "SWITCHBOARD_PASSWORD_SIGNIN";
 pub const AUDIT_DAYS: &str = "SWITCHBOARD_AUDIT_DAYS";
 pub const DEFAULT_MODELS: &str = "SWITCHBOARD_DEFAULT_MODELS";
+pub const RETENTION_DAYS: &str = "SWITCHBOARD_RETENTION_DAYS";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -104,6 +105,8 @@ pub struct Config {
     pub audit_days: u32,
     /// The models of accounts in no group.
     pub default_models: crate::groups::ModelAccess,
+    /// How many days conversations are kept after their last activity (none: for ever).
+    pub retention_days: Option<u32>,
 }
 
 /// Reads one variable at a time, treating blank as unset.
@@ -249,6 +252,14 @@ impl Config {
         let sends_per_minute = vars.number(SENDS_PER_MINUTE, 20, 0..=10_000)? as u32;
         let sso = SsoConfig::from_vars(&vars)?;
         let audit_days = vars.number(AUDIT_DAYS, 365, 1..=3650)? as u32;
+        let retention_days = match vars.get(RETENTION_DAYS) {
+            None => None,
+            Some(_) => Some(vars.number(
+                RETENTION_DAYS,
+                0,
+                1..=u64::from(crate::groups::MAX_RETENTION_DAYS),
+            )? as u32),
+        };
         let default_models = match vars.get(DEFAULT_MODELS) {
             None => crate::groups::ModelAccess::Every,
             Some(list) => {
@@ -282,6 +293,7 @@ impl Config {
         }
 
         Ok(Self {
+            retention_days,
             audit_days,
             default_models,
             sso,
@@ -450,6 +462,7 @@ mod tests {
             (vec![key, (SESSION_HOURS, "0")], SESSION_HOURS),
             (vec![key, (SENDS_PER_MINUTE, "-1")], SENDS_PER_MINUTE),
             (vec![key, (AUDIT_DAYS, "0")], AUDIT_DAYS),
+            (vec![key, (RETENTION_DAYS, "0")], RETENTION_DAYS),
             (vec![key, (DEFAULT_MODELS, "no-such-model")], DEFAULT_MODELS),
             (
                 vec![key, (BOOTSTRAP_ADMINS, "alice=plaintext")],

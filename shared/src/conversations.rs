@@ -190,6 +190,11 @@ pub struct Conversation {
     pub next_seq: u32,
     /// While the conversation is shared: the token of its read-only link.
     pub share: Option<String>,
+    /// A temporary chat: never listed or searched, and kept for a day only.
+    pub temporary: bool,
+    /// When it (and every message in it) is deleted: a temporary chat a day after it began;
+    /// under a retention period, that long after its last activity. Stored as the table's TTL.
+    pub expires_at: Option<u64>,
 }
 
 impl Conversation {
@@ -203,7 +208,34 @@ impl Conversation {
             updated_at: now,
             next_seq: 0,
             share: None,
+            temporary: false,
+            expires_at: None,
         }
+    }
+    /// How long a temporary chat is kept.
+    pub const TEMPORARY_SECONDS: u64 = 86_400;
+
+    /// A temporary chat: never listed, deleted a day after it began.
+    pub fn temporary(title: Title, model: String, system: Option<SystemPrompt>, now: u64) -> Self {
+        Self {
+            temporary: true,
+            expires_at: Some(now + Self::TEMPORARY_SECONDS),
+            ..Self::new(title, model, system, now)
+        }
+    }
+
+    /// Whether it has expired at `now` (the store may not have deleted it yet).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// When a turn at `now` makes it expire: a temporary chat keeps its day; under a
+    /// retention period of `retention_days`, that long after `now`; otherwise never.
+    pub fn expiry_after_turn(&self, now: u64, retention_days: Option<u32>) -> Option<u64> {
+        if self.temporary {
+            return self.expires_at;
+        }
+        retention_days.map(|days| now + u64::from(days) * 86_400)
     }
 }
 
@@ -284,6 +316,8 @@ pub struct Message {
     /// For failed replies: what went wrong, in words for the user.
     pub error: Option<String>,
     pub updated_at: u64,
+    /// When it is deleted with its conversation (see `Conversation::expires_at`).
+    pub expires_at: Option<u64>,
 }
 
 impl Message {
@@ -310,6 +344,7 @@ impl Message {
             thinking: String::new(),
             error: None,
             updated_at: now,
+            expires_at: None,
         }
     }
 

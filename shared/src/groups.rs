@@ -96,6 +96,21 @@ pub struct Group {
     /// The most each member may spend in a calendar month (on top of their own cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_cap: Option<crate::usage::Cost>,
+    /// How many days its members' conversations are kept after their last activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+/// The most days a retention period may be (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// The retention period that applies: the shortest of the portal's and the groups'.
+pub fn retention_days(portal: Option<u32>, groups: &[Group]) -> Option<u32> {
+    groups
+        .iter()
+        .filter_map(|g| g.retention_days)
+        .chain(portal)
+        .min()
 }
 
 /// The most groups one reply's cost is counted in: each is a write in the reply's
@@ -195,6 +210,7 @@ mod tests {
             created_at: 0,
             monthly_cap: None,
             member_cap: None,
+            retention_days: None,
         }
     }
 
@@ -241,6 +257,19 @@ mod tests {
             ModelAccess::Only(vec!["a".into(), "b".into(), "c".into()])
         );
         assert!(access.allows("b") && !access.allows("d"));
+    }
+
+    #[test]
+    fn the_shortest_retention_applies() {
+        let mut short = group("short", None);
+        short.retention_days = Some(7);
+        let mut long = group("long", None);
+        long.retention_days = Some(90);
+        let none = group("none", None);
+        assert_eq!(retention_days(None, &[]), None);
+        assert_eq!(retention_days(Some(30), std::slice::from_ref(&none)), Some(30));
+        assert_eq!(retention_days(Some(30), std::slice::from_ref(&long)), Some(30));
+        assert_eq!(retention_days(None, &[long, short, none]), Some(7));
     }
 
     #[test]

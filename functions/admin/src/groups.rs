@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shared::accounts::{Account, AccountChange};
 use shared::audit::AuditAction;
 use shared::form::FieldErrors;
-use shared::groups::{Group, GroupId, GroupName, Groups};
+use shared::groups::{Group, GroupId, GroupName, Groups, MAX_RETENTION_DAYS};
 use shared::session::Flash;
 use shared::store::{AccountStore, GroupStore, StoreError};
 use shared::usage::{Cost, Month};
@@ -174,6 +174,7 @@ async fn create(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
         created_at: visit.now(),
         monthly_cap: None,
         member_cap: None,
+        retention_days: None,
     };
     let mut list = groups.list.clone();
     list.push(group);
@@ -240,19 +241,37 @@ fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
     }
 }
 
+/// A retention period in days, or (blank) none.
+fn parse_days(raw: &str) -> Result<Option<u32>, &'static str> {
+    match raw.trim() {
+        "" => Ok(None),
+        days => days
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d))
+            .map(Some)
+            .ok_or("Enter a whole number of days from 1 to 3650, or leave it blank."),
+    }
+}
+
+/// A group's limits: its caps and its retention period.
 async fn caps(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError> {
     let groups = groups_now(visit).await?;
     let group = named_group(&groups, form)?.clone();
     let mut errors = FieldErrors::default();
     let monthly = errors.check("monthly_cap", parse_cap(form.one("monthly_cap")));
     let member = errors.check("member_cap", parse_cap(form.one("member_cap")));
-    let (Some(monthly), Some(member), true) = (monthly, member, errors.is_empty()) else {
+    let retention = errors.check("retention_days", parse_days(form.one("retention_days")));
+    let (Some(monthly), Some(member), Some(retention), true) =
+        (monthly, member, retention, errors.is_empty())
+    else {
         let problems = Problems {
             errors,
             group: Some(group.id.as_str().to_string()),
             form: context! {
                 monthly_cap => form.one("monthly_cap").trim(),
                 member_cap => form.one("member_cap").trim(),
+                retention_days => form.one("retention_days").trim(),
             },
             ..Default::default()
         };
@@ -266,20 +285,22 @@ async fn caps(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError> {
             if g.id == group.id {
                 g.monthly_cap = monthly;
                 g.member_cap = member;
+                g.retention_days = retention;
             }
             g
         })
         .collect();
     let words = |cap: Option<Cost>| cap.map_or("none".to_string(), |c| c.dollars());
     let detail = format!(
-        "{}: {} a month for the group, {} for each member",
+        "{}: {} a month for the group, {} for each member, conversations kept {}",
         group.name.as_str(),
         words(monthly),
-        words(member)
+        words(member),
+        retention.map_or("for ever".to_string(), |d| format!("{d} days")),
     );
     let entry = visit.audit_entry(AuditAction::GroupCapsChanged);
     visit.record(entry.detail(&detail)).await;
-    let done = format!("Saved the caps of {}.", group.name.as_str());
+    let done = format!("Saved the limits of {}.", group.name.as_str());
     save(visit, &groups, list, done).await
 }
 
@@ -412,6 +433,7 @@ async fn render(
                 member_cap => g.member_cap.map(|c| c.dollars()),
                 monthly_cap_input => g.monthly_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
                 member_cap_input => g.member_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
+                retention_days => g.retention_days,
                 id => g.id.as_str(),
                 name => g.name.as_str(),
                 every => g.models.is_none(),

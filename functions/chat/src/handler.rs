@@ -44,6 +44,9 @@ pub struct ChatForm {
     pub system: String,
     #[serde(default)]
     pub title: String,
+    /// The new-conversation form's "temporary chat" box (present when checked).
+    #[serde(default)]
+    pub temporary: String,
 }
 
 pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {

@@ -110,6 +110,7 @@ async fn converse(
         model: model.to_string(),
         system: String::new(),
         title: String::new(),
+        temporary: String::new(),
     };
     let editing = matches!(kind, Kind::Edit(_));
     again_with_status(visit, owner, id, &form, refusal, editing).await

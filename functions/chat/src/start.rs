@@ -44,7 +44,14 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
         .await;
     };
     let first = Title::from_message(&text);
-    let conversation = Conversation::new(first.clone(), model.id.clone(), system, session::now());
+    let now = session::now();
+    let conversation = if form.temporary.is_empty() {
+        let mut conversation = Conversation::new(first.clone(), model.id.clone(), system, now);
+        conversation.expires_at = conversation.expiry_after_turn(now, limits.retention_days);
+        conversation
+    } else {
+        Conversation::temporary(first.clone(), model.id.clone(), system, now)
+    };
     let store = app.store().await?;
     store.create_conversation(&owner, &conversation).await?;
     let id = conversation.id;
@@ -89,7 +96,10 @@ async fn home_again(
         context! {
             errors,
             estimate => listing::new_conversation_estimate(catalogue, &form.model, &form.system, &form.message),
-            form => context! { message => &form.message, system => &form.system, model => &form.model },
+            form => context! {
+                message => &form.message, system => &form.system, model => &form.model,
+                temporary => !form.temporary.is_empty(),
+            },
         },
     ]);
     Ok(Reply::page_with_status(status, "home.html", context))

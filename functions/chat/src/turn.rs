@@ -81,6 +81,8 @@ pub struct Limits {
     /// The account's groups: their monthly caps apply to its sends, and its replies count
     /// in their totals.
     pub groups: Vec<Group>,
+    /// How many days its conversations are kept after their last activity.
+    pub retention_days: Option<u32>,
 }
 
 impl Limits {
@@ -106,6 +108,10 @@ impl Limits {
             access: ModelAccess::of(
                 &groups.iter().collect::<Vec<_>>(),
                 &visit.app().config.default_models,
+            ),
+            retention_days: shared::groups::retention_days(
+                visit.app().config.retention_days,
+                &groups,
             ),
             groups,
         })
@@ -354,6 +360,12 @@ pub async fn prepare(
         let prompt = Prompt::build(model, conversation.system.as_deref(), &context)
             .map_err(|e| context_error(model, e))?;
         let group_limits = limits.group_limits(now);
+        // The turn's messages go with the conversation when it expires.
+        let expires_at = conversation.expiry_after_turn(now, limits.retention_days);
+        let mut messages = messages;
+        for message in &mut messages {
+            message.expires_at = expires_at;
+        }
         let write = TurnWrite {
             expected_next_seq: next,
             next_seq,
@@ -368,6 +380,7 @@ pub async fn prepare(
             rate: limits
                 .sends_per_minute
                 .map(|limit| SendRate::at(now, RATE_WINDOW_SECONDS, limit)),
+            expires_at,
         };
         match store.write_turn(owner, id, &write).await {
             Ok(()) => {

@@ -142,6 +142,8 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
                 model => &conversation.model,
                 system => &conversation.system,
                 share => &conversation.share,
+                temporary => conversation.temporary,
+                expires_at => conversation.expires_at,
             },
             messages => transcript::messages(app, messages, now),
             earlier,

@@ -56,12 +56,17 @@ fn page(status: StatusCode, error: Option<String>) -> Reply {
 async fn everything(visit: &mut Visit<'_>) -> Result<Reply, AppError> {
     let owner = visit.require_user()?.username.clone();
     let now = visit.now();
-    let transcripts = visit
+    let mut transcripts = visit
         .app()
         .store()
         .await?
         .export_conversations(&owner)
         .await?;
+    // Temporary chats are meant to go; what expired is gone, whether or not it is yet.
+    transcripts.retain(|(c, _)| !c.temporary && !c.is_expired(now));
+    for (_, messages) in &mut transcripts {
+        messages.retain(|m| m.expires_at.is_none_or(|at| at > now));
+    }
     let body = export::json(transcripts, now);
     if body.len() > MAX_EXPORT_BYTES {
         let error = "Your conversations are more than one download can hold (5 MiB). Download \
@@ -112,10 +117,20 @@ async fn take(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
     let Some(file) = upload.file else {
         return refuse(ImportError::NoFile);
     };
-    let transcripts = match import::parse(&file) {
+    let mut transcripts = match import::parse(&file) {
         Ok(transcripts) => transcripts,
         Err(err) => return refuse(err),
     };
+    // Under a retention period, imported conversations are kept that long from now.
+    if let Some(days) = visit.retention_days().await? {
+        let expires_at = Some(visit.now() + u64::from(days) * 86_400);
+        for (conversation, messages) in &mut transcripts {
+            conversation.expires_at = expires_at;
+            for message in messages {
+                message.expires_at = expires_at;
+            }
+        }
+    }
     let added = visit
         .app()
         .store()

@@ -198,6 +198,9 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
         updated_at: c.updated_at,
         next_seq: messages.len() as u32,
         share: None,
+        temporary: false,
+        // Set by the importing account's retention period, if it has one.
+        expires_at: None,
     };
     Ok((conversation, messages))
 }
@@ -255,6 +258,7 @@ fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, Str
         thinking: m.thinking,
         error,
         updated_at: m.at,
+        expires_at: None,
     })
 }
 

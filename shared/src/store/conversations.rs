@@ -43,6 +43,9 @@ pub struct TurnWrite<'a> {
     pub group_limits: &'a [crate::usage::GroupLimit],
     /// Count the send against the owner's rate, refusing it (`RateLimited`) past the limit.
     pub rate: Option<SendRate>,
+    /// When the conversation now expires (`Conversation::expiry_after_turn`); its new
+    /// messages carry the same.
+    pub expires_at: Option<u64>,
 }
 
 /// Whether `text` contains `query`, ignoring case: how search matches in both backends.

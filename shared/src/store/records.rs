@@ -108,6 +108,11 @@ pub(crate) struct ConversationRecord {
     pub next_seq: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub temporary: bool,
+    /// Epoch seconds: DynamoDB's TTL attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 impl ConversationRecord {
@@ -121,6 +126,8 @@ impl ConversationRecord {
             updated_at: c.updated_at,
             next_seq: c.next_seq,
             share: c.share.clone(),
+            temporary: c.temporary,
+            expires_at: c.expires_at,
         }
     }
 
@@ -135,6 +142,8 @@ impl ConversationRecord {
             updated_at: self.updated_at,
             next_seq: self.next_seq,
             share: self.share,
+            temporary: self.temporary,
+            expires_at: self.expires_at,
         })
     }
 }
@@ -163,6 +172,9 @@ pub(crate) struct MessageRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub updated_at: u64,
+    /// Epoch seconds: DynamoDB's TTL attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 impl MessageRecord {
@@ -181,6 +193,7 @@ impl MessageRecord {
             thinking: m.thinking.clone(),
             error: m.error.clone(),
             updated_at: m.updated_at,
+            expires_at: m.expires_at,
         }
     }
 
@@ -201,6 +214,7 @@ impl MessageRecord {
             thinking: self.thinking,
             error: self.error,
             updated_at: self.updated_at,
+            expires_at: self.expires_at,
         })
     }
 }

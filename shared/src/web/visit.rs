@@ -205,6 +205,16 @@ impl<'a> Visit<'a> {
         ))
     }
 
+    /// How many days the signed-in account's conversations are kept after their last
+    /// activity: the shortest of the portal's and its groups' periods (none: for ever).
+    pub async fn retention_days(&self) -> Result<Option<u32>, AppError> {
+        let groups = self.account_groups().await?;
+        Ok(crate::groups::retention_days(
+            self.app.config.retention_days,
+            &groups,
+        ))
+    }
+
     /// The groups the signed-in account is in (as read with the account when the visit asked
     /// for them, else read now).
     pub async fn account_groups(&self) -> Result<Vec<Group>, AppError> {

@@ -868,6 +868,7 @@ async fn the_spending_page_charts_groups_accounts_and_models_and_downloads_them(
         created_at: 0,
         monthly_cap: Some(Cost::parse_dollars("10").unwrap()),
         member_cap: None,
+        retention_days: None,
     };
     store
         .save_groups(std::slice::from_ref(&team), 0)

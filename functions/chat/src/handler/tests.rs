@@ -914,6 +914,7 @@ async fn long_histories_show_in_pages() {
             spend_limit: None,
             group_limits: &[],
             rate: None,
+            expires_at: None,
         };
         store.write_turn(&ann.name, &id, &write).await.unwrap();
     }
@@ -961,6 +962,7 @@ async fn models_outside_the_accounts_groups_are_neither_offered_nor_sent() {
         created_at: 0,
         monthly_cap: None,
         member_cap: None,
+        retention_days: None,
     };
     let groups = store.groups().await.unwrap();
     let mut list = groups.list.clone();
@@ -1041,6 +1043,7 @@ async fn join_new_group(
         created_at: 0,
         monthly_cap: dollars(monthly_cap),
         member_cap: dollars(member_cap),
+        retention_days: None,
     };
     // Other tests save groups too: retry over their versions.
     loop {
@@ -1125,4 +1128,109 @@ async fn a_groups_caps_stop_its_members_and_say_which_cap() {
         page.contains(&format!("cap in {}", strict.name.as_str())),
         "{page}"
     );
+}
+
+#[tokio::test]
+async fn a_temporary_chat_is_not_listed_and_goes_after_a_day() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let response = ann
+        .post(
+            "/chat",
+            &[
+                ("model", "offline"),
+                ("message", "Just between us"),
+                ("temporary", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = response.headers()[LOCATION]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("#latest")
+        .to_string();
+    let (status, page) = ann.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Temporary chat: not listed or searched"),
+        "{page}"
+    );
+    let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+    let store = app.store().await.unwrap();
+    let (conversation, messages) = store
+        .conversation(&ann.name, &id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(conversation.temporary);
+    let expires = conversation.expires_at.unwrap();
+    assert_eq!(expires, conversation.created_at + 86_400);
+    assert!(messages.iter().all(|m| m.expires_at == Some(expires)));
+    let home = listing::home(
+        app,
+        &ann.name,
+        None,
+        None,
+        &shared::groups::ModelAccess::Every,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        home.get_attr("conversations").unwrap().len(),
+        Some(0),
+        "never listed"
+    );
+}
+
+#[tokio::test]
+async fn conversations_are_kept_for_the_shortest_retention_that_applies() {
+    use shared::store::GroupStore;
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    // No retention configured in this portal: kept for ever.
+    let path = ann.start("offline", "Keep me").await;
+    let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+    let store = app.store().await.unwrap();
+    let (conversation, _) = store
+        .conversation(&ann.name, &id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.expires_at, None);
+
+    // In a group that keeps conversations 3 days: a turn sets that, from now.
+    let group = join_new_group(app, &ann.name, None, None).await;
+    loop {
+        let groups = store.groups().await.unwrap();
+        let list: Vec<_> = groups
+            .list
+            .iter()
+            .cloned()
+            .map(|mut g| {
+                if g.id == group.id {
+                    g.retention_days = Some(3);
+                }
+                g
+            })
+            .collect();
+        if store.save_groups(&list, groups.version).await.is_ok() {
+            break;
+        }
+    }
+    let before = session::now();
+    let response = ann
+        .post(&path, &[("action", "send"), ("message", "Again")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (conversation, messages) = store
+        .conversation(&ann.name, &id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let expires = conversation.expires_at.unwrap();
+    assert!((before + 3 * 86_400..=session::now() + 3 * 86_400).contains(&expires));
+    assert_eq!(messages.last().unwrap().expires_at, Some(expires));
+    let (_, page) = ann.get(&path).await;
+    assert!(page.contains("Kept until"), "{page}");
 }

@@ -32,6 +32,7 @@ async fn shared_conversation(app: &App) -> (shared::accounts::Account, Conversat
         spend_limit: None,
         group_limits: &[],
         rate: None,
+        expires_at: None,
     };
     store
         .write_turn(&ann.username, &c.id, &write)

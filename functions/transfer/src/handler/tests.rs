@@ -65,6 +65,7 @@ impl Person {
             spend_limit: None,
             group_limits: &[],
             rate: None,
+            expires_at: None,
         };
         store.write_turn(&self.name, &c.id, &write).await.unwrap();
         c

@@ -95,6 +95,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         spend_limit: None,
         group_limits: &[],
         rate: None,
+        expires_at: None,
     };
     assert!(matches!(
         store.write_turn(&ann, &c.id, &stale).await,
@@ -126,6 +127,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         spend_limit: None,
         group_limits: &[],
         rate: None,
+        expires_at: None,
     };
     store.write_turn(&ann, &c.id, &write).await.unwrap();
     reply.text = "Hello from the old turn".into();
@@ -354,4 +356,142 @@ pub async fn replies_keep_their_thinking<S: ConversationStore + AccountStore>(st
         messages[0].thinking, "",
         "a message without thinking has none"
     );
+}
+
+/// Writes a turn of one message (and its pending reply) expiring at `expires_at` (the
+/// messages at `messages_expire`, when given).
+async fn send_expiring<S: ConversationStore>(
+    store: &S,
+    owner: &Username,
+    id: &ConversationId,
+    now: u64,
+    expires_at: Option<u64>,
+) {
+    send_expiring_apart(store, owner, id, now, expires_at, expires_at).await
+}
+
+async fn send_expiring_apart<S: ConversationStore>(
+    store: &S,
+    owner: &Username,
+    id: &ConversationId,
+    now: u64,
+    expires_at: Option<u64>,
+    messages_expire: Option<u64>,
+) {
+    let (c, _) = store.conversation(owner, id, 0).await.unwrap().unwrap();
+    let turn = new_turn_id();
+    let n = c.next_seq;
+    let mut messages = [
+        Message::user(n, &MessageText::parse("whisper").unwrap(), &turn, now),
+        Message::pending_reply(n + 1, "offline", &turn, now),
+    ];
+    for m in &mut messages {
+        m.expires_at = messages_expire;
+    }
+    let write = TurnWrite {
+        expected_next_seq: n,
+        next_seq: n + 2,
+        model: "offline",
+        messages: &messages,
+        now,
+        spend_limit: None,
+        group_limits: &[],
+        rate: None,
+        expires_at,
+    };
+    store.write_turn(owner, id, &write).await.unwrap();
+}
+
+pub async fn temporary_and_expired_conversations_are_neither_listed_nor_read<
+    S: ConversationStore + AccountStore,
+>(
+    store: &S,
+) {
+    let ann = owner(store, "keeper").await;
+    let now = crate::session::now();
+    let listed = |page: crate::store::Page<Conversation>| -> Vec<String> {
+        page.items
+            .iter()
+            .map(|c| c.id.as_str().to_string())
+            .collect()
+    };
+
+    // A temporary chat: read by its id, but never listed or searched.
+    let temp = Conversation::temporary(
+        Title::parse("Secret plan").unwrap(),
+        "offline".into(),
+        None,
+        now,
+    );
+    store.create_conversation(&ann, &temp).await.unwrap();
+    send_expiring(store, &ann, &temp.id, now, temp.expires_at).await;
+    let kept = conversation("Kept plan", now);
+    store.create_conversation(&ann, &kept).await.unwrap();
+    let all = listed(store.list_conversations(&ann, None, 50).await.unwrap());
+    assert_eq!(all, vec![kept.id.as_str().to_string()]);
+    let found = listed(
+        store
+            .search_conversations(&ann, "plan", None, 50)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(found, vec![kept.id.as_str().to_string()]);
+    let (read, messages) = store
+        .conversation(&ann, &temp.id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read.temporary);
+    assert_eq!(read.expires_at, Some(now + Conversation::TEMPORARY_SECONDS));
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.expires_at == read.expires_at));
+
+    // A turn under a retention period moves the conversation's expiry on.
+    let later = now + 5;
+    send_expiring(store, &ann, &kept.id, later, Some(later + 86_400)).await;
+    let (read, messages) = store
+        .conversation(&ann, &kept.id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.expires_at, Some(later + 86_400));
+    assert_eq!(messages[0].expires_at, Some(later + 86_400));
+
+    // Expired (the store may not have deleted it yet): not read, listed or searched.
+    let mut old = conversation("Old plan", now - 100);
+    old.expires_at = Some(now - 1);
+    store.create_conversation(&ann, &old).await.unwrap();
+    assert!(
+        store
+            .conversation(&ann, &old.id, 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let all = listed(store.list_conversations(&ann, None, 50).await.unwrap());
+    assert!(!all.contains(&old.id.as_str().to_string()));
+    let found = listed(
+        store
+            .search_conversations(&ann, "Old plan", None, 50)
+            .await
+            .unwrap(),
+    );
+    assert!(found.is_empty());
+
+    // An expired message of a conversation that lives on is not read either.
+    send_expiring_apart(
+        store,
+        &ann,
+        &kept.id,
+        later + 1,
+        Some(later + 86_400),
+        Some(now - 1),
+    )
+    .await;
+    let (_, messages) = store
+        .conversation(&ann, &kept.id, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(messages.len(), 2, "the two expired ones are left out");
 }

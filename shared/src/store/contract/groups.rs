@@ -18,6 +18,7 @@ pub async fn groups_are_saved_over_the_version_read_and_read_with_the_account<
         created_at: 1_800_000_000,
         monthly_cap: None,
         member_cap: None,
+        retention_days: None,
     };
     list.push(group.clone());
     let version = store.save_groups(&list, before.version).await.unwrap();

@@ -144,6 +144,7 @@ pub(super) async fn send_limited<S: ConversationStore>(
             spend_limit: limits.0,
             group_limits,
             rate: limits.1,
+            expires_at: None,
         };
         match store.write_turn(owner, id, &write).await {
             Ok(()) => return Ok(messages[1].clone()),
@@ -358,6 +359,13 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn model_spend_adds_up_every_accounts_replies() {
             $crate::store::contract::model_spend_adds_up_every_accounts_replies(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn temporary_and_expired_conversations_are_neither_listed_nor_read() {
+            $crate::store::contract::temporary_and_expired_conversations_are_neither_listed_nor_read(
+                &$make.await,
+            )
+            .await;
         }
         #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {

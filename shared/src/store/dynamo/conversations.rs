@@ -52,8 +52,17 @@ impl ConversationStore for DynamoStore {
             return Ok(None);
         };
         let conversation = conversation_from_item(first)?;
+        // DynamoDB deletes expired items some time after: until then, they are not there.
+        let now = crate::session::now();
+        if conversation.is_expired(now) {
+            return Ok(None);
+        }
         let mut messages = items
             .map(message_from_item)
+            .filter(|m| {
+                m.as_ref()
+                    .map_or(true, |m| m.expires_at.is_none_or(|at| at > now))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         messages.reverse();
         Ok(Some((conversation, messages)))
@@ -83,11 +92,16 @@ impl ConversationStore for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
+        let now = crate::session::now();
         let mut messages = output
             .items
             .unwrap_or_default()
             .into_iter()
             .map(message_from_item)
+            .filter(|m| {
+                m.as_ref()
+                    .map_or(true, |m| m.expires_at.is_none_or(|at| at > now))
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         messages.reverse();
         Ok(messages)
@@ -120,7 +134,11 @@ impl ConversationStore for DynamoStore {
             .into_iter()
             .map(conversation_from_item)
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::of_conversations(items, limit))
+        // Paged first, so the next page starts where this one's read stopped.
+        let mut page = Page::of_conversations(items, limit);
+        let now = crate::session::now();
+        page.items.retain(|c| !c.is_expired(now));
+        Ok(page)
     }
 
     async fn search_conversations(
@@ -155,7 +173,9 @@ impl ConversationStore for DynamoStore {
             for (i, item) in items.into_iter().enumerate() {
                 if is_conversation_item(&item) {
                     let conversation = conversation_from_item(item)?;
-                    if matched || matches_search(&conversation.title, &needle) {
+                    let listed =
+                        !conversation.temporary && !conversation.is_expired(crate::session::now());
+                    if listed && (matched || matches_search(&conversation.title, &needle)) {
                         found.push(conversation.clone());
                     }
                     matched = false;
@@ -279,11 +299,20 @@ impl ConversationStore for DynamoStore {
         turn: &TurnWrite<'_>,
     ) -> StoreResult<()> {
         let pk = user_pk(owner.as_str());
+        let expiry = match turn.expires_at {
+            Some(_) => "SET expires_at = :expires,",
+            None => "REMOVE expires_at SET",
+        };
         let move_on = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), conversation_sk(id))))
-            .update_expression(
-                "SET next_seq = :next, updated_at = :now, model = :model, GSI1SK = :activity",
+            .update_expression(format!(
+                "{expiry} next_seq = :next, updated_at = :now, model = :model, \
+                 GSI1SK = :activity"
+            ))
+            .set_expression_attribute_values(
+                turn.expires_at
+                    .map(|at| HashMap::from([(":expires".to_string(), n(at))])),
             )
             .condition_expression("attribute_exists(PK) AND next_seq = :expected")
             .expression_attribute_values(":next", n(turn.next_seq))

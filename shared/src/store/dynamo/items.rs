@@ -35,10 +35,11 @@ pub(super) struct ConversationItem {
     pub(super) pk: String,
     #[serde(rename = "SK")]
     pub(super) sk: String,
-    #[serde(rename = "GSI1PK")]
-    pub(super) gsi1pk: String,
-    #[serde(rename = "GSI1SK")]
-    pub(super) gsi1sk: String,
+    /// Absent for a temporary chat, which is never listed (the index is sparse).
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1sk: Option<String>,
     #[serde(flatten)]
     pub(super) record: ConversationRecord,
 }
@@ -57,8 +58,8 @@ pub(super) fn conversation_item(owner: &Username, c: &Conversation) -> StoreResu
     to_item(&ConversationItem {
         pk: user_pk(owner.as_str()),
         sk: conversation_sk(&c.id),
-        gsi1pk: conversations_pk(owner),
-        gsi1sk: activity_sk(c.updated_at, c.id.as_str()),
+        gsi1pk: (!c.temporary).then(|| conversations_pk(owner)),
+        gsi1sk: (!c.temporary).then(|| activity_sk(c.updated_at, c.id.as_str())),
         record: ConversationRecord::from_conversation(c),
     })
 }

@@ -10,6 +10,23 @@ pub(super) fn like_pattern(query: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Deletes the owner's conversations and messages whose time has come: SQLite has no TTL, so
+/// this store clears them as it reads the list (reads also leave out what expired meanwhile).
+fn clear_expired(conn: &Connection, owner: &Username, now: u64) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM messages WHERE owner = ?1 AND (expires_at <= ?2 OR conversation IN \
+         (SELECT id FROM conversations WHERE owner = ?1 AND expires_at <= ?2))",
+        params![owner.as_str(), now as i64],
+    )
+    .map_err(backend)?;
+    conn.execute(
+        "DELETE FROM conversations WHERE owner = ?1 AND expires_at <= ?2",
+        params![owner.as_str(), now as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 impl ConversationStore for SqliteStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
         self.with(|conn| {
@@ -31,9 +48,10 @@ impl ConversationStore for SqliteStore {
         let Some(conversation) = self.with(|conn| {
             conn.query_row(
                 &format!(
-                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE owner = ?1 AND id = ?2"
+                    "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE owner = ?1 AND id = ?2 \
+                     AND (expires_at IS NULL OR expires_at > ?3)"
                 ),
-                params![owner.as_str(), id.as_str()],
+                params![owner.as_str(), id.as_str(), crate::session::now() as i64],
                 conversation_from_row,
             )
             .optional()
@@ -62,12 +80,19 @@ impl ConversationStore for SqliteStore {
                 .prepare(&format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages \
                      WHERE owner = ?1 AND conversation = ?2 AND seq < ?3 \
+                     AND (expires_at IS NULL OR expires_at > ?5) \
                      ORDER BY seq DESC LIMIT ?4"
                 ))
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(
-                    params![owner.as_str(), id.as_str(), before, limit as i64],
+                    params![
+                        owner.as_str(),
+                        id.as_str(),
+                        before,
+                        limit as i64,
+                        crate::session::now() as i64
+                    ],
                     message_from_row,
                 )
                 .map_err(backend)?;
@@ -85,10 +110,13 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<Page<Conversation>> {
         let (updated, id) = after.map_or((i64::MAX, ""), |c| (c.updated_at as i64, c.id.as_str()));
         self.with(|conn| {
+            clear_expired(conn, owner, crate::session::now())?;
+            // Temporary chats are never listed.
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {CONVERSATION_COLUMNS} FROM conversations \
-                     WHERE owner = ?1 AND (updated_at < ?2 OR (updated_at = ?2 AND id < ?3)) \
+                     WHERE owner = ?1 AND temporary = 0 \
+                     AND (updated_at < ?2 OR (updated_at = ?2 AND id < ?3)) \
                      ORDER BY updated_at DESC, id DESC LIMIT ?4"
                 ))
                 .map_err(backend)?;
@@ -115,7 +143,9 @@ impl ConversationStore for SqliteStore {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
-                     WHERE c.owner = ?1 AND c.id > ?2 AND (c.title LIKE ?3 ESCAPE '\\' \
+                     WHERE c.owner = ?1 AND c.id > ?2 AND c.temporary = 0 \
+                     AND (c.expires_at IS NULL OR c.expires_at > ?5) \
+                     AND (c.title LIKE ?3 ESCAPE '\\' \
                        OR EXISTS (SELECT 1 FROM messages m WHERE m.owner = c.owner \
                          AND m.conversation = c.id AND m.text LIKE ?3 ESCAPE '\\')) \
                      ORDER BY c.id LIMIT ?4"
@@ -127,7 +157,8 @@ impl ConversationStore for SqliteStore {
                         owner.as_str(),
                         after.map_or("", ConversationId::as_str),
                         like_pattern(query),
-                        (limit + 1) as i64
+                        (limit + 1) as i64,
+                        crate::session::now() as i64
                     ],
                     conversation_from_row,
                 )
@@ -256,14 +287,15 @@ impl ConversationStore for SqliteStore {
                 count_send(&tx, owner, rate)?;
             }
             tx.execute(
-                "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5 \
-                 WHERE owner = ?1 AND id = ?2",
+                "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5, \
+                 expires_at = ?6 WHERE owner = ?1 AND id = ?2",
                 params![
                     owner.as_str(),
                     id.as_str(),
                     turn.next_seq,
                     turn.now as i64,
-                    turn.model
+                    turn.model,
+                    turn.expires_at.map(|t| t as i64)
                 ],
             )
             .map_err(backend)?;

@@ -3,10 +3,10 @@
 use super::*;
 
 pub(super) const CONVERSATION_COLUMNS: &str =
-    "id, title, model, system, created_at, updated_at, next_seq, share";
+    "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
-     output_tokens, error, updated_at, cost, tokens_estimated, thinking";
+     output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at";
 
 pub(super) const ACCOUNT_COLUMNS: &str = "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting, \
      issuer, subject, groups, member_of";
@@ -56,6 +56,8 @@ pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationR
         updated_at: row.get::<_, i64>(5)? as u64,
         next_seq: row.get(6)?,
         share: row.get(7)?,
+        temporary: row.get(8)?,
+        expires_at: row.get::<_, Option<i64>>(9)?.map(|t| t as u64),
     })
 }
 
@@ -74,6 +76,7 @@ pub(super) fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
         cost: row.get::<_, Option<i64>>(10)?.map(|c| c as u64),
         tokens_estimated: row.get(11)?,
         thinking: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+        expires_at: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
     })
 }
 
@@ -94,7 +97,7 @@ pub(super) fn insert_message(
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ),
         params![
             owner.as_str(),
@@ -112,6 +115,7 @@ pub(super) fn insert_message(
             r.cost.map(|c| c as i64),
             r.tokens_estimated,
             (!r.thinking.is_empty()).then_some(&r.thinking),
+            r.expires_at.map(|t| t as i64),
         ],
     )
     .map_err(backend)?;
@@ -127,7 +131,7 @@ pub(super) fn insert_conversation(
     conn.execute(
         &format!(
             "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         params![
             owner.as_str(),
@@ -139,6 +143,8 @@ pub(super) fn insert_conversation(
             r.updated_at as i64,
             r.next_seq,
             r.share,
+            r.temporary,
+            r.expires_at.map(|t| t as i64),
         ],
     )
     .map_err(backend)?;

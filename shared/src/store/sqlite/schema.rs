@@ -136,6 +136,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
          replies  INTEGER NOT NULL,
          PRIMARY KEY (group_id, month)
      ) WITHOUT ROWID;",
+    // Retention and temporary chats: when a conversation and its messages expire.
+    "ALTER TABLE conversations ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE conversations ADD COLUMN expires_at INTEGER;
+     ALTER TABLE messages ADD COLUMN expires_at INTEGER;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
