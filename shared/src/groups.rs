@@ -267,8 +267,14 @@ mod tests {
         long.retention_days = Some(90);
         let none = group("none", None);
         assert_eq!(retention_days(None, &[]), None);
-        assert_eq!(retention_days(Some(30), std::slice::from_ref(&none)), Some(30));
-        assert_eq!(retention_days(Some(30), std::slice::from_ref(&long)), Some(30));
+        assert_eq!(
+            retention_days(Some(30), std::slice::from_ref(&none)),
+            Some(30)
+        );
+        assert_eq!(
+            retention_days(Some(30), std::slice::from_ref(&long)),
+            Some(30)
+        );
         assert_eq!(retention_days(None, &[long, short, none]), Some(7));
     }
 

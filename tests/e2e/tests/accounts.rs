@@ -209,3 +209,79 @@ async fn a_bootstrap_admins_name_cannot_be_taken_by_signing_up() {
     let taken = Visitor::new().sign_up(USER).await;
     expect_page(taken, StatusCode::BAD_REQUEST, "That username is taken.").await;
 }
+
+#[tokio::test]
+async fn admins_manage_groups_and_read_the_audit_log_and_spending_over_http() {
+    let admin = Visitor::new();
+    admin.sign_in(USER, PASSWORD).await;
+    // A group, named for this run.
+    let name = unique_name("crew");
+    let token = admin.csrf_token("/admin/groups").await;
+    let created = admin
+        .post_form(
+            "/admin/groups",
+            &[
+                ("csrf_token", &token),
+                ("action", "create"),
+                ("name", name.as_str()),
+                ("access", "chosen"),
+                ("model", "offline"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let groups = expect_page(
+        admin.get("/admin/groups").await,
+        StatusCode::OK,
+        name.as_str(),
+    )
+    .await;
+    assert!(groups.contains("May use offline."));
+    let taken = admin
+        .post_form(
+            "/admin/groups",
+            &[
+                ("csrf_token", &token),
+                ("action", "create"),
+                ("name", &name.as_str().to_uppercase()),
+                ("access", "every"),
+            ],
+        )
+        .await;
+    expect_page(
+        taken,
+        StatusCode::BAD_REQUEST,
+        "A group of that name exists",
+    )
+    .await;
+
+    // The audit log has it, with who did it.
+    let log = expect_page(
+        admin.get("/admin/audit?action=group-created").await,
+        StatusCode::OK,
+        name.as_str(),
+    )
+    .await;
+    assert!(log.contains(USER));
+
+    // The spending figures download as CSV.
+    let csv = admin.get("/admin/usage?format=csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("month,kind,name,cost_usd,replies,monthly_cap_usd"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(",group,{},", name.as_str())),
+        "{text}"
+    );
+
+    // Not for users.
+    let (user, _) = Visitor::newcomer("nosy").await;
+    assert_eq!(
+        user.get("/admin/usage").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}

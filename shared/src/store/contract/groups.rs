@@ -124,6 +124,27 @@ pub async fn a_groups_cap_stops_every_member_and_counts_parallel_replies_exactly
     }
     let (read, _) = a.conversation(&ann, &ca.id, 0).await.unwrap().unwrap();
     assert_eq!(read.next_seq, 2);
+    // Sends at once, through two store handles, from both members: none slips past the cap.
+    let texts: Vec<String> = (0..3).map(|i| format!("at once {i}")).collect();
+    let (left, right) = futures_util::future::join(
+        futures_util::future::join_all(
+            texts
+                .iter()
+                .map(|t| send_limited(a, &ann, &ca.id, t, now, (None, None), limits)),
+        ),
+        futures_util::future::join_all(
+            texts
+                .iter()
+                .map(|t| send_limited(b, &bob, &cb.id, t, now, (None, None), limits)),
+        ),
+    )
+    .await;
+    for refused in left.iter().chain(&right) {
+        assert!(
+            matches!(refused, Err(StoreError::GroupCapReached(_))),
+            "{refused:?}"
+        );
+    }
     let other = GroupId::generate();
     assert_eq!(
         a.group_spend(&[team.clone(), other.clone()], month)

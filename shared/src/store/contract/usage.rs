@@ -97,6 +97,13 @@ pub async fn usage_adds_up_by_month_model_and_conversation<
     let name = owner.as_str();
     let spend = store.spend_between(month, name, name).await.unwrap();
     assert_eq!(spend, [(name.to_string(), report.total)]);
+    // With no lower bound: everyone up to the upper one (the spending page's whole list).
+    let everyone = store.spend_between(month, "", "~").await.unwrap();
+    assert!(
+        everyone
+            .iter()
+            .any(|(n, t)| n == name && *t == report.total)
+    );
     assert!(
         store
             .spend_between(month.previous(), name, name)

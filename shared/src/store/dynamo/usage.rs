@@ -207,19 +207,23 @@ impl UsageStore for DynamoStore {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let output = self
+            let query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(table::ACCOUNTS_INDEX)
-                .key_condition_expression("GSI1PK = :pk AND GSI1SK BETWEEN :first AND :last")
                 .expression_attribute_values(":pk", s(spend_pk(month)))
-                .expression_attribute_values(":first", s(first))
                 .expression_attribute_values(":last", s(last))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(backend)?;
+                .set_exclusive_start_key(start);
+            // DynamoDB refuses an empty string in a key condition: no `first` means no bound.
+            let query = if first.is_empty() {
+                query.key_condition_expression("GSI1PK = :pk AND GSI1SK <= :last")
+            } else {
+                query
+                    .key_condition_expression("GSI1PK = :pk AND GSI1SK BETWEEN :first AND :last")
+                    .expression_attribute_values(":first", s(first))
+            };
+            let output = query.send().await.map_err(backend)?;
             for item in output.items.unwrap_or_default() {
                 let item: UsageItem = from_item(item)?;
                 found.push((item.username.clone(), item.totals()));
