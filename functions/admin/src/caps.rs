@@ -13,7 +13,7 @@ use shared::{AppError, Reply, Visit};
 use crate::handler::{AdminForm, Problems, refuse};
 
 /// A cap as the form gives it: blank for none.
-fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
+pub(crate) fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
     match raw.trim() {
         "" => Ok(None),
         amount => Cost::parse_dollars(amount).map(Some),

@@ -17,6 +17,8 @@ use shared::usage::{Cost, Month};
 use shared::users::Username;
 use shared::{AppError, Methods, Reply, Verb, Visit};
 
+use crate::caps::parse_cap;
+
 /// The page's forms.
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -191,6 +193,21 @@ async fn create(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
     .await
 }
 
+/// Every group, with `change` made to the one whose id is `id`.
+fn changed(groups: &Groups, id: &GroupId, change: impl Fn(&mut Group)) -> Vec<Group> {
+    groups
+        .list
+        .iter()
+        .map(|g| {
+            let mut g = g.clone();
+            if g.id == *id {
+                change(&mut g);
+            }
+            g
+        })
+        .collect()
+}
+
 /// The group a form names (its id), as read.
 fn named_group<'g>(groups: &'g Groups, form: &Posted) -> Result<&'g Group, AppError> {
     GroupId::parse(form.one("group"))
@@ -214,31 +231,13 @@ async fn models(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
             return render(visit, StatusCode::BAD_REQUEST, problems).await;
         }
     };
-    let list = groups
-        .list
-        .iter()
-        .map(|g| {
-            let mut g = g.clone();
-            if g.id == group.id {
-                g.models = models.clone();
-            }
-            g
-        })
-        .collect();
+    let list = changed(&groups, &group.id, |g| g.models = models.clone());
     let entry = visit.audit_entry(AuditAction::GroupModelsChanged);
     visit
         .record(entry.detail(&format!("{}: {}", group.name.as_str(), describe(&models))))
         .await;
     let done = format!("{} may now use {}.", group.name.as_str(), describe(&models));
     save(visit, &groups, list, done).await
-}
-
-/// A cap in dollars, or (blank) none.
-fn parse_cap(raw: &str) -> Result<Option<Cost>, &'static str> {
-    match raw.trim() {
-        "" => Ok(None),
-        amount => Cost::parse_dollars(amount).map(Some),
-    }
 }
 
 /// A retention period in days, or (blank) none.
@@ -277,19 +276,11 @@ async fn caps(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError> {
         };
         return render(visit, StatusCode::BAD_REQUEST, problems).await;
     };
-    let list = groups
-        .list
-        .iter()
-        .map(|g| {
-            let mut g = g.clone();
-            if g.id == group.id {
-                g.monthly_cap = monthly;
-                g.member_cap = member;
-                g.retention_days = retention;
-            }
-            g
-        })
-        .collect();
+    let list = changed(&groups, &group.id, |g| {
+        g.monthly_cap = monthly;
+        g.member_cap = member;
+        g.retention_days = retention;
+    });
     let words = |cap: Option<Cost>| cap.map_or("none".to_string(), |c| c.dollars());
     let detail = format!(
         "{}: {} a month for the group, {} for each member, conversations kept {}",
