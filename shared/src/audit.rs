@@ -132,9 +132,9 @@ impl AuditAction {
 pub const MAX_NAME: usize = 64;
 pub const MAX_DETAIL: usize = 200;
 
-/// One entry. `id` orders entries by time: `<seconds, 12 digits>.<microseconds, 6>#<random>`
-/// (the microseconds from the clock as it is recorded, so two entries of one second keep
-/// their order).
+/// One entry. `id` orders entries as they were recorded: `<seconds, 12 digits>.<microseconds,
+/// 6>#<random>` of the clock when the entry is made (a request's `at` is when it began, so two
+/// requests of one second could otherwise swap).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     pub id: String,
@@ -153,13 +153,7 @@ pub struct AuditEntry {
 impl AuditEntry {
     pub fn new(action: AuditAction, at: u64, address: &str, keep_days: u32) -> Self {
         Self {
-            id: format!(
-                "{at:012}.{:06}#{}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_micros()),
-                crate::random::token::<6>()
-            ),
+            id: Self::next_id(),
             at,
             actor: None,
             action,
@@ -168,6 +162,18 @@ impl AuditEntry {
             detail: String::new(),
             expires_at: at + u64::from(keep_days) * 86_400,
         }
+    }
+
+    fn next_id() -> String {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!(
+            "{:012}.{:06}#{}",
+            clock.as_secs(),
+            clock.subsec_micros(),
+            crate::random::token::<6>()
+        )
     }
 
     pub fn by(mut self, actor: &str) -> Self {
@@ -225,8 +231,11 @@ mod tests {
         assert!(!subject.contains('\n'));
         assert_eq!(entry.detail.len(), MAX_DETAIL);
         assert_eq!(entry.expires_at, 1_800_000_000 + 30 * 86_400);
-        let later = AuditEntry::new(AuditAction::SignIn, 1_800_000_001, "", 30);
-        assert!(later.id > entry.id);
+        let later = AuditEntry::new(AuditAction::SignIn, 1_700_000_000, "", 30);
+        assert!(
+            later.id > entry.id,
+            "recorded later, listed later, whatever its time"
+        );
     }
 
     #[test]

@@ -48,6 +48,38 @@ pub fn bars(rows: &[(String, Cost)], limit: usize) -> Value {
     }
 }
 
+/// A column chart of `columns` (label, amount), in the order given: one column each (the
+/// days of a month), as tall as its amount against the largest.
+pub fn columns(columns: &[(String, Cost)]) -> Value {
+    let max = columns.iter().map(|(_, c)| c.nanos()).max().unwrap_or(0);
+    let cols: Vec<Value> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (label, cost))| {
+            let height = width(cost.nanos(), max) * COLUMN_HEIGHT / BAR_WIDTH;
+            let height = if cost.nanos() > 0 { height.max(1) } else { 0 };
+            context! {
+                label => label,
+                value => cost.dollars(),
+                x => i as u32 * COLUMN_WIDTH,
+                y => COLUMN_HEIGHT - height,
+                height => height,
+            }
+        })
+        .collect();
+    context! {
+        width => (cols.len() as u32).max(1) * COLUMN_WIDTH,
+        height => COLUMN_HEIGHT,
+        column_width => COLUMN_WIDTH - 4,
+        max => Cost::from_nanos(max).dollars(),
+        columns => cols,
+    }
+}
+
+/// A column chart's plot height and each column's width (with its gap).
+pub const COLUMN_HEIGHT: u32 = 120;
+pub const COLUMN_WIDTH: u32 = 16;
+
 /// A bar's length: in proportion to the largest, and never invisible for a non-zero amount.
 fn width(value: u64, max: u64) -> u32 {
     if value == 0 || max == 0 {
@@ -98,6 +130,28 @@ mod tests {
             .get_item_by_index(0)
             .unwrap();
         bar.get_attr("short").unwrap().to_string()
+    }
+
+    #[test]
+    fn columns_keep_their_order_and_scale_to_the_tallest() {
+        let days = vec![
+            ("1".to_string(), Cost::ZERO),
+            ("2".to_string(), Cost::from_nanos(10)),
+            ("3".to_string(), Cost::from_nanos(5)),
+        ];
+        let chart = columns(&days);
+        let cols: Vec<Value> = chart
+            .get_attr("columns")
+            .unwrap()
+            .try_iter()
+            .unwrap()
+            .collect();
+        let field = |i: usize, name: &str| cols[i].get_attr(name).unwrap().to_string();
+        assert_eq!(field(0, "height"), "0");
+        assert_eq!(field(1, "height"), COLUMN_HEIGHT.to_string());
+        assert_eq!(field(2, "height"), (COLUMN_HEIGHT / 2).to_string());
+        assert_eq!(field(2, "x"), (2 * COLUMN_WIDTH).to_string());
+        assert_eq!(field(1, "y"), "0");
     }
 
     #[test]

@@ -120,6 +120,20 @@ impl Month {
         }
     }
 
+    /// How many days it has (28 to 31).
+    pub fn days(self) -> u8 {
+        match self.month {
+            2 if self.year.is_multiple_of(4)
+                && (!self.year.is_multiple_of(100) || self.year.is_multiple_of(400)) =>
+            {
+                29
+            }
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
     pub fn previous(self) -> Self {
         if self.month == 1 {
             Self {
@@ -236,6 +250,8 @@ pub struct Charge {
     /// The groups whose month's totals the cost also counts in (at most
     /// `groups::MAX_COUNTED_GROUPS`).
     pub groups: Vec<crate::groups::GroupId>,
+    /// The day of the month (UTC, 1 to 31) it is counted on.
+    pub day: u8,
 }
 
 impl Charge {
@@ -276,6 +292,7 @@ impl Charge {
         reply.cost = Some(cost);
         reply.tokens_estimated = estimated;
         Some(Self {
+            day: crate::calendar::civil_date(now).2 as u8,
             month: Month::of(now),
             conversation: conversation.to_string(),
             title: title.to_string(),
@@ -331,6 +348,8 @@ pub struct UsageReport {
     pub by_model: Vec<UsageLine>,
     /// Most expensive first.
     pub by_conversation: Vec<UsageLine>,
+    /// Each day of the month that had replies (1 to 31), in order.
+    pub by_day: Vec<(u8, Totals)>,
 }
 
 impl UsageReport {
@@ -348,6 +367,7 @@ impl UsageReport {
         };
         self.by_model.sort_by(order);
         self.by_conversation.sort_by(order);
+        self.by_day.sort_by_key(|(day, _)| *day);
         self
     }
 }
@@ -420,6 +440,15 @@ mod tests {
     use super::*;
     use crate::ai::Catalogue;
     use crate::conversations::MessageState;
+
+    #[test]
+    fn months_know_their_length() {
+        assert_eq!(Month::parse("2024-02").unwrap().days(), 29);
+        assert_eq!(Month::parse("2100-02").unwrap().days(), 28);
+        assert_eq!(Month::parse("2000-02").unwrap().days(), 29);
+        assert_eq!(Month::parse("2026-11").unwrap().days(), 30);
+        assert_eq!(Month::parse("2026-12").unwrap().days(), 31);
+    }
 
     #[test]
     fn costs_are_exact_in_nano_dollars() {

@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use shared::ai::Catalogue;
+use shared::chart;
 use shared::store::UsageStore;
 use shared::usage::{Cost, Month, Totals, UsageLine, UsageReport};
 use shared::web::query;
@@ -51,7 +52,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     Ok(Reply::page(
         "usage.html",
         context! {
-            reports => [report(catalogue, month, &shown), report(catalogue, previous, &before)],
+            reports => [report(catalogue, month, &shown, true), report(catalogue, previous, &before, false)],
             cap,
             earlier => previous.previous().key(),
             later => (month < current).then(|| month.next().key()),
@@ -100,8 +101,41 @@ fn line(label: String, id: &str, l: &UsageLine) -> Value {
     minijinja::value::merge_maps([context! { label, id }, totals(&l.totals)])
 }
 
-fn report(catalogue: &Catalogue, month: Month, r: &UsageReport) -> Value {
+/// The day-by-day spend of the month (every day, the empty ones too) and each model's share
+/// of it, as charts.
+fn charts(catalogue: &Catalogue, month: Month, r: &UsageReport) -> Value {
+    let days: Vec<(String, Cost)> = (1..=month.days())
+        .map(|day| {
+            let cost = r
+                .by_day
+                .iter()
+                .find(|(d, _)| *d == day)
+                .map_or(Cost::ZERO, |(_, t)| t.cost);
+            (day.to_string(), cost)
+        })
+        .collect();
+    let total = r.total.cost.nanos().max(1);
+    let shares: Vec<(String, Cost)> = r
+        .by_model
+        .iter()
+        .map(|l| {
+            let percent = l.totals.cost.nanos() * 100 / total;
+            let name = listing::model_name(catalogue, &l.id);
+            (format!("{name} ({percent}%)"), l.totals.cost)
+        })
+        .collect();
     context! {
+        daily => chart::columns(&days),
+        shares => chart::bars(&shares, 10),
+    }
+}
+
+fn report(catalogue: &Catalogue, month: Month, r: &UsageReport, with_charts: bool) -> Value {
+    context! {
+        charts => (with_charts && r.total.replies > 0).then(|| charts(catalogue, month, r)),
+        days => r.by_day.iter()
+            .map(|(day, t)| context! { day, replies => t.replies, cost => t.cost.to_string() })
+            .collect::<Vec<_>>(),
         key => month.key(),
         name => month.name(),
         total => totals(&r.total),

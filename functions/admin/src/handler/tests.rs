@@ -88,6 +88,7 @@ async fn admins_set_caps_and_see_each_accounts_spend() {
         estimated: false,
         cache: Default::default(),
         groups: Vec::new(),
+        day: 1,
     };
     let month = Month::of(now);
     store
@@ -887,6 +888,7 @@ async fn the_spending_page_charts_groups_accounts_and_models_and_downloads_them(
         estimated: false,
         cache: Default::default(),
         groups: vec![team.id.clone()],
+        day: 1,
     };
     store.record_usage(&ann.username, &charge).await.unwrap();
 

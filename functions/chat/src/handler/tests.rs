@@ -1094,6 +1094,7 @@ async fn a_groups_caps_stop_its_members_and_say_which_cap() {
         estimated: false,
         cache: Default::default(),
         groups: vec![team.id.clone()],
+        day: 1,
     };
     let other = Person::new(app).await;
     store.record_usage(&other.name, &charge).await.unwrap();

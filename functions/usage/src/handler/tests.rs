@@ -31,6 +31,7 @@ async fn charge(app: &App, account: &Account, title: &str, model: &str, month: M
         estimated: model == "offline",
         cache: Default::default(),
         groups: Vec::new(),
+        day: 1,
     };
     store
         .record_usage(&account.username, &charge)
@@ -82,6 +83,7 @@ async fn shows_what_prompt_caching_read_wrote_and_saved() {
             saved: Cost::parse_dollars("0.02").unwrap(),
         },
         groups: Vec::new(),
+        day: 1,
     };
     store.record_usage(&ann.username, &charge).await.unwrap();
     let (_, html) = page(&app, &cookie, "/usage").await;
@@ -164,4 +166,33 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_only_get_is_served() {
     let (cookie, _) = testing::sign_in(&app, &ann).await;
     let response = handle(&app, with_cookie(request(Method::POST, "/usage"), &cookie)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn this_months_spend_is_charted_by_day_and_by_model_with_the_figures_beside() {
+    let app = testing::app();
+    let ann = testing::create_account(&app, "charted", Role::User, "pw").await;
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let (_, html) = page(&app, &cookie, "/usage").await;
+    assert!(!html.contains("Day by day"), "no replies, no charts");
+    let month = Month::of(shared::session::now());
+    charge(&app, &ann, "Big", "claude", month, 3_000_000_000).await;
+    charge(&app, &ann, "Small", "offline", month, 1_000_000_000).await;
+    let (_, html) = page(&app, &cookie, "/usage").await;
+    for expected in [
+        "<svg class=\"chart columns\" role=\"img\"",
+        "<title>1: $4.00</title>",
+        "<title>2: $0.00</title>",
+        "<h3>Each model's share</h3>",
+        "claude (75%): $3.00</title>",
+        "<th scope=\"row\">1</th><td>2</td><td>$4.00</td>",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    // One column for every day of the month.
+    assert_eq!(
+        html.matches("<rect x=").count() as u8 - 2,
+        month.days(),
+        "{html}"
+    );
 }

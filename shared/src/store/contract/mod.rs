@@ -173,6 +173,7 @@ pub(super) fn charge(
         estimated: model == "offline",
         cache: Default::default(),
         groups: Vec::new(),
+        day: 1,
     }
 }
 
@@ -366,6 +367,10 @@ macro_rules! contract_tests {
                 &$make.await,
             )
             .await;
+        }
+        #[tokio::test]
+        async fn usage_adds_up_by_day() {
+            $crate::store::contract::usage_adds_up_by_day(&$make.await).await;
         }
         #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {

@@ -338,3 +338,22 @@ pub async fn model_spend_adds_up_every_accounts_replies<S: UsageStore + AccountS
         .unwrap();
     assert!(next.iter().all(|(m, _)| *m != first));
 }
+
+pub async fn usage_adds_up_by_day<S: UsageStore + AccountStore>(store: &S) {
+    let now = 1_800_000_000;
+    let ann = owner(store, "daily").await;
+    let c = conversation("Days", now);
+    for (day, cost) in [(3, 10), (17, 5), (3, 2)] {
+        let mut charge = charge(&c, "paid", 1, 1, cost);
+        charge.day = day;
+        store.record_usage(&ann, &charge).await.unwrap();
+    }
+    let report = store.usage(&ann, Month::of(now)).await.unwrap();
+    let days: Vec<(u8, u64, u64)> = report
+        .by_day
+        .iter()
+        .map(|(day, t)| (*day, t.cost.nanos(), t.replies))
+        .collect();
+    assert_eq!(days, [(3, 12, 2), (17, 5, 1)]);
+    assert_eq!(report.total.cost, Cost::from_nanos(17));
+}

@@ -76,6 +76,8 @@ pub(super) enum UsageKind<'a> {
     Total,
     Model(&'a str),
     Conversation(&'a str),
+    /// A day of the month, for the usage page's daily chart.
+    Day(u8),
 }
 
 pub(super) fn usage_prefix(month: Month) -> String {
@@ -88,6 +90,7 @@ pub(super) fn usage_sk(month: Month, kind: UsageKind) -> String {
         UsageKind::Total => format!("{prefix}T"),
         UsageKind::Model(id) => format!("{prefix}M#{id}"),
         UsageKind::Conversation(id) => format!("{prefix}C#{id}"),
+        UsageKind::Day(day) => format!("{prefix}D#{day:02}"),
     }
 }
 

@@ -105,6 +105,7 @@ impl DynamoStore {
             UsageKind::Total,
             UsageKind::Model(&charge.model),
             UsageKind::Conversation(&charge.conversation),
+            UsageKind::Day(charge.day),
         ];
         kinds
             .into_iter()
@@ -114,6 +115,7 @@ impl DynamoStore {
                     UsageKind::Total => "",
                     UsageKind::Model(id) => id,
                     UsageKind::Conversation(_) => &charge.title,
+                    UsageKind::Day(_) => "",
                 };
                 let update = Update::builder()
                     .table_name(&self.table)
@@ -186,6 +188,8 @@ impl UsageStore for DynamoStore {
                     report.by_model.push(line(id));
                 } else if let Some(id) = rest.strip_prefix("C#") {
                     report.by_conversation.push(line(id));
+                } else if let Some(day) = rest.strip_prefix("D#").and_then(|d| d.parse().ok()) {
+                    report.by_day.push((day, item.totals()));
                 } else {
                     return Err(StoreError::Corrupt(format!("usage item {}", item.sk)));
                 }

@@ -72,10 +72,12 @@ pub(super) fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> 
         )
         .map_err(backend)?;
     }
+    let day = format!("{:02}", charge.day);
     let lines = [
         ("T", "", ""),
         ("M", charge.model.as_str(), charge.model.as_str()),
         ("C", charge.conversation.as_str(), charge.title.as_str()),
+        ("D", day.as_str(), ""),
     ];
     for (kind, id, label) in lines {
         tx.execute(
@@ -150,6 +152,13 @@ impl UsageStore for SqliteStore {
                     "T" => report.total = line.totals,
                     "M" => report.by_model.push(line),
                     "C" => report.by_conversation.push(line),
+                    "D" => {
+                        let day = line
+                            .id
+                            .parse()
+                            .map_err(|_| StoreError::Corrupt(format!("usage day {}", line.id)))?;
+                        report.by_day.push((day, line.totals));
+                    }
                     other => return Err(StoreError::Corrupt(format!("usage kind {other}"))),
                 }
             }
