@@ -4,6 +4,10 @@
 (function () {
   'use strict';
 
+  // Styles that only make sense with the script (the message box held at the bottom of the
+  // screen, where Enter sends) hang on this class.
+  document.documentElement.classList.add('js');
+
   // Copy buttons: the server renders them hidden (they need a script to work).
   document.querySelectorAll('button[data-copy]').forEach(function (button) {
     button.hidden = false;

@@ -161,3 +161,34 @@ test('code in a reply is highlighted, scripts in it are inert, and there is a co
   await page.screenshot({ path: `${SHOTS}chat-markdown.png`, fullPage: true });
   await context.close();
 });
+
+test('with the script, the message box stays at the bottom of the screen of a long conversation', async () => {
+  const { context, page } = await signedIn(chrome.browser, { viewport: { width: 1280, height: 700 } });
+  await start(page, 'Offline demo (no AI)', 'Tell me a long story');
+  // A few more turns, so the conversation is longer than the screen.
+  for (const words of ['Go on', 'And then?', 'More, please']) {
+    const before = await page.locator('#log li.message').count();
+    await page.getByLabel('Message', { exact: true }).fill(words);
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#log li.message').length >= n + 2, before);
+  }
+  await page.reload();
+  const fits = await page.evaluate(() => {
+    window.scrollTo(0, 0);
+    const box = document.getElementById('send').getBoundingClientRect();
+    return {
+      long: document.documentElement.scrollHeight > window.innerHeight,
+      position: getComputedStyle(document.getElementById('send')).position,
+      inView: box.top >= 0 && box.bottom <= window.innerHeight + 1,
+    };
+  });
+  assert.equal(fits.position, 'sticky');
+  if (fits.long) assert.ok(fits.inView, 'the message box is on screen at the top of the page');
+  await context.close();
+
+  // Without the script, the box stays where the page puts it.
+  const plain = await signedIn(chrome.browser, { javaScriptEnabled: false });
+  await start(plain.page, 'Offline demo (no AI)', 'Static');
+  assert.equal(await plain.page.locator('html.js').count(), 0, 'no script, no sticky box');
+  await plain.context.close();
+});
