@@ -34,7 +34,7 @@ pub fn bars(rows: &[(String, Cost)], limit: usize) -> Value {
             context! {
                 label => label,
                 short => short,
-                value => cost.dollars(),
+                value => cost.to_string(),
                 width => width(cost.nanos(), max),
                 y => i as u32 * ROW_HEIGHT,
             }
@@ -60,7 +60,7 @@ pub fn columns(columns: &[(String, Cost)]) -> Value {
             let height = if cost.nanos() > 0 { height.max(1) } else { 0 };
             context! {
                 label => label,
-                value => cost.dollars(),
+                value => cost.to_string(),
                 x => i as u32 * COLUMN_WIDTH,
                 y => COLUMN_HEIGHT - height,
                 height => height,
@@ -71,7 +71,7 @@ pub fn columns(columns: &[(String, Cost)]) -> Value {
         width => (cols.len() as u32).max(1) * COLUMN_WIDTH,
         height => COLUMN_HEIGHT,
         column_width => COLUMN_WIDTH - 4,
-        max => Cost::from_nanos(max).dollars(),
+        max => Cost::from_nanos(max).to_string(),
         columns => cols,
     }
 }
