@@ -143,6 +143,11 @@ fn tidy(written: &str) -> Option<Title> {
         .trim_matches(|c: char| "\"'“”‘’`*_#".contains(c) || c.is_whitespace())
         .trim_end_matches('.')
         .trim_matches(|c: char| "\"'“”‘’".contains(c) || c.is_whitespace());
+    // Only marks (`***`, a bare heading) read as nothing, which `from_message` would have
+    // called "New conversation": no title is better than that one.
+    if !trimmed.chars().any(char::is_alphanumeric) || !written.chars().any(char::is_alphanumeric) {
+        return None;
+    }
     Title::parse(trimmed).ok()
 }
 
@@ -161,6 +166,8 @@ mod tests {
             ),
             ("\"\"", None),
             ("", None),
+            ("***", None),
+            ("# \n---", None),
         ] {
             assert_eq!(
                 tidy(written).as_ref().map(Title::as_str),
