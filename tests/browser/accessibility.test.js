@@ -19,13 +19,20 @@ const PHOTOGRAPHED = { '/': 'home', '/login': 'login', '/settings': 'settings', 
 
 const chrome = useBrowser();
 
-// The violations axe finds on the page as it is now, one line each.
-async function violations(page) {
+// The violations axe finds on the page as it is now, one line each; and, at phone width, a
+// page wider than the screen (WCAG 1.4.10, Reflow: nothing but a table's own scroller may
+// scroll sideways).
+async function violations(page, view) {
   await page.evaluate(AXE);
   const result = await page.evaluate((tags) =>
     window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), RULES);
-  return result.violations.map((v) =>
+  const found = result.violations.map((v) =>
     `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  if (view.name === 'phone') {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > view.viewport.width) found.push(`reflow: the page is ${width} px wide on a ${view.viewport.width} px screen`);
+  }
+  return found;
 }
 
 // A conversation with a reply in it (Markdown, code, the model's thinking) and a shared link.
@@ -45,7 +52,7 @@ async function setUp(browser) {
   return { conversation, share: new URL(share, BASE).pathname, cookies };
 }
 
-test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at desktop and phone width', async () => {
+test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at desktop and phone width, and reflows on a phone', async () => {
   const { conversation, share, cookies } = await setUp(chrome.browser);
   const signedIn = ['/', conversation, `${conversation}?confirm=delete`, '/settings', '/admin', '/admin/groups', '/admin/usage', '/admin/usage?month=1999-01', '/admin/audit', '/admin/audit?action=drop', '/usage', '/import', '/no-such-page'];
   const signedOut = ['/login', '/signup', share];
@@ -57,7 +64,7 @@ test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at
       const page = await context.newPage();
       for (const path of signedOut) {
         await page.goto(`${BASE}${path}`);
-        for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+        for (const v of await violations(page, view)) found.push(`${path} [${scheme}, ${name}] ${v}`);
         if (PHOTOGRAPHED[path] && scheme === 'light') {
           await page.screenshot({ path: `${SHOTS}page-${PHOTOGRAPHED[path]}-${name}.png`, fullPage: true });
         }
@@ -65,7 +72,7 @@ test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at
       await context.addCookies(cookies);
       for (const path of signedIn) {
         await page.goto(`${BASE}${path}`);
-        for (const v of await violations(page)) found.push(`${path} [${scheme}, ${name}] ${v}`);
+        for (const v of await violations(page, view)) found.push(`${path} [${scheme}, ${name}] ${v}`);
         const photo = path === conversation ? 'conversation' : PHOTOGRAPHED[path];
         if (photo && scheme === 'light') {
           await page.screenshot({ path: `${SHOTS}page-${photo}-${name}.png`, fullPage: true });
