@@ -85,6 +85,32 @@ pub fn new_turn_id() -> String {
     random_id(9)
 }
 
+/// Where a conversation is listed: with the recent ones (by activity), pinned above them, or
+/// archived (off the list, still searchable, and deletable all at once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Shelf {
+    #[default]
+    Recent,
+    Pinned,
+    Archived,
+}
+
+impl Shelf {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recent => "recent",
+            Self::Pinned => "pinned",
+            Self::Archived => "archived",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Recent, Self::Pinned, Self::Archived]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -192,6 +218,8 @@ pub struct Conversation {
     pub share: Option<String>,
     /// A temporary chat: never listed or searched, and kept for a day only.
     pub temporary: bool,
+    /// Where it is listed: with the recent ones, pinned above them, or archived.
+    pub shelf: Shelf,
     /// When it (and every message in it) is deleted: a temporary chat a day after it began;
     /// under a retention period, that long after its last activity. Stored as the table's TTL.
     pub expires_at: Option<u64>,
@@ -210,6 +238,7 @@ impl Conversation {
             share: None,
             temporary: false,
             expires_at: None,
+            shelf: Shelf::Recent,
         }
     }
     /// How long a temporary chat is kept.

@@ -6,13 +6,15 @@ use minijinja::{Value, context};
 use crate::App;
 use crate::AppError;
 use crate::ai::Catalogue;
-use crate::conversations::{Conversation, ConversationId};
+use crate::conversations::{Conversation, ConversationId, Shelf};
 use crate::groups::ModelAccess;
 use crate::store::{ActivityCursor, ConversationStore, Page};
 use crate::users::Username;
 use crate::{estimate, usage};
 
 pub const PAGE_SIZE: usize = 20;
+/// The most pinned conversations the home page lists above the others.
+pub const MAX_PINNED: usize = 50;
 const MAX_QUERY_CHARS: usize = 200;
 
 /// The display name of a model id, or the id itself when the catalogue no longer lists it.
@@ -42,13 +44,15 @@ pub fn models(catalogue: &Catalogue, access: &ModelAccess) -> Value {
 
 /// The home page's context: the conversation list (or search results) and the new
 /// conversation form's choices (the models `access` allows). `after` is the page link's
-/// cursor.
+/// cursor. The recent list's first page comes with the pinned conversations (read at the same
+/// time); `Shelf::Archived` lists the archived ones instead.
 pub async fn home(
     app: &App,
     owner: &Username,
     query: Option<&str>,
     after: Option<&str>,
     access: &ModelAccess,
+    shelf: Shelf,
 ) -> Result<Value, AppError> {
     let store = app.store().await?;
     let query = query
@@ -56,43 +60,60 @@ pub async fn home(
         .filter(|q| !q.is_empty())
         .map(|q| q.chars().take(MAX_QUERY_CHARS).collect::<String>());
     let bad_link = || AppError::BadRequest("That page link is not valid.");
-    let page: Page<Conversation> = match &query {
-        Some(q) => {
-            let after = after
-                .map(|a| ConversationId::parse(a).ok_or_else(bad_link))
-                .transpose()?;
-            let mut page = store
-                .search_conversations(owner, q, after.as_ref(), PAGE_SIZE)
-                .await?;
-            page.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-            page
-        }
-        None => {
-            let after = after
-                .map(|a| ActivityCursor::parse(a).ok_or_else(bad_link))
-                .transpose()?;
+    // The pinned ones head the recent list's first page; read at the same time as it.
+    let with_pinned = query.is_none() && after.is_none() && shelf == Shelf::Recent;
+    let pinned = async {
+        if with_pinned {
             store
-                .list_conversations(owner, after.as_ref(), PAGE_SIZE)
-                .await?
+                .list_shelf(owner, Shelf::Pinned, None, MAX_PINNED)
+                .await
+                .map(|p| p.items)
+        } else {
+            Ok(Vec::new())
         }
     };
-    let catalogue = &app.config.models;
-    let conversations: Vec<Value> = page
-        .items
-        .iter()
-        .map(|c| {
-            context! {
-                id => c.id.as_str(),
-                title => &c.title,
-                model_name => model_name(catalogue, &c.model),
-                updated_at => c.updated_at,
+    let listed = async {
+        let page: Page<Conversation> = match &query {
+            Some(q) => {
+                let after = after
+                    .map(|a| ConversationId::parse(a).ok_or_else(bad_link))
+                    .transpose()?;
+                let mut page = store
+                    .search_conversations(owner, q, after.as_ref(), PAGE_SIZE)
+                    .await?;
+                page.items.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+                page
             }
-        })
-        .collect();
+            None => {
+                let after = after
+                    .map(|a| ActivityCursor::parse(a).ok_or_else(bad_link))
+                    .transpose()?;
+                store
+                    .list_shelf(owner, shelf, after.as_ref(), PAGE_SIZE)
+                    .await?
+            }
+        };
+        Ok::<_, AppError>(page)
+    };
+    let (pinned, page) = tokio::join!(pinned, listed);
+    let (pinned, page) = (pinned?, page?);
+    let catalogue = &app.config.models;
+    let row = |c: &Conversation| {
+        context! {
+            id => c.id.as_str(),
+            title => &c.title,
+            model_name => model_name(catalogue, &c.model),
+            updated_at => c.updated_at,
+        }
+    };
+    let pinned: Vec<Value> = pinned.iter().map(row).collect();
+    let conversations: Vec<Value> = page.items.iter().map(row).collect();
     Ok(context! {
         conversations,
+        pinned,
         next => page.next,
         query,
+        archived => shelf == Shelf::Archived,
         models => models(catalogue, access),
         default_model => access.models(catalogue).first().map(|m| m.id.as_str()),
         estimate => new_conversation_estimate(catalogue, "", "", ""),

@@ -10,7 +10,7 @@
 use lambda_http::http::Method;
 use lambda_http::{Request, Response};
 use serde::Deserialize;
-use shared::conversations::ConversationId;
+use shared::conversations::{ConversationId, Shelf};
 use shared::store::StoreError;
 use shared::web::path_parameter;
 use shared::{AlsoRead, App, AppError, Methods, Reply, Streamed, Verb, Visit};
@@ -31,6 +31,10 @@ pub enum Action {
     Share,
     Unshare,
     Delete,
+    Pin,
+    Unpin,
+    Archive,
+    Unarchive,
 }
 
 /// The fields the chat forms post (each form some of them).
@@ -79,6 +83,16 @@ async fn route(
 ) -> Result<Reply, AppError> {
     let Some(raw) = path_parameter(req, "id", "/chat/") else {
         Methods::Post.of(req)?;
+        // The archived list's "delete them all" posts here too; every other post starts one.
+        #[derive(Deserialize)]
+        struct Which {
+            #[serde(default)]
+            action: String,
+        }
+        let which: Which = shared::form::parse(req)?;
+        if which.action == "delete-archived" {
+            return manage::delete_archived(visit, req).await;
+        }
         return start::start(visit, req).await;
     };
     let verb = Methods::GetPost.of(req)?;
@@ -108,6 +122,9 @@ async fn submit(
         Action::Share => manage::share(visit, &owner, id).await,
         Action::Unshare => manage::unshare(visit, &owner, id).await,
         Action::Delete => manage::delete(visit, &owner, id).await,
+        Action::Pin => manage::shelve(visit, &owner, id, Shelf::Pinned).await,
+        Action::Archive => manage::shelve(visit, &owner, id, Shelf::Archived).await,
+        Action::Unpin | Action::Unarchive => manage::shelve(visit, &owner, id, Shelf::Recent).await,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use minijinja::context;
-use shared::conversations::{ConversationId, Title};
+use shared::conversations::{ConversationId, Shelf, Title};
 use shared::form::FieldErrors;
 use shared::store::{ConversationStore, ShareStore, StoreError};
 use shared::users::Username;
@@ -85,6 +85,66 @@ pub async fn unshare(
 }
 
 /// Deletes the conversation, its messages and its share link.
+/// Pins, archives, or puts back on the recent list.
+pub async fn shelve(
+    visit: &mut Visit<'static>,
+    owner: &Username,
+    id: &ConversationId,
+    shelf: Shelf,
+) -> Result<Reply, AppError> {
+    let store = visit.app().store().await?;
+    store
+        .shelve(owner, id, shelf)
+        .await
+        .map_err(not_found_or_internal)?;
+    visit.flash(shared::session::Flash::new(match shelf {
+        Shelf::Pinned => "Pinned: it is listed first.",
+        Shelf::Archived => "Archived: it is off the list, and still found by a search.",
+        Shelf::Recent => "It is back on the list of recent conversations.",
+    }));
+    Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
+}
+
+/// The most archived conversations one request deletes (the page offers to go on).
+const DELETE_ARCHIVED_AT_ONCE: usize = 200;
+
+/// `POST /chat` with `action=delete-archived` (after the archived list's confirmation):
+/// deletes every archived conversation.
+pub async fn delete_archived(
+    visit: &mut Visit<'static>,
+    req: &lambda_http::Request,
+) -> Result<Reply, AppError> {
+    visit.form::<serde::de::IgnoredAny>(req)?;
+    let owner = visit.require_user()?.username.clone();
+    let store = visit.app().store().await?;
+    let page = store
+        .list_shelf(&owner, Shelf::Archived, None, DELETE_ARCHIVED_AT_ONCE)
+        .await?;
+    let mut deleted = 0;
+    for conversation in &page.items {
+        match store.delete_conversation(&owner, &conversation.id).await {
+            // Deleted meanwhile by another request: as good.
+            Ok(()) | Err(StoreError::NotFound) => deleted += 1,
+            Err(err) => return Err(AppError::internal(err)),
+        }
+    }
+    tracing::info!(
+        user = owner.as_str(),
+        deleted,
+        "deleted archived conversations"
+    );
+    let more = if page.next.is_some() {
+        " There are more: delete them all again to go on."
+    } else {
+        ""
+    };
+    visit.flash(shared::session::Flash::new(format!(
+        "Deleted {deleted} archived conversation{}.{more}",
+        if deleted == 1 { "" } else { "s" }
+    )));
+    Ok(Reply::Redirect("/?shelf=archived"))
+}
+
 pub async fn delete(
     visit: &mut Visit<'static>,
     owner: &Username,

@@ -4,7 +4,7 @@
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use minijinja::context;
-use shared::conversations::{Conversation, MessageText, SystemPrompt, Title};
+use shared::conversations::{Conversation, MessageText, Shelf, SystemPrompt, Title};
 use shared::form::FieldErrors;
 use shared::groups::ModelAccess;
 use shared::store::ConversationStore;
@@ -88,7 +88,7 @@ async fn home_again(
     status: StatusCode,
     access: &ModelAccess,
 ) -> Result<Reply, AppError> {
-    let page = listing::home(app, owner, None, None, access).await?;
+    let page = listing::home(app, owner, None, None, access, Shelf::Recent).await?;
     let catalogue = &app.config.models;
     // Later maps win: what the form was sent with over the page's defaults.
     let context = minijinja::value::merge_maps([

@@ -143,6 +143,7 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
                 system => &conversation.system,
                 share => &conversation.share,
                 temporary => conversation.temporary,
+                shelf => conversation.shelf.as_str(),
                 expires_at => conversation.expires_at,
             },
             messages => transcript::messages(app, messages, now),

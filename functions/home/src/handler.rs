@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::conversations::Shelf;
 use shared::web::query;
 use shared::{AlsoRead, App, AppError, Methods, Reply, Visit, listing, serve_reading};
 
@@ -10,6 +11,10 @@ use shared::{AlsoRead, App, AppError, Methods, Reply, Visit, listing, serve_read
 struct HomeQuery {
     q: Option<String>,
     after: Option<String>,
+    /// `archived` for the archived conversations.
+    shelf: Option<String>,
+    /// `delete` asks to confirm deleting every archived conversation.
+    confirm: Option<String>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -21,6 +26,11 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     Methods::Get.of(req)?;
     let owner = visit.require_user()?.username.clone();
     let page: HomeQuery = query(req)?;
+    let shelf = match page.shelf.as_deref() {
+        None | Some("") => Shelf::Recent,
+        Some("archived") => Shelf::Archived,
+        Some(_) => return Err(AppError::BadRequest("That page link is not valid.")),
+    };
     let access = visit.model_access().await?;
     let context = listing::home(
         visit.app(),
@@ -28,8 +38,11 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         page.q.as_deref(),
         page.after.as_deref(),
         &access,
+        shelf,
     )
     .await?;
+    let confirm_delete = shelf == Shelf::Archived && page.confirm.as_deref() == Some("delete");
+    let context = minijinja::value::merge_maps([context, minijinja::context! { confirm_delete }]);
     Ok(Reply::page("home.html", context))
 }
 #[cfg(test)]

@@ -201,6 +201,8 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
         temporary: false,
         // Set by the importing account's retention period, if it has one.
         expires_at: None,
+        // Imports land on the recent list (exports do not carry pins or archiving).
+        shelf: Default::default(),
     };
     Ok((conversation, messages))
 }

@@ -86,13 +86,27 @@ pub trait ConversationStore {
         before: u32,
         limit: usize,
     ) -> StoreResult<Vec<Message>>;
-    /// The owner's conversations, most recent activity first, `limit` at a time.
+    /// The owner's conversations on the recent list, most recent activity first, `limit` at
+    /// a time.
     async fn list_conversations(
         &self,
         owner: &Username,
         after: Option<&ActivityCursor>,
         limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        self.list_shelf(owner, Shelf::Recent, after, limit).await
+    }
+    /// The owner's conversations on `shelf` (never temporary ones), most recent activity
+    /// first, `limit` at a time.
+    async fn list_shelf(
+        &self,
+        owner: &Username,
+        shelf: Shelf,
+        after: Option<&ActivityCursor>,
+        limit: usize,
     ) -> StoreResult<Page<Conversation>>;
+    /// Moves the conversation to `shelf`; `NotFound` if there is none.
+    async fn shelve(&self, owner: &Username, id: &ConversationId, shelf: Shelf) -> StoreResult<()>;
     /// The owner's conversations whose title or any message contains `query` (ignoring
     /// case), in id order, resuming after the id in `after`. A page may hold fewer than
     /// `limit` even when `next` is set: the search reads a bounded amount per request.
@@ -163,13 +177,17 @@ impl ConversationStore for Store {
     ) -> StoreResult<Vec<Message>> {
         delegate!(self, s => s.messages_before(owner, id, before, limit))
     }
-    async fn list_conversations(
+    async fn list_shelf(
         &self,
         owner: &Username,
+        shelf: Shelf,
         after: Option<&ActivityCursor>,
         limit: usize,
     ) -> StoreResult<Page<Conversation>> {
-        delegate!(self, s => s.list_conversations(owner, after, limit))
+        delegate!(self, s => s.list_shelf(owner, shelf, after, limit))
+    }
+    async fn shelve(&self, owner: &Username, id: &ConversationId, shelf: Shelf) -> StoreResult<()> {
+        delegate!(self, s => s.shelve(owner, id, shelf))
     }
     async fn search_conversations(
         &self,

@@ -10,7 +10,9 @@ pub mod sqlite;
 pub mod contract;
 
 use crate::accounts::{Account, AccountChange, AccountId, Email, Identity, ProviderGroups, Role};
-use crate::conversations::{Conversation, ConversationId, Message, MessageState, Speaker, Title};
+use crate::conversations::{
+    Conversation, ConversationId, Message, MessageState, Shelf, Speaker, Title,
+};
 use crate::password::PasswordDigest;
 use crate::session::SessionId;
 use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};

@@ -110,6 +110,9 @@ pub(crate) struct ConversationRecord {
     pub share: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub temporary: bool,
+    /// `pinned` or `archived`; absent for the recent list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shelf: Option<String>,
     /// Epoch seconds: DynamoDB's TTL attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
@@ -128,6 +131,7 @@ impl ConversationRecord {
             share: c.share.clone(),
             temporary: c.temporary,
             expires_at: c.expires_at,
+            shelf: (c.shelf != Shelf::Recent).then(|| c.shelf.as_str().to_string()),
         }
     }
 
@@ -144,6 +148,11 @@ impl ConversationRecord {
             share: self.share,
             temporary: self.temporary,
             expires_at: self.expires_at,
+            shelf: match self.shelf.as_deref() {
+                None => Shelf::Recent,
+                Some(name) => Shelf::parse(name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("shelf {name}")))?,
+            },
         })
     }
 }

@@ -60,11 +60,19 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(count, 0, "{function}, signed out: {operations:?}");
     }
-    // Home lists the user's conversations: the session's read plus one query.
+    // Home lists the user's conversations: the session's read, then the recent ones and the
+    // pinned ones, two queries at once.
     let (count, operations) = requests(&setup, "home").await;
     assert_eq!(
         (count, operations),
-        (2, vec!["BatchGetItem".to_string(), "Query".to_string()]),
+        (
+            3,
+            vec![
+                "BatchGetItem".to_string(),
+                "Query".to_string(),
+                "Query".to_string()
+            ]
+        ),
         "home"
     );
     // A conversation's page: the session's read, then its messages and the sidebar's latest

@@ -303,6 +303,7 @@ async fn sends_past_the_spend_cap_are_refused_before_the_provider_is_asked() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
+        shared::conversations::Shelf::Recent,
     )
     .await
     .unwrap();
@@ -459,6 +460,7 @@ async fn a_new_conversation_gets_a_reply_and_is_listed() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
+        shared::conversations::Shelf::Recent,
     )
     .await
     .unwrap();
@@ -803,6 +805,7 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
+        shared::conversations::Shelf::Recent,
     )
     .await
     .unwrap();
@@ -1174,6 +1177,7 @@ async fn a_temporary_chat_is_not_listed_and_goes_after_a_day() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
+        shared::conversations::Shelf::Recent,
     )
     .await
     .unwrap();
@@ -1234,4 +1238,73 @@ async fn conversations_are_kept_for_the_shortest_retention_that_applies() {
     assert_eq!(messages.last().unwrap().expires_at, Some(expires));
     let (_, page) = ann.get(&path).await;
     assert!(page.contains("Kept until"), "{page}");
+}
+
+#[tokio::test]
+async fn conversations_are_pinned_archived_and_archived_ones_deleted_all_at_once() {
+    use shared::conversations::Shelf;
+    use shared::store::ConversationStore;
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let kept = ann.start("offline", "Keep this one").await;
+    let pinned = ann.start("offline", "Pin this one").await;
+    let old = ann.start("offline", "Archive this one").await;
+    for (path, action) in [(&pinned, "pin"), (&old, "archive")] {
+        let response = ann.post(path, &[("action", action)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}");
+    }
+    let (_, page) = ann.get(&pinned).await;
+    assert!(
+        page.contains("<p class=\"muted\">Pinned.</p>") && page.contains(">Unpin<"),
+        "{page}"
+    );
+    let store = app.store().await.unwrap();
+    let name = ann.name.clone();
+    let ids = |shelf| {
+        let name = name.clone();
+        async move {
+            store
+                .list_shelf(&name, shelf, None, 50)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|c| format!("/chat/{}", c.id.as_str()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(Shelf::Pinned).await, std::slice::from_ref(&pinned));
+    assert_eq!(ids(Shelf::Archived).await, std::slice::from_ref(&old));
+    assert_eq!(ids(Shelf::Recent).await, std::slice::from_ref(&kept));
+
+    // Someone else's conversation: 404, nothing moved.
+    let bob = Person::new(app).await;
+    let refused = bob.post(&kept, &[("action", "archive")]).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+
+    // Unarchived, then archived again, and every archived one deleted at once.
+    ann.post(&old, &[("action", "unarchive")]).await;
+    assert_eq!(ids(Shelf::Archived).await, Vec::<String>::new());
+    ann.post(&old, &[("action", "archive")]).await;
+    let forged = handle(
+        app,
+        with_cookie(
+            form_post("/chat", &[("action", "delete-archived")]),
+            &ann.cookie,
+        ),
+    )
+    .await;
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "no CSRF token, nothing deleted"
+    );
+    assert_eq!(ids(Shelf::Archived).await, std::slice::from_ref(&old));
+    let deleted = ann.post("/chat", &[("action", "delete-archived")]).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(deleted.headers()[LOCATION], "/?shelf=archived");
+    assert_eq!(ids(Shelf::Archived).await, Vec::<String>::new());
+    assert_eq!(ann.get(&old).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ann.get(&kept).await.0, StatusCode::OK, "the others stay");
+    assert_eq!(ann.get(&pinned).await.0, StatusCode::OK);
 }

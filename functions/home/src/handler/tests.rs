@@ -55,3 +55,48 @@ async fn refuses_other_methods() {
     assert!(html.contains("Method not allowed"));
     assert!(html.contains(testing::REQUEST_ID));
 }
+
+#[tokio::test]
+async fn pinned_conversations_head_the_list_and_archived_ones_are_listed_apart() {
+    use shared::conversations::{Conversation, Shelf, Title};
+    use shared::store::ConversationStore;
+    let app = testing::app();
+    let ann = testing::create_account(&app, "shelves", Role::User, "pw").await;
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let store = app.store().await.unwrap();
+    let now = shared::session::now();
+    let mut ids = Vec::new();
+    for (title, shelf) in [
+        ("Daily plan", Shelf::Pinned),
+        ("Old notes", Shelf::Archived),
+        ("Fresh chat", Shelf::Recent),
+    ] {
+        let c = Conversation::new(Title::parse(title).unwrap(), "offline".into(), None, now);
+        store.create_conversation(&ann.username, &c).await.unwrap();
+        store.shelve(&ann.username, &c.id, shelf).await.unwrap();
+        ids.push(c.id);
+    }
+    let get = |path: &str| handle(&app, with_cookie(request(Method::GET, path), &cookie));
+    let html = body_text(&get("/").await);
+    let pinned = html
+        .find("<h2 id=\"pinned-heading\">Pinned</h2>")
+        .expect("a pinned section");
+    let daily = html.find("Daily plan").unwrap();
+    let fresh = html.find("Fresh chat").unwrap();
+    assert!(pinned < daily && daily < fresh, "pinned first: {html}");
+    assert!(!html.contains("Old notes"), "archived ones are not listed");
+    assert!(html.contains("href=\"/?shelf=archived\""));
+
+    let archived = body_text(&get("/?shelf=archived").await);
+    assert!(archived.contains("Archived conversations") && archived.contains("Old notes"));
+    assert!(!archived.contains("Fresh chat") && !archived.contains("pinned-heading"));
+    let confirm = body_text(&get("/?shelf=archived&confirm=delete").await);
+    assert!(confirm.contains("Delete every archived conversation?"));
+    assert!(confirm.contains("value=\"delete-archived\""));
+    // Still found by a search.
+    assert!(body_text(&get("/?q=notes").await).contains("Old notes"));
+    assert_eq!(
+        get("/?shelf=pinned").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}

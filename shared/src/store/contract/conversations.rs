@@ -495,3 +495,61 @@ pub async fn temporary_and_expired_conversations_are_neither_listed_nor_read<
         .unwrap();
     assert_eq!(messages.len(), 2, "the two expired ones are left out");
 }
+
+pub async fn pinned_and_archived_conversations_are_listed_apart<
+    S: ConversationStore + AccountStore,
+>(
+    store: &S,
+) {
+    let ann = owner(store, "shelver").await;
+    let now = 1_800_000_000;
+    let ids = |page: crate::store::Page<Conversation>| -> Vec<String> {
+        page.items
+            .iter()
+            .map(|c| c.id.as_str().to_string())
+            .collect()
+    };
+    let a = conversation("Alpha notes", now);
+    let b = conversation("Beta notes", now + 1);
+    let c = conversation("Gamma notes", now + 2);
+    for x in [&a, &b, &c] {
+        store.create_conversation(&ann, x).await.unwrap();
+    }
+    store.shelve(&ann, &a.id, Shelf::Pinned).await.unwrap();
+    store.shelve(&ann, &b.id, Shelf::Archived).await.unwrap();
+    let list = |shelf| store.list_shelf(&ann, shelf, None, 10);
+    assert_eq!(ids(list(Shelf::Recent).await.unwrap()), [c.id.as_str()]);
+    assert_eq!(ids(list(Shelf::Pinned).await.unwrap()), [a.id.as_str()]);
+    assert_eq!(ids(list(Shelf::Archived).await.unwrap()), [b.id.as_str()]);
+    let (read, _) = store.conversation(&ann, &b.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.shelf, Shelf::Archived);
+    // Archived, still found by a search.
+    let found = ids(store
+        .search_conversations(&ann, "Beta", None, 10)
+        .await
+        .unwrap());
+    assert_eq!(found, [b.id.as_str()]);
+    // A turn keeps it where it is.
+    send(store, &ann, &a.id, "still pinned", now + 5).await;
+    assert_eq!(ids(list(Shelf::Pinned).await.unwrap()), [a.id.as_str()]);
+    // Back to the recent list, in activity order.
+    store.shelve(&ann, &a.id, Shelf::Recent).await.unwrap();
+    store.shelve(&ann, &b.id, Shelf::Recent).await.unwrap();
+    assert_eq!(
+        ids(list(Shelf::Recent).await.unwrap()),
+        [a.id.as_str(), c.id.as_str(), b.id.as_str()]
+    );
+    // Another owner's id, a missing one, a temporary chat: NotFound, nothing moved.
+    let bob = owner(store, "other").await;
+    assert!(matches!(
+        store.shelve(&bob, &a.id, Shelf::Pinned).await,
+        Err(StoreError::NotFound)
+    ));
+    let temp = Conversation::temporary(Title::parse("Temp").unwrap(), "offline".into(), None, now);
+    store.create_conversation(&ann, &temp).await.unwrap();
+    assert!(matches!(
+        store.shelve(&ann, &temp.id, Shelf::Pinned).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(ids(list(Shelf::Pinned).await.unwrap()).is_empty());
+}

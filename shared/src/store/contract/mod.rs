@@ -11,8 +11,8 @@ use super::{
 use crate::accounts::{Account, AccountChange, Role};
 
 use crate::conversations::{
-    Conversation, ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Speaker,
-    Title, new_turn_id,
+    Conversation, ConversationId, MAX_REPLY_BYTES, Message, MessageState, MessageText, Shelf,
+    Speaker, Title, new_turn_id,
 };
 
 use crate::password::PasswordDigest;
@@ -371,6 +371,11 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn usage_adds_up_by_day() {
             $crate::store::contract::usage_adds_up_by_day(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn pinned_and_archived_conversations_are_listed_apart() {
+            $crate::store::contract::pinned_and_archived_conversations_are_listed_apart(&$make.await)
+                .await;
         }
         #[tokio::test]
         async fn throttle_reserves_exactly_the_limit_in_parallel() {

@@ -107,9 +107,10 @@ impl ConversationStore for DynamoStore {
         Ok(messages)
     }
 
-    async fn list_conversations(
+    async fn list_shelf(
         &self,
         owner: &Username,
+        shelf: Shelf,
         after: Option<&ActivityCursor>,
         limit: usize,
     ) -> StoreResult<Page<Conversation>> {
@@ -118,7 +119,7 @@ impl ConversationStore for DynamoStore {
             .query()
             .table_name(&self.table)
             .index_name(table::ACCOUNTS_INDEX)
-            .expression_attribute_values(":pk", s(conversations_pk(owner)))
+            .expression_attribute_values(":pk", s(shelf_pk(owner, shelf)))
             .scan_index_forward(false)
             .limit((limit + 1) as i32);
         let query = match after {
@@ -139,6 +140,28 @@ impl ConversationStore for DynamoStore {
         let now = crate::session::now();
         page.items.retain(|c| !c.is_expired(now));
         Ok(page)
+    }
+
+    async fn shelve(&self, owner: &Username, id: &ConversationId, shelf: Shelf) -> StoreResult<()> {
+        // The index partition moves with it; a temporary chat has none and stays so.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .condition_expression("attribute_exists(PK) AND attribute_exists(GSI1PK)")
+            .expression_attribute_values(":pk", s(shelf_pk(owner, shelf)));
+        let update = match shelf {
+            Shelf::Recent => update.update_expression("SET GSI1PK = :pk REMOVE shelf"),
+            other => update
+                .update_expression("SET GSI1PK = :pk, shelf = :shelf")
+                .expression_attribute_values(":shelf", s(other.as_str())),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
     }
 
     async fn search_conversations(

@@ -27,8 +27,14 @@ pub(super) fn message_sk(id: &ConversationId, seq: u32) -> String {
     format!("CONV#{}#M#{seq:010}", id.as_str())
 }
 
-pub(super) fn conversations_pk(owner: &Username) -> String {
-    format!("CONVS#{}", owner.as_str())
+/// Where a conversation is listed (its index partition): the recent list, the pinned ones,
+/// the archived ones; each a query of its own.
+pub(super) fn shelf_pk(owner: &Username, shelf: Shelf) -> String {
+    match shelf {
+        Shelf::Recent => format!("CONVS#{}", owner.as_str()),
+        Shelf::Pinned => format!("PINNED#{}", owner.as_str()),
+        Shelf::Archived => format!("ARCHIVED#{}", owner.as_str()),
+    }
 }
 
 pub(super) fn activity_sk(updated_at: u64, id: &str) -> String {

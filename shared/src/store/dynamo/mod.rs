@@ -34,7 +34,7 @@ use crate::groups::{Group, GroupId, Groups};
 
 use super::groups::{groups_from_json, groups_to_json};
 
-use crate::conversations::{Conversation, ConversationId, Message, Title};
+use crate::conversations::{Conversation, ConversationId, Message, Shelf, Title};
 
 use crate::link_tokens;
 

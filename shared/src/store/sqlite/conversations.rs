@@ -102,12 +102,14 @@ impl ConversationStore for SqliteStore {
         })
     }
 
-    async fn list_conversations(
+    async fn list_shelf(
         &self,
         owner: &Username,
+        shelf: Shelf,
         after: Option<&ActivityCursor>,
         limit: usize,
     ) -> StoreResult<Page<Conversation>> {
+        let shelf = (shelf != Shelf::Recent).then_some(shelf.as_str());
         let (updated, id) = after.map_or((i64::MAX, ""), |c| (c.updated_at as i64, c.id.as_str()));
         self.with(|conn| {
             clear_expired(conn, owner, crate::session::now())?;
@@ -115,7 +117,7 @@ impl ConversationStore for SqliteStore {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {CONVERSATION_COLUMNS} FROM conversations \
-                     WHERE owner = ?1 AND temporary = 0 \
+                     WHERE owner = ?1 AND temporary = 0 AND shelf IS ?5 \
                      AND (updated_at < ?2 OR (updated_at = ?2 AND id < ?3)) \
                      ORDER BY updated_at DESC, id DESC LIMIT ?4"
                 ))
@@ -123,12 +125,29 @@ impl ConversationStore for SqliteStore {
             let id = if after.is_some() { id } else { "~" };
             let rows = stmt
                 .query_map(
-                    params![owner.as_str(), updated, id, (limit + 1) as i64],
+                    params![owner.as_str(), updated, id, (limit + 1) as i64, shelf],
                     conversation_from_row,
                 )
                 .map_err(backend)?;
             let items = collect(rows, ConversationRecord::into_conversation)?;
             Ok(Page::of_conversations(items, limit))
+        })
+    }
+
+    async fn shelve(&self, owner: &Username, id: &ConversationId, shelf: Shelf) -> StoreResult<()> {
+        let shelf = (shelf != Shelf::Recent).then_some(shelf.as_str());
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE conversations SET shelf = ?3 WHERE owner = ?1 AND id = ?2 \
+                     AND temporary = 0",
+                    params![owner.as_str(), id.as_str(), shelf],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
     }
 

@@ -2,8 +2,7 @@
 
 use super::*;
 
-pub(super) const CONVERSATION_COLUMNS: &str =
-    "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
      output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at";
@@ -58,6 +57,7 @@ pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationR
         share: row.get(7)?,
         temporary: row.get(8)?,
         expires_at: row.get::<_, Option<i64>>(9)?.map(|t| t as u64),
+        shelf: row.get(10)?,
     })
 }
 
@@ -131,7 +131,7 @@ pub(super) fn insert_conversation(
     conn.execute(
         &format!(
             "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ),
         params![
             owner.as_str(),
@@ -145,6 +145,7 @@ pub(super) fn insert_conversation(
             r.share,
             r.temporary,
             r.expires_at.map(|t| t as i64),
+            r.shelf,
         ],
     )
     .map_err(backend)?;

@@ -140,6 +140,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE conversations ADD COLUMN temporary INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE conversations ADD COLUMN expires_at INTEGER;
      ALTER TABLE messages ADD COLUMN expires_at INTEGER;",
+    // Pinned and archived conversations (NULL: the recent list).
+    "ALTER TABLE conversations ADD COLUMN shelf TEXT;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
