@@ -190,14 +190,6 @@ impl AuditEntry {
         self.detail = bounded(detail, MAX_DETAIL);
         self
     }
-
-    /// Whether `filter` selects this entry (both stores filter by this rule).
-    pub fn matches(&self, filter: &AuditFilter) -> bool {
-        let who = filter.who.as_deref().is_none_or(|who| {
-            self.actor.as_deref() == Some(who) || self.subject.as_deref() == Some(who)
-        });
-        who && filter.action.is_none_or(|action| action == self.action)
-    }
 }
 
 /// Printable text, one line, at most `max` characters.

@@ -377,6 +377,11 @@ impl Message {
         }
     }
 
+    /// Whether it has expired at `now` (the store may not have deleted it yet).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
     pub fn user(seq: u32, text: &MessageText, turn: &str, now: u64) -> Self {
         Self::plain(
             seq,

@@ -65,7 +65,7 @@ async fn everything(visit: &mut Visit<'_>) -> Result<Reply, AppError> {
     // Temporary chats are meant to go; what expired is gone, whether or not it is yet.
     transcripts.retain(|(c, _)| !c.temporary && !c.is_expired(now));
     for (_, messages) in &mut transcripts {
-        messages.retain(|m| m.expires_at.is_none_or(|at| at > now));
+        messages.retain(|m| !m.is_expired(now));
     }
     let body = export::json(transcripts, now);
     if body.len() > MAX_EXPORT_BYTES {

@@ -21,12 +21,12 @@ use shared::audit::AuditAction;
 use shared::session::PendingSignOn;
 use shared::store::StoreError;
 use shared::web::query;
-use shared::{App, AppError, Methods, Reply, Visit};
+use shared::{AppError, Methods, Reply, Visit};
 use subtle::ConstantTimeEq;
 
 use self::accounts::Found;
 use self::claims::{Claims, SignOn, Token};
-use self::provider::{Provider, describe, send};
+use self::provider::{Client, Provider, describe, send};
 
 /// How long someone may take at the provider before the portal forgets the sign-on.
 const PENDING_SECONDS: u64 = 10 * 60;
@@ -281,11 +281,11 @@ async fn finish(
         .parse()
         .map_err(|err| SignOnError::Unverified(format!("unreadable ID token: {err}")))?;
     let nonce = Nonce::new(pending.nonce);
-    let claims = match verify(app, &provider, &token, &nonce).await {
+    let claims = match verify(&client, &token, &nonce) {
         // Perhaps signed with a key published since the keys were fetched: fetch them again.
         Err(ClaimsVerificationError::SignatureVerification(_)) if !provider.fresh => {
             let provider = Provider::discover(provider.config, provider.http.clone()).await?;
-            verify(app, &provider, &token, &nonce).await
+            verify(&provider.client(app).await?, &token, &nonce)
         }
         other => other,
     }
@@ -300,16 +300,11 @@ async fn finish(
 
 /// The ID token's claims, once its signature (by the provider's keys), issuer, audience,
 /// expiry and nonce check out.
-async fn verify(
-    app: &App,
-    provider: &Provider<'_>,
+fn verify(
+    client: &Client,
     token: &Token,
     nonce: &Nonce,
 ) -> Result<Claims, ClaimsVerificationError> {
-    let client = provider
-        .client(app)
-        .await
-        .map_err(|err| ClaimsVerificationError::Other(err.to_string()))?;
     token.claims(&client.id_token_verifier(), nonce).cloned()
 }
 

@@ -59,10 +59,7 @@ impl ConversationStore for DynamoStore {
         }
         let mut messages = items
             .map(message_from_item)
-            .filter(|m| {
-                m.as_ref()
-                    .map_or(true, |m| m.expires_at.is_none_or(|at| at > now))
-            })
+            .filter(|m| m.as_ref().map_or(true, |m| !m.is_expired(now)))
             .collect::<StoreResult<Vec<_>>>()?;
         messages.reverse();
         Ok(Some((conversation, messages)))
@@ -98,10 +95,7 @@ impl ConversationStore for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .map(message_from_item)
-            .filter(|m| {
-                m.as_ref()
-                    .map_or(true, |m| m.expires_at.is_none_or(|at| at > now))
-            })
+            .filter(|m| m.as_ref().map_or(true, |m| !m.is_expired(now)))
             .collect::<StoreResult<Vec<_>>>()?;
         messages.reverse();
         Ok(messages)
