@@ -110,6 +110,95 @@
     });
   }
 
+  // Attaching: each file picked, dropped on the message box or pasted into it is uploaded at
+  // once (straight to storage, with the page's signed form), then listed with the message.
+  var upload = document.querySelector('form[data-upload]');
+  var attached = document.querySelector('[data-attached]');
+  if (upload && attached && window.fetch && window.FormData) {
+    var picker = upload.querySelector('input[type=file]');
+    var uploadError = upload.querySelector('[data-upload-error]');
+    var maxBytes = Number(upload.getAttribute('data-max-bytes'));
+    var maxFiles = Number(upload.getAttribute('data-max-files'));
+    var keyField = upload.querySelector('input[name=key]');
+    picker.multiple = true;
+    upload.querySelector('button[type=submit]').hidden = true;
+    var fail = function (text) {
+      uploadError.textContent = text;
+      uploadError.hidden = false;
+    };
+    var listed = function (key, name) {
+      var item = document.createElement('li');
+      item.textContent = name + ' ';
+      var field = document.createElement('input');
+      field.type = 'hidden';
+      field.name = 'attachment';
+      field.value = key;
+      item.appendChild(field);
+      var remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'secondary';
+      remove.textContent = 'Remove';
+      remove.setAttribute('aria-label', 'Remove ' + name);
+      remove.addEventListener('click', function () {
+        item.remove();
+        attached.hidden = !attached.querySelector('li');
+      });
+      item.appendChild(remove);
+      attached.appendChild(item);
+      attached.hidden = false;
+    };
+    var send = function (file, name) {
+      uploadError.hidden = true;
+      if (attached.querySelectorAll('li').length >= maxFiles) {
+        return fail('A message takes at most ' + maxFiles + ' files.');
+      }
+      if (file.size > maxBytes) {
+        return fail(name + ' is larger than an attachment may be (' + (maxBytes / 1e6) + ' MB).');
+      }
+      var data = new FormData();
+      upload.querySelectorAll('input[type=hidden]').forEach(function (field) {
+        data.append(field.name, field.value);
+      });
+      data.append('file', file, name);
+      var key = keyField.value.replace('${filename}', name);
+      fetch(upload.getAttribute('action'), { method: 'POST', body: data, redirect: 'manual', credentials: 'same-origin' })
+        .then(function (response) {
+          if (response.type === 'opaqueredirect' || response.ok) return listed(key, name);
+          fail(response.status === 413 ? name + ' is too large to attach.'
+            : name + ' was not accepted (' + response.status + '). Reload the page and try again.');
+        })
+        .catch(function () { fail(name + ' could not be uploaded. Check the connection and try again.'); });
+    };
+    var pasted = 0;
+    var sendAll = function (files, fromPaste) {
+      for (var i = 0; i < files.length; i++) {
+        var file = files[i];
+        // Pasted images all arrive as "image.png": each gets its own name.
+        var name = fromPaste ? 'pasted-' + Date.now() + '-' + (++pasted) + '.' + (file.type.split('/')[1] || 'png') : file.name;
+        send(file, name);
+      }
+    };
+    picker.addEventListener('change', function () {
+      sendAll(picker.files, false);
+      picker.value = '';
+    });
+    var box = document.querySelector('form[data-stream] textarea[name=message]');
+    if (box) {
+      box.addEventListener('dragover', function (event) { event.preventDefault(); });
+      box.addEventListener('drop', function (event) {
+        if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+        event.preventDefault();
+        sendAll(event.dataTransfer.files, false);
+      });
+      box.addEventListener('paste', function (event) {
+        var files = event.clipboardData && event.clipboardData.files;
+        if (!files || !files.length) return;
+        event.preventDefault();
+        sendAll(files, true);
+      });
+    }
+  }
+
   // Sending: post the form with fetch and read the reply as server-sent events.
   var form = document.querySelector('form[data-stream]');
   if (!form || !window.fetch || !window.TextDecoder || !window.ReadableStream) return;

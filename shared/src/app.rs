@@ -11,7 +11,8 @@ use tokio::sync::OnceCell;
 
 use crate::AppError;
 use crate::ai::{Model, ProviderError};
-use crate::config::{Config, ConfigError, SessionKeySource, StoreConfig};
+use crate::attachments::Bucket;
+use crate::config::{AttachmentsConfig, Config, ConfigError, SessionKeySource, StoreConfig};
 use crate::pages::Pages;
 use crate::secrets::SecretCache;
 use crate::session::SessionKeys;
@@ -28,6 +29,7 @@ pub struct App {
     store: OnceCell<Store>,
     secrets: OnceCell<SecretCache>,
     http: OnceCell<reqwest::Client>,
+    bucket: OnceCell<Bucket>,
     /// Bedrock runtime clients, one per region a model names (`None`: the SDK's own region).
     bedrock: tokio::sync::Mutex<HashMap<Option<String>, aws_sdk_bedrockruntime::Client>>,
 }
@@ -39,14 +41,24 @@ impl App {
             .as_ref()
             .filter(|sso| sso.end_session)
             .map(|sso| sso.origin());
+        let files = match &config.attachments {
+            AttachmentsConfig::Bucket(name) => Some(crate::attachments::bucket::origin_of(
+                &crate::attachments::bucket::url_of(name, &|v| std::env::var(v).ok()),
+            )),
+            _ => None,
+        };
         Self {
-            content_security_policy: crate::web::content_security_policy(provider),
+            content_security_policy: crate::web::content_security_policy(
+                provider,
+                files.as_deref(),
+            ),
             config,
             pages: Pages::new(),
             aws: OnceCell::new(),
             store: OnceCell::new(),
             secrets: OnceCell::new(),
             http: OnceCell::new(),
+            bucket: OnceCell::new(),
             bedrock: Default::default(),
         }
     }
@@ -146,6 +158,39 @@ impl App {
         let client = crate::ai::bedrock::client(self.aws().await, region);
         clients.insert(key, client.clone());
         client
+    }
+
+    /// Where attachments are kept, built on the first request that needs it; `None` when
+    /// attaching is off.
+    pub async fn bucket(&self) -> Result<Option<&Bucket>, AppError> {
+        let bucket = match &self.config.attachments {
+            AttachmentsConfig::Off => return Ok(None),
+            AttachmentsConfig::Bucket(name) => {
+                let name = name.clone();
+                self.bucket
+                    .get_or_try_init(|| async move {
+                        let env = |v: &str| std::env::var(v).ok();
+                        let endpoint = crate::attachments::bucket::endpoint(&env);
+                        Ok::<_, AppError>(Bucket::s3(self.aws().await, &name, endpoint.as_deref()))
+                    })
+                    .await?
+            }
+            AttachmentsConfig::Directory(root) => {
+                self.bucket
+                    .get_or_try_init(|| async {
+                        let keys = self.session_keys().await?;
+                        Ok::<_, AppError>(Bucket::Directory {
+                            root: root.clone(),
+                            signer: crate::attachments::bucket::directory_signer(
+                                keys.derived("switchboard attachments"),
+                            ),
+                            url: "/attachments".to_string(),
+                        })
+                    })
+                    .await?
+            }
+        };
+        Ok(Some(bucket))
     }
 
     /// The model's API key (see `ai::keys`).

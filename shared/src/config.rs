@@ -37,6 +37,9 @@ pub const PASSWORD_SIGNIN: &str = "SWITCHBOARD_PASSWORD_SIGNIN";
 pub const AUDIT_DAYS: &str = "SWITCHBOARD_AUDIT_DAYS";
 pub const DEFAULT_MODELS: &str = "SWITCHBOARD_DEFAULT_MODELS";
 pub const RETENTION_DAYS: &str = "SWITCHBOARD_RETENTION_DAYS";
+pub const ATTACHMENTS: &str = "SWITCHBOARD_ATTACHMENTS";
+pub const ATTACHMENTS_BUCKET: &str = "SWITCHBOARD_ATTACHMENTS_BUCKET";
+pub const ATTACHMENTS_DIR: &str = "SWITCHBOARD_ATTACHMENTS_DIR";
 
 const DEFAULT_SQLITE_PATH: &str = ".switchboard/switchboard.sqlite3";
 
@@ -75,7 +78,19 @@ pub enum StoreConfig {
     Dynamo { table: String, create_table: bool },
 }
 
+/// Where attachments' bytes are kept, if anywhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachmentsConfig {
+    /// Attaching is off: the message form has no file field.
+    Off,
+    /// A directory (beside the SQLite file by default), uploaded to through the portal.
+    Directory(PathBuf),
+    /// An S3 bucket, uploaded to by the browser directly.
+    Bucket(String),
+}
+
 pub struct Config {
+    pub attachments: AttachmentsConfig,
     pub session_keys: SessionKeySource,
     pub session_lifetime: Duration,
     pub secrets_ttl: Duration,
@@ -219,6 +234,28 @@ impl Config {
             Some(_) => return Err(ConfigError::invalid(STORE, "expected embedded or dynamodb")),
         };
 
+        let attachments = match (
+            vars.get(ATTACHMENTS).as_deref().map(str::trim),
+            vars.get(ATTACHMENTS_BUCKET),
+            vars.get(ATTACHMENTS_DIR),
+        ) {
+            (Some("off"), _, _) => AttachmentsConfig::Off,
+            (Some(other), _, _) if other != "on" => {
+                return Err(ConfigError::invalid(ATTACHMENTS, "expected on or off"));
+            }
+            (_, Some(bucket), _) => AttachmentsConfig::Bucket(bucket.trim().to_string()),
+            (_, None, Some(dir)) => AttachmentsConfig::Directory(dir.trim().into()),
+            // Beside the SQLite file; with DynamoDB (in AWS) only a bucket will do.
+            (_, None, None) => match &store {
+                StoreConfig::Embedded { path } => AttachmentsConfig::Directory(
+                    path.parent()
+                        .unwrap_or(std::path::Path::new("."))
+                        .join("attachments"),
+                ),
+                StoreConfig::Dynamo { .. } => AttachmentsConfig::Off,
+            },
+        };
+
         let signup = SignupPolicy::parse(
             vars.get(SIGNUP).as_deref(),
             vars.get(SIGNUP_DOMAINS).as_deref(),
@@ -293,6 +330,7 @@ impl Config {
         }
 
         Ok(Self {
+            attachments,
             retention_days,
             audit_days,
             default_models,

@@ -347,6 +347,8 @@ pub struct Message {
     pub updated_at: u64,
     /// When it is deleted with its conversation (see `Conversation::expires_at`).
     pub expires_at: Option<u64>,
+    /// For the user's messages: the files sent with it.
+    pub attachments: Vec<crate::attachments::Attachment>,
 }
 
 impl Message {
@@ -374,6 +376,7 @@ impl Message {
             error: None,
             updated_at: now,
             expires_at: None,
+            attachments: Vec::new(),
         }
     }
 

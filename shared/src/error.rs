@@ -26,6 +26,9 @@ pub enum AppError {
 
     #[error("request body over the size limit")]
     PayloadTooLarge,
+    /// An upload (of an attachment) not accepted: the status, and what the person is told.
+    #[error("upload refused: {1}")]
+    UploadRefused(StatusCode, &'static str),
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -53,6 +56,7 @@ impl AppError {
             Self::Forbidden | Self::ModelNotAllowed => StatusCode::FORBIDDEN,
             Self::InviteUnusable => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UploadRefused(status, _) => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +73,7 @@ impl AppError {
             Self::ModelNotAllowed => "Model not available",
             Self::InviteUnusable => "Invite link not valid",
             Self::PayloadTooLarge => "Request too large",
+            Self::UploadRefused(..) => "Upload not accepted",
             Self::Internal(_) => "Something went wrong",
         }
     }
@@ -94,6 +99,7 @@ impl AppError {
                  issued. Ask whoever invited you for a new one."
             }
             Self::PayloadTooLarge => "What you sent is larger than the 192 KiB limit.",
+            Self::UploadRefused(_, message) => message,
             Self::Internal(_) => {
                 "The server hit an unexpected problem. Please try again; if it keeps happening, \
                  give the request id below to your administrator."

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod ai;
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod aws;
 pub mod calendar;

@@ -188,6 +188,17 @@ impl SessionKeys {
         Self { current, previous }
     }
 
+    /// A key for `purpose`, derived from the current key: what the portal signs other
+    /// things with (it changes when the session key is rotated).
+    pub fn derived(&self, purpose: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(purpose.as_bytes());
+        hash.update([0]);
+        hash.update(self.current.master());
+        hash.finalize().into()
+    }
+
     /// A key given as base64 of at least 64 random bytes.
     pub fn parse_key(value: &SecretString) -> Result<Key, String> {
         let bytes = base64::engine::general_purpose::STANDARD

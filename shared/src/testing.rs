@@ -147,6 +147,15 @@ pub fn form_post(path: &str, fields: &[(&str, &str)]) -> Request {
 /// file `contents` as the field `file`. Gives back the content type (with its boundary) and
 /// the body.
 pub fn multipart_body(fields: &[(&str, &str)], contents: &[u8]) -> (String, Vec<u8>) {
+    multipart_file_body(fields, "export.json", contents)
+}
+
+/// As `multipart_body`, with the file named `file_name`.
+pub fn multipart_file_body(
+    fields: &[(&str, &str)],
+    file_name: &str,
+    contents: &[u8],
+) -> (String, Vec<u8>) {
     const BOUNDARY: &str = "----switchboard-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -160,7 +169,7 @@ pub fn multipart_body(fields: &[(&str, &str)], contents: &[u8]) -> (String, Vec<
     body.extend_from_slice(
         format!(
             "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
-             filename=\"export.json\"\r\nContent-Type: application/json\r\n\r\n"
+             filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
         )
         .as_bytes(),
     );
@@ -171,7 +180,17 @@ pub fn multipart_body(fields: &[(&str, &str)], contents: &[u8]) -> (String, Vec<
 
 /// A post of `multipart_body(fields, contents)` to `path`.
 pub fn multipart_post(path: &str, fields: &[(&str, &str)], contents: &[u8]) -> Request {
-    let (content_type, body) = multipart_body(fields, contents);
+    multipart_file_post(path, fields, "export.json", contents)
+}
+
+/// A post of `multipart_file_body(fields, file_name, contents)` to `path`.
+pub fn multipart_file_post(
+    path: &str,
+    fields: &[(&str, &str)],
+    file_name: &str,
+    contents: &[u8],
+) -> Request {
+    let (content_type, body) = multipart_file_body(fields, file_name, contents);
     let mut req = request(Method::POST, path);
     req.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap());
@@ -249,3 +268,12 @@ pub fn local_dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
 pub fn local_secrets_manager(url: &str) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&local_service(url))
 }
+
+/// A valid 2×1 PNG image.
+pub const PNG_2X1: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x7B, 0x40, 0xE8,
+    0xDD, 0x00, 0x00, 0x00, 0x0F, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0,
+    0x1F, 0x08, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x03, 0x00, 0x16, 0xF5, 0x04, 0xFC, 0x00, 0x00, 0x00,
+    0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];

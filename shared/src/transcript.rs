@@ -55,5 +55,14 @@ fn message(app: &App, m: &Message, now: u64) -> Value {
         error => &m.error,
         model_name => m.model.as_deref().map(|id| listing::model_name(&app.config.models, id)),
         tokens,
+        attachments => m.attachments.iter().map(|a| context! {
+            link => a.link_name(m.seq),
+            name => a.name.as_str(),
+            label => a.media_type.label(),
+            size => a.size_label(),
+            image => a.is_image(),
+            width => a.width,
+            height => a.height,
+        }).collect::<Vec<_>>(),
     }
 }

@@ -2,8 +2,10 @@
 # Starts or stops the whole portal under `cargo lambda watch` for the end-to-end and browser
 # tests, in one of two flavours:
 #   embedded  the SQLite store, session key from the environment   127.0.0.1:9300
-#   dynamodb  DynamoDB Local, session keys from the Secrets Manager server (both must be
-#             running: tests/services/dynamodb.sh and secrets.sh)   127.0.0.1:9301
+#   dynamodb  DynamoDB Local, session keys from the Secrets Manager server, attachments in
+#             its S3 (both must be running: tests/services/dynamodb.sh and secrets.sh)
+#                                                                   127.0.0.1:9301
+# (The embedded one keeps attachments in a directory beside its SQLite file.)
 # Both have one bootstrap admin, tester / tester-password-123, open sign-up, single sign-on
 # with the test OpenID provider (tests/services/oidc.sh, started separately), and a model
 # catalogue of the fake provider's models (tests/fake-provider), which this script starts on
@@ -67,14 +69,21 @@ ENV
       create_secret CreateSecret "{\"Name\":\"$secret\",\"SecretString\":\"{\\\"current\\\":\\\"$(random_key)\\\",\\\"previous\\\":\\\"\\\"}\"}"
       # The client secret from Secrets Manager, as deployed.
       create_secret CreateSecret "{\"Name\":\"$secret-oidc\",\"SecretString\":\"switchboard-e2e-secret\"}"
+      # Attachments in S3 (the same moto server), which browsers on the portal may post to.
+      local bucket="switchboard-e2e-files-$(date +%s%N)"
+      curl -fsS -o /dev/null -X PUT "$SECRETS_URL/$bucket"
+      curl -fsS -o /dev/null -X PUT "$SECRETS_URL/$bucket?cors" -H 'Content-Type: application/xml' \
+        -d "<CORSConfiguration><CORSRule><AllowedOrigin>$URL</AllowedOrigin><AllowedMethod>POST</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader></CORSRule></CORSConfiguration>"
       cat <<ENV
 SWITCHBOARD_STORE='dynamodb'
 SWITCHBOARD_TABLE='switchboard-e2e'
 SWITCHBOARD_DYNAMODB_CREATE_TABLE='true'
 SWITCHBOARD_SESSION_KEYS_SECRET='$secret'
 SWITCHBOARD_OIDC_CLIENT_SECRET_ID='$secret-oidc'
+SWITCHBOARD_ATTACHMENTS_BUCKET='$bucket'
 AWS_ENDPOINT_URL_DYNAMODB='$DYNAMODB_URL'
 AWS_ENDPOINT_URL_SECRETS_MANAGER='$SECRETS_URL'
+AWS_ENDPOINT_URL_S3='$SECRETS_URL'
 AWS_ACCESS_KEY_ID='test'
 AWS_SECRET_ACCESS_KEY='test'
 AWS_REGION='us-east-1'

@@ -16,7 +16,7 @@ use shared::web::path_parameter;
 use shared::{AlsoRead, App, AppError, Methods, Reply, Streamed, Verb, Visit};
 
 use crate::turn::{self, Prefetched, TurnError};
-use crate::{manage, send, show, start};
+use crate::{attach, manage, send, show, start};
 
 /// The conversation page's forms. A message form posts no action: a send.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -51,6 +51,18 @@ pub struct ChatForm {
     /// The new-conversation form's "temporary chat" box (present when checked).
     #[serde(default)]
     pub temporary: String,
+    /// The uploads the message attaches (its repeated `attachment` fields; see `ChatForm::of`).
+    #[serde(skip)]
+    pub attachments: Vec<String>,
+}
+
+impl ChatForm {
+    /// The form posted, with its repeated `attachment` fields.
+    pub fn of(req: &Request) -> Result<Self, AppError> {
+        let mut form: ChatForm = shared::form::parse(req)?;
+        form.attachments = attach::named(&attach::pairs_of_body(req), &["attachment"]);
+        Ok(form)
+    }
 }
 
 pub async fn handle(app: &'static App, req: Request) -> Response<Streamed> {
@@ -81,6 +93,23 @@ async fn route(
     req: &Request,
     prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
+    if let Some(raw) = path_parameter(req, "attachment", "/attachments/") {
+        Methods::Get.of(req)?;
+        let id = path_parameter(req, "id", "/chat/")
+            .or_else(|| conversation_of_attachment_path(req.uri().path()))
+            .and_then(|raw| ConversationId::parse(&raw))
+            .ok_or(AppError::NotFound)?;
+        return attach::serve(visit, &id, &raw).await;
+    }
+    if req
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/attachments")
+    {
+        Methods::Post.of(req)?;
+        return attach::receive(visit.app(), req).await;
+    }
     let Some(raw) = path_parameter(req, "id", "/chat/") else {
         Methods::Post.of(req)?;
         // The archived list's "delete them all" posts here too; every other post starts one.
@@ -112,7 +141,7 @@ async fn submit(
     prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
     let action: Action = visit.action(req)?;
-    let form: ChatForm = shared::form::parse(req)?;
+    let form = ChatForm::of(req)?;
     let owner = visit.require_user()?.username.clone();
     match action {
         Action::Send | Action::Edit | Action::Regenerate => {
@@ -126,6 +155,13 @@ async fn submit(
         Action::Archive => manage::shelve(visit, &owner, id, Shelf::Archived).await,
         Action::Unpin | Action::Unarchive => manage::shelve(visit, &owner, id, Shelf::Recent).await,
     }
+}
+
+/// `<id>` in `/chat/<id>/attachments/<ref>`, for a router that gave no path parameters.
+fn conversation_of_attachment_path(path: &str) -> Option<String> {
+    let (_, rest) = path.rsplit_once("/chat/")?;
+    let (id, _) = rest.split_once("/attachments/")?;
+    Some(id.to_string())
 }
 
 impl Action {

@@ -1,3 +1,4 @@
+mod attach;
 mod handler;
 mod manage;
 mod saving;

@@ -124,7 +124,10 @@ pub async fn delete_archived(
     for conversation in &page.items {
         match store.delete_conversation(&owner, &conversation.id).await {
             // Deleted meanwhile by another request: as good.
-            Ok(()) | Err(StoreError::NotFound) => deleted += 1,
+            Ok(()) | Err(StoreError::NotFound) => {
+                crate::attach::delete_files(visit.app(), &owner, &conversation.id).await;
+                deleted += 1;
+            }
             Err(err) => return Err(AppError::internal(err)),
         }
     }
@@ -155,6 +158,7 @@ pub async fn delete(
         .delete_conversation(owner, id)
         .await
         .map_err(not_found_or_internal)?;
+    crate::attach::delete_files(visit.app(), owner, id).await;
     visit.flash(shared::session::Flash::new("The conversation was deleted."));
     Ok(Reply::Redirect("/"))
 }

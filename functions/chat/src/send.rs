@@ -30,7 +30,7 @@ pub async fn turn(
         Action::Regenerate => Kind::Regenerate,
         _ => match MessageText::parse(&form.message) {
             Ok(text) if editing => Kind::Edit(text),
-            Ok(text) => Kind::Send(text),
+            Ok(text) => Kind::Send(text, form.attachments.clone()),
             Err(message) => {
                 return again(visit, owner, id, form, message.to_string(), editing).await;
             }
@@ -77,8 +77,13 @@ async fn again_with_status(
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::default();
     errors.add("message", message.to_string());
-    let extra =
-        context! { errors, form => context! { message => &form.message, model => &form.model } };
+    // The files stay attached, to send again.
+    let path = format!("/chat/{}", id.as_str());
+    let files = crate::attach::page_context(visit, owner, &path, &form.attachments).await?;
+    let extra = minijinja::value::merge_maps([
+        files,
+        context! { errors, form => context! { message => &form.message, model => &form.model } },
+    ]);
     let access = visit.model_access().await?;
     let page = view::page(app, &loaded, &show, extra, &access);
     Ok(Reply::page_with_status(status, "chat.html", page))
@@ -104,13 +109,17 @@ async fn converse(
     };
     let form = ChatForm {
         message: match &kind {
-            Kind::Send(t) | Kind::Edit(t) => t.as_str().to_string(),
+            Kind::Send(t, _) | Kind::Edit(t) => t.as_str().to_string(),
             Kind::Regenerate => String::new(),
         },
         model: model.to_string(),
         system: String::new(),
         title: String::new(),
         temporary: String::new(),
+        attachments: match &kind {
+            Kind::Send(_, uploads) => uploads.clone(),
+            _ => Vec::new(),
+        },
     };
     let editing = matches!(kind, Kind::Edit(_));
     again_with_status(visit, owner, id, &form, refusal, editing).await

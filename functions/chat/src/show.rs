@@ -1,12 +1,12 @@
 //! `GET /chat/{id}`: a conversation's page.
 
 use lambda_http::Request;
-use minijinja::context;
 use serde::Deserialize;
 use shared::conversations::ConversationId;
 use shared::web::query;
 use shared::{AppError, Reply, Visit};
 
+use crate::attach;
 use crate::view::{self, Show};
 
 #[derive(Deserialize)]
@@ -36,8 +36,11 @@ pub async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let access = visit.model_access().await?;
+    let attached = attach::named(&attach::pairs_of_query(req), &["attached", "key"]);
+    let path = format!("/chat/{}", id.as_str());
+    let files = attach::page_context(visit, &owner, &path, &attached).await?;
     Ok(Reply::page(
         "chat.html",
-        view::page(app, &loaded, &show, context! {}, &access),
+        view::page(app, &loaded, &show, files, &access),
     ))
 }

@@ -18,7 +18,8 @@ use crate::turn::{self, Kind, Limits, TurnError};
 
 /// `POST /chat`: a new conversation with its first message.
 pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
-    let form: ChatForm = visit.form(req)?;
+    let mut form: ChatForm = visit.form(req)?;
+    form.attachments = crate::attach::named(&crate::attach::pairs_of_body(req), &["attachment"]);
     let owner = visit.require_user()?.username.clone();
     let app = visit.app();
     // Read before anything is written, so that a failure here leaves nothing behind.
@@ -62,7 +63,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
         message: text.as_str().to_string(),
         groups: limits.counted_groups(),
     };
-    let send = Kind::Send(text);
+    let send = Kind::Send(text, form.attachments.clone());
     match turn::prepare(app, (&owner, &id), &send, &model.id, &limits, None).await {
         Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared, Some(untitled)).await),
         Err(err) => {

@@ -57,6 +57,7 @@ pub async fn retitle(app: &App, untitled: &Untitled, reply: &Message) -> Option<
                 excerpt(&untitled.message),
                 excerpt(&reply.text)
             ),
+            files: Vec::new(),
         }],
     };
     let mut answer = Message::pending_reply(0, &model.id, "title", session::now());

@@ -23,8 +23,10 @@ use shared::users::Username;
 use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError, Visit};
 
+use crate::attach;
 use crate::handler::Action;
 use crate::saving::Saves;
+use shared::attachments::Attachment;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How many of the latest messages a reply's context is chosen from.
@@ -33,7 +35,8 @@ pub const CONTEXT_MESSAGES: usize = 100;
 const WRITE_ATTEMPTS: usize = 8;
 
 pub enum Kind {
-    Send(MessageText),
+    /// A message, with the uploads it attaches (`attach::claim`).
+    Send(MessageText, Vec<String>),
     /// Replace the last reply with a new one.
     Regenerate,
     /// Replace the last message (the user's) and its reply.
@@ -288,7 +291,8 @@ pub async fn prefetch(app: &App, req: &Request) -> Option<Prefetched> {
 }
 
 /// Stores the turn's messages after the conversation's last one, retrying when another send
-/// got there first, and gives back what the model is to answer.
+/// got there first, and gives back what the model is to answer. A send's attachments are
+/// taken in first; if the turn is then not stored, their files go again.
 pub async fn prepare(
     app: &App,
     (owner, id): (&Username, &ConversationId),
@@ -296,6 +300,40 @@ pub async fn prepare(
     requested_model: &str,
     limits: &Limits,
     prefetched: Option<Prefetched>,
+) -> Result<Prepared, TurnError> {
+    let mut claimed = None;
+    let prepared = prepare_claiming(
+        app,
+        (owner, id),
+        kind,
+        requested_model,
+        limits,
+        prefetched,
+        &mut claimed,
+    )
+    .await;
+    let claimed = claimed.filter(|a: &Vec<_>| !a.is_empty());
+    match (&prepared, claimed, kind) {
+        (Ok(_), Some(_), Kind::Send(_, uploads)) => attach::used(app, uploads).await,
+        // Not stored: the copies go, and the uploads stay to be sent again.
+        (Err(_), Some(attachments), _) => {
+            if let Ok(Some(bucket)) = app.bucket().await {
+                attach::forget(bucket, &attachments).await;
+            }
+        }
+        _ => {}
+    }
+    prepared
+}
+
+async fn prepare_claiming(
+    app: &App,
+    (owner, id): (&Username, &ConversationId),
+    kind: &Kind,
+    requested_model: &str,
+    limits: &Limits,
+    prefetched: Option<Prefetched>,
+    claimed: &mut Option<Vec<Attachment>>,
 ) -> Result<Prepared, TurnError> {
     let store = app.store().await?;
     // The prefetched read counts only for this user's own conversation.
@@ -313,8 +351,12 @@ pub async fn prepare(
         let turn = new_turn_id();
         let next = conversation.next_seq;
         let (messages, context, next_seq) = match kind {
-            Kind::Send(text) => {
-                let user = Message::user(next, text, &turn, now);
+            Kind::Send(text, uploads) => {
+                if claimed.is_none() {
+                    *claimed = Some(attach::claim(app, owner, id, uploads, model).await?);
+                }
+                let mut user = Message::user(next, text, &turn, now);
+                user.attachments = claimed.clone().unwrap_or_default();
                 let reply = Message::pending_reply(next + 1, &model.id, &turn, now);
                 let mut context = history;
                 context.push(user.clone());
@@ -349,7 +391,9 @@ pub async fn prepare(
                     )
                     .into());
                 }
-                let user = Message::user(question.seq, text, &turn, now);
+                // An edit keeps the message's files.
+                let mut user = Message::user(question.seq, text, &turn, now);
+                user.attachments = question.attachments.clone();
                 let reply = Message::pending_reply(answer.seq, &model.id, &turn, now);
                 let mut context = history;
                 context.truncate(n - 2);
@@ -435,10 +479,15 @@ pub async fn run(
         title,
         mut reply,
         model,
-        prompt,
+        mut prompt,
         groups,
     } = turn;
     listener.send(event("start", json!({ "url": url, "seq": reply.seq })));
+    // The files' bytes are read only now, for the model (the page's stream has started).
+    if prompt.messages.iter().any(|m| !m.files.is_empty()) {
+        let bucket = app.bucket().await.ok().flatten();
+        shared::attachments::load(bucket, &model, &mut prompt).await;
+    }
     let store = match app.store().await {
         Ok(store) => store,
         Err(err) => {

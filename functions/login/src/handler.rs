@@ -113,7 +113,10 @@ async fn submit(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError>
     let tombstoned = account.as_ref().is_some_and(|a| a.deleting);
     if let (true, Some(name)) = (tombstoned, &name) {
         match store.delete_account(name).await {
-            Ok(()) => tracing::info!(user = name.as_str(), "finished an interrupted deletion"),
+            Ok(()) => {
+                shared::attachments::delete_all_of(app, name).await;
+                tracing::info!(user = name.as_str(), "finished an interrupted deletion");
+            }
             Err(err) => tracing::error!(%err, "finishing an interrupted deletion failed"),
         }
     }

@@ -48,6 +48,7 @@ pub async fn delete(visit: &mut Visit<'_>, form: &SettingsForm) -> Result<Reply,
         return again(visit, status, errors, form.confirm_username.trim());
     }
     store.delete_account(&account.username).await?;
+    shared::attachments::delete_all_of(visit.app(), &account.username).await;
     tracing::info!(user = account.username.as_str(), "account deleted");
     let name = account.username.as_str();
     visit

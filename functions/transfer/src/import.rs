@@ -261,6 +261,8 @@ fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, Str
         error,
         updated_at: m.at,
         expires_at: None,
+        // Exports carry no attachments (docs/export.md).
+        attachments: Vec::new(),
     })
 }
 

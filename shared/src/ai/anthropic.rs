@@ -1,5 +1,6 @@
 //! Anthropic's Messages API, streaming.
 
+use base64::Engine;
 use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -23,12 +24,20 @@ pub fn request(
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            if model.prompt_caching && prompt.last_stable() == Some(i) {
-                let block = json!({"type": "text", "text": m.text, "cache_control": cache});
-                json!({"role": m.role, "content": [block]})
-            } else {
-                json!({"role": m.role, "content": m.text})
+            let text = m.text_with_documents();
+            let cached = model.prompt_caching && prompt.last_stable() == Some(i);
+            let files = file_blocks(m);
+            if !cached && files.is_empty() {
+                return json!({"role": m.role, "content": text});
             }
+            let mut block = json!({"type": "text", "text": text});
+            if cached {
+                block["cache_control"] = cache.clone();
+            }
+            // Files before the text, as Anthropic advises; the cache mark ends the message.
+            let mut blocks = files;
+            blocks.push(block);
+            json!({"role": m.role, "content": blocks})
         })
         .collect();
     let mut body = json!({
@@ -53,6 +62,24 @@ pub fn request(
         request = request.header("x-api-key", key.expose_secret());
     }
     request
+}
+
+/// Images and PDFs as base64 blocks.
+fn file_blocks(m: &super::PromptMessage) -> Vec<Value> {
+    m.binary_files()
+        .map(|(attachment, data)| {
+            let source = json!({
+                "type": "base64",
+                "media_type": attachment.media_type.mime(),
+                "data": base64::engine::general_purpose::STANDARD.encode(data),
+            });
+            if attachment.is_image() {
+                json!({"type": "image", "source": source})
+            } else {
+                json!({"type": "document", "source": source, "title": attachment.name.as_str()})
+            }
+        })
+        .collect()
 }
 
 /// Events to events: text deltas, usage from `message_start` and `message_delta`, the end at

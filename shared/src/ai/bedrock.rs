@@ -56,9 +56,11 @@ fn messages(prompt: &Prompt, caching: bool) -> Result<Vec<Message>, ProviderErro
             } else {
                 ConversationRole::User
             };
-            let mut message = Message::builder()
-                .role(role)
-                .content(ContentBlock::Text(m.text.clone()));
+            let mut message = Message::builder().role(role);
+            for (attachment, data) in m.binary_files() {
+                message = message.content(file_block(attachment, data)?);
+            }
+            message = message.content(ContentBlock::Text(m.text_with_documents()));
             if caching && prompt.last_stable() == Some(i) {
                 message = message.content(ContentBlock::CachePoint(cache_point()));
             }
@@ -67,6 +69,56 @@ fn messages(prompt: &Prompt, caching: bool) -> Result<Vec<Message>, ProviderErro
                 .map_err(|e| ProviderError::Malformed(e.to_string()))
         })
         .collect()
+}
+
+/// An image or a PDF as ConverseStream's image and document blocks.
+fn file_block(
+    attachment: &crate::attachments::Attachment,
+    data: &bytes::Bytes,
+) -> Result<ContentBlock, ProviderError> {
+    use aws_sdk_bedrockruntime::types::{
+        DocumentBlock, DocumentFormat, DocumentSource, ImageBlock, ImageFormat, ImageSource,
+    };
+    let blob = aws_smithy_types::Blob::new(data.to_vec());
+    let malformed =
+        |e: aws_sdk_bedrockruntime::error::BuildError| ProviderError::Malformed(e.to_string());
+    if attachment.is_image() {
+        let image = ImageBlock::builder()
+            .format(ImageFormat::from(attachment.media_type.format()))
+            .source(ImageSource::Bytes(blob))
+            .build()
+            .map_err(malformed)?;
+        return Ok(ContentBlock::Image(image));
+    }
+    let document = DocumentBlock::builder()
+        .format(DocumentFormat::from(attachment.media_type.format()))
+        .name(document_name(attachment.name.as_str()))
+        .source(DocumentSource::Bytes(blob))
+        .build()
+        .map_err(malformed)?;
+    Ok(ContentBlock::Document(document))
+}
+
+/// A document's name as Bedrock allows it: letters, digits, single spaces, hyphens,
+/// parentheses and square brackets.
+fn document_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() || "-()[]".contains(c) {
+            c
+        } else {
+            ' '
+        };
+        if !(c == ' ' && (out.is_empty() || out.ends_with(' '))) {
+            out.push(c);
+        }
+    }
+    let out = out.trim_end().to_string();
+    if out.is_empty() {
+        "document".to_string()
+    } else {
+        out
+    }
 }
 
 /// The system prompt, with a cache point after it when caching.
@@ -275,14 +327,17 @@ mod tests {
                 PromptMessage {
                     role: "user",
                     text: "hello there".into(),
+                    ..Default::default()
                 },
                 PromptMessage {
                     role: "assistant",
                     text: "Hi.".into(),
+                    ..Default::default()
                 },
                 PromptMessage {
                     role: "user",
                     text: "and again".into(),
+                    ..Default::default()
                 },
             ],
         }

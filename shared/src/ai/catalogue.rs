@@ -75,6 +75,13 @@ pub struct Model {
     /// US dollars per million prompt tokens written to the cache.
     #[serde(default)]
     pub cache_write_price: f64,
+    /// Whether the model reads images (PNG, JPEG, WebP, GIF) sent with a message.
+    #[serde(default)]
+    pub images: bool,
+    /// Whether the model reads PDF documents natively (text documents go to every model,
+    /// as text).
+    #[serde(default)]
+    pub documents: bool,
 }
 
 /// An AWS region's shape: lowercase words and a number, joined by dashes (`us-gov-west-1`).

@@ -9,15 +9,70 @@
 //! Replies with no text (a failed start) are left out, and the stretch starts at a user's
 //! message, as providers require.
 
+use bytes::Bytes;
+
+use crate::attachments::{Attachment, Kind};
 use crate::conversations::{Message, MessageState, Speaker};
 
 use super::Model;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PromptMessage {
     /// `user` or `assistant`, as both APIs name them.
     pub role: &'static str,
     pub text: String,
+    /// The files sent with it; their bytes are read just before the model is asked
+    /// (`attachments::load`).
+    pub files: Vec<PromptFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromptFile {
+    pub attachment: Attachment,
+    /// Its bytes, when they are sent (`None`: named only, in the text).
+    pub data: Option<Bytes>,
+}
+
+impl PromptMessage {
+    /// The message's text with its text documents inlined (every model reads text), and a
+    /// note for each file not sent: what every provider sends as the text part.
+    pub fn text_with_documents(&self) -> String {
+        let mut text = self.text.clone();
+        for file in &self.files {
+            let a = &file.attachment;
+            match (&file.data, a.kind()) {
+                (Some(data), Kind::Text) => {
+                    let content = String::from_utf8_lossy(data);
+                    let content = content.strip_prefix('\u{feff}').unwrap_or(&content);
+                    text.push_str(&format!(
+                        "\n\n<document name=\"{}\">\n{}\n</document>",
+                        a.name.as_str().replace('"', "'"),
+                        content.trim_end()
+                    ));
+                }
+                (None, _) => text.push_str(&format!(
+                    "\n\n[Attached {} \"{}\": not sent to this model.]",
+                    a.media_type.label(),
+                    a.name.as_str()
+                )),
+                _ => {}
+            }
+        }
+        text
+    }
+
+    /// The files sent as images or documents (not as text).
+    pub fn binary_files(&self) -> impl Iterator<Item = (&Attachment, &Bytes)> {
+        self.files.iter().filter_map(|f| {
+            let data = f.data.as_ref()?;
+            (f.attachment.kind() != Kind::Text).then_some((&f.attachment, data))
+        })
+    }
+}
+
+/// What a message costs of the context: its text and its files (`attachments::sniff`).
+fn message_tokens(message: &Message) -> u32 {
+    estimate_tokens(&message.text) + message.attachments.iter().map(|a| a.tokens).sum::<u32>()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +119,7 @@ impl Prompt {
         let mut picked: Vec<&Message> = Vec::new();
         let mut used = 0;
         for message in usable.rev() {
-            let cost = estimate_tokens(&message.text);
+            let cost = message_tokens(message);
             if used + cost > budget {
                 if picked.is_empty() {
                     return Err(ContextError::TooLong);
@@ -90,6 +145,7 @@ impl Prompt {
                 Some(last) if last.role == role => {
                     last.text.push_str("\n\n");
                     last.text.push_str(&message.text);
+                    last.files.extend(files_of(message));
                 }
                 _ => messages.push(PromptMessage {
                     role: if message.speaker == Speaker::User {
@@ -98,6 +154,7 @@ impl Prompt {
                         "assistant"
                     },
                     text: message.text.clone(),
+                    files: files_of(message).collect(),
                 }),
             }
         }
@@ -112,9 +169,19 @@ impl Prompt {
             + self
                 .messages
                 .iter()
-                .map(|m| estimate_tokens(&m.text))
+                .map(|m| {
+                    estimate_tokens(&m.text)
+                        + m.files.iter().map(|f| f.attachment.tokens).sum::<u32>()
+                })
                 .sum::<u32>()
     }
+}
+
+fn files_of(message: &Message) -> impl Iterator<Item = PromptFile> + '_ {
+    message.attachments.iter().map(|a| PromptFile {
+        attachment: a.clone(),
+        data: None,
+    })
 }
 
 #[cfg(test)]
@@ -182,7 +249,8 @@ mod tests {
             prompt.messages,
             vec![PromptMessage {
                 role: "user",
-                text: "one\n\ntwo".into()
+                text: "one\n\ntwo".into(),
+                files: Vec::new(),
             }]
         );
     }

@@ -250,6 +250,7 @@ mod tests {
             messages: vec![PromptMessage {
                 role: "user",
                 text: "hello there".into(),
+                ..Default::default()
             }],
         }
     }
@@ -401,14 +402,17 @@ mod tests {
                 PromptMessage {
                     role: "user",
                     text: "one".into(),
+                    ..Default::default()
                 },
                 PromptMessage {
                     role: "assistant",
                     text: "two".into(),
+                    ..Default::default()
                 },
                 PromptMessage {
                     role: "user",
                     text: "three".into(),
+                    ..Default::default()
                 },
             ],
         };

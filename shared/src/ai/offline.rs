@@ -7,13 +7,32 @@ use std::time::Duration;
 use super::{Event, EventStream, Prompt};
 
 pub fn reply(prompt: &Prompt, pace: Duration) -> EventStream {
-    let last = prompt
-        .messages
+    let last_message = prompt.messages.iter().rev().find(|m| m.role == "user");
+    let last = last_message.map(|m| m.text.as_str()).unwrap_or_default();
+    let files: Vec<String> = last_message
+        .map(|m| &m.files[..])
+        .unwrap_or_default()
         .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| m.text.as_str())
-        .unwrap_or_default();
+        .map(|f| {
+            let a = &f.attachment;
+            match (a.width, a.height) {
+                (Some(w), Some(h)) => {
+                    format!("{} ({}, {w}×{h})", a.name.as_str(), a.media_type.label())
+                }
+                _ => format!(
+                    "{} ({}, {})",
+                    a.name.as_str(),
+                    a.media_type.label(),
+                    a.size_label()
+                ),
+            }
+        })
+        .collect();
+    let files = if files.is_empty() {
+        String::new()
+    } else {
+        format!(" You attached {}.", files.join(", "))
+    };
     let words = last.split_whitespace().count();
     let quoted: String = last
         .lines()
@@ -21,7 +40,7 @@ pub fn reply(prompt: &Prompt, pace: Duration) -> EventStream {
         .map(|line| format!("> {line}\n"))
         .collect();
     let text = format!(
-        "*Offline demo model: no AI is involved.* You wrote {words} word{s} in a conversation of {n} message{ns}. \
+        "*Offline demo model: no AI is involved.* You wrote {words} word{s} in a conversation of {n} message{ns}.{files} \
          Here is your message back:\n\n{quoted}\nPick a real model in the model list to get real answers.",
         s = if words == 1 { "" } else { "s" },
         n = prompt.messages.len(),

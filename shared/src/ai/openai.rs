@@ -1,6 +1,7 @@
 //! OpenAI's Chat Completions API, streaming: OpenAI itself and every server that speaks it
 //! (Ollama, vLLM, OpenRouter, Groq, LM Studio...).
 
+use base64::Engine;
 use futures_util::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ pub fn request(
         messages.push(json!({"role": "system", "content": system}));
     }
     for m in &prompt.messages {
-        messages.push(json!({"role": m.role, "content": m.text}));
+        messages.push(json!({"role": m.role, "content": content(m)}));
     }
     let body = json!({
         "model": model.upstream,
@@ -37,6 +38,30 @@ pub fn request(
         request = request.bearer_auth(key.expose_secret());
     }
     request
+}
+
+/// A message's content: its text, or with files, parts: the text (text documents inlined),
+/// then each image as a data URL and each PDF as a file part.
+fn content(m: &super::PromptMessage) -> Value {
+    let text = m.text_with_documents();
+    let mut files = m.binary_files().peekable();
+    if files.peek().is_none() {
+        return json!(text);
+    }
+    let mut parts = vec![json!({"type": "text", "text": text})];
+    for (attachment, data) in files {
+        let url = format!(
+            "data:{};base64,{}",
+            attachment.media_type.mime(),
+            base64::engine::general_purpose::STANDARD.encode(data)
+        );
+        parts.push(if attachment.is_image() {
+            json!({"type": "image_url", "image_url": {"url": url}})
+        } else {
+            json!({"type": "file", "file": {"filename": attachment.name.as_str(), "file_data": url}})
+        });
+    }
+    json!(parts)
 }
 
 /// Chunks to events. The stream must end with `[DONE]` (or at least a finish reason):

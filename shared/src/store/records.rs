@@ -2,6 +2,7 @@
 //! checked when read back.
 
 use super::*;
+use crate::attachments::{Attachment, AttachmentId, FileName, MediaType};
 
 /// An account as both backends keep it: plain fields, checked when read back.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -184,6 +185,56 @@ pub(crate) struct MessageRecord {
     /// Epoch seconds: DynamoDB's TTL attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// The files sent with it (at most `attachments::MAX_PER_MESSAGE`, written once with it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRecord>,
+}
+
+/// An attachment's metadata, as stored with its message (its bytes are in the bucket).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AttachmentRecord {
+    pub id: String,
+    pub name: String,
+    /// `MediaType::format`: png, jpeg, webp, gif, pdf, txt, md, csv.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    pub tokens: u32,
+    pub key: String,
+}
+
+impl AttachmentRecord {
+    pub fn from_attachment(a: &Attachment) -> Self {
+        Self {
+            id: a.id.as_str().to_string(),
+            name: a.name.as_str().to_string(),
+            media_type: a.media_type.format().to_string(),
+            size: a.size,
+            width: a.width,
+            height: a.height,
+            tokens: a.tokens,
+            key: a.key.clone(),
+        }
+    }
+
+    pub fn into_attachment(self) -> StoreResult<Attachment> {
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what}: {value}"));
+        Ok(Attachment {
+            id: AttachmentId::parse(&self.id).ok_or_else(|| corrupt("attachment id", &self.id))?,
+            name: FileName::parse(&self.name).map_err(|_| corrupt("file name", &self.name))?,
+            media_type: MediaType::parse(&self.media_type)
+                .ok_or_else(|| corrupt("attachment type", &self.media_type))?,
+            size: self.size,
+            width: self.width,
+            height: self.height,
+            tokens: self.tokens,
+            key: self.key,
+        })
+    }
 }
 
 impl MessageRecord {
@@ -203,6 +254,11 @@ impl MessageRecord {
             error: m.error.clone(),
             updated_at: m.updated_at,
             expires_at: m.expires_at,
+            attachments: m
+                .attachments
+                .iter()
+                .map(AttachmentRecord::from_attachment)
+                .collect(),
         }
     }
 
@@ -224,6 +280,11 @@ impl MessageRecord {
             error: self.error,
             updated_at: self.updated_at,
             expires_at: self.expires_at,
+            attachments: self
+                .attachments
+                .into_iter()
+                .map(AttachmentRecord::into_attachment)
+                .collect::<StoreResult<_>>()?,
         })
     }
 }

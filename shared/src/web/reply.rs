@@ -24,6 +24,13 @@ pub enum Reply {
         filename: String,
         body: String,
     },
+    /// An attachment's bytes, served by the portal itself (the local directory store), with
+    /// its `Content-Disposition`.
+    File {
+        content_type: &'static str,
+        disposition: String,
+        body: Bytes,
+    },
 }
 
 /// A body written piece by piece.
@@ -40,6 +47,7 @@ impl std::fmt::Debug for Reply {
             Reply::Elsewhere(url) => write!(f, "Elsewhere({url})"),
             Reply::Events(_) => write!(f, "Events"),
             Reply::Download { filename, .. } => write!(f, "Download({filename})"),
+            Reply::File { disposition, .. } => write!(f, "File({disposition})"),
         }
     }
 }

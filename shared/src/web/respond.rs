@@ -7,14 +7,16 @@ use super::*;
 /// portal itself. Forms post only to the portal, whose answers may lead on to the identity
 /// provider (`form_target`: signing out ends its session too, and browsers hold a form's
 /// redirects to `form-action`).
-pub fn content_security_policy(form_target: Option<&str>) -> HeaderValue {
+pub fn content_security_policy(provider: Option<&str>, files: Option<&str>) -> HeaderValue {
+    let also = |origin: Option<&str>| origin.map(|o| format!(" {o}")).unwrap_or_default();
     let policy = format!(
-        "default-src 'none'; script-src '{}'; style-src 'unsafe-inline'; img-src 'self' data:; \
-         connect-src 'self'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src '{}'; style-src 'unsafe-inline'; img-src 'self' data:{}; \
+         connect-src 'self'{}; form-action 'self'{}{}; frame-ancestors 'none'; base-uri 'none'",
         crate::pages::script_hash(),
-        form_target
-            .map(|origin| format!(" {origin}"))
-            .unwrap_or_default(),
+        also(files),
+        also(files),
+        also(provider),
+        also(files),
     );
     HeaderValue::try_from(policy).expect("the policy is ASCII")
 }
@@ -45,6 +47,11 @@ impl<'a> Visit<'a> {
                 filename,
                 body,
             }) => download(content_type, &filename, body),
+            Ok(Reply::File {
+                content_type,
+                disposition,
+                body,
+            }) => file(content_type, &disposition, body),
             Err(AppError::SignInRequired) => self.redirect("/login"),
             Err(err) => self.error_page(&err),
         };
@@ -165,6 +172,21 @@ pub(super) fn download(content_type: &'static str, filename: &str, body: String)
     if let Ok(value) = HeaderValue::try_from(format!("attachment; filename=\"{safe}\"")) {
         headers.insert("content-disposition", value);
     }
+    response
+}
+
+fn file(content_type: &'static str, disposition: &str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Body::Binary(body.to_vec()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::try_from(disposition) {
+        headers.insert("content-disposition", value);
+    }
+    // Only its owner may see it: no shared cache keeps it.
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static("private, max-age=300"),
+    );
     response
 }
 

@@ -185,7 +185,7 @@ pub async fn expect_page(response: Response, status: StatusCode, text: &str) -> 
     html
 }
 
-fn service_url(variable: &str) -> String {
+pub fn service_url(variable: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| {
         panic!("{variable} is not set: these tests need the services `scripts/test` starts")
     })

@@ -74,9 +74,14 @@ pub fn catalogue(base_url: &str) -> String {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
              upstream = \"{behaviour}\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
-             input_price = 1.0\noutput_price = 2.0\n\n"
+             input_price = 1.0\noutput_price = 2.0\nimages = true\ndocuments = true\n\n"
         ));
     }
+    // A model that reads text only: attachments other than text are refused before sending.
+    toml.push_str(&format!(
+        "[[model]]\nid = \"fake-text-only\"\nname = \"Fake text only\"\nprovider = \"openai\"\n\
+         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n"
+    ));
     // A dollar a token: one reply goes past any small spend cap.
     toml.push_str(&format!(
         "[[model]]\nid = \"fake-pricey\"\nname = \"Fake pricey\"\nprovider = \"openai\"\n\
@@ -105,12 +110,13 @@ pub fn catalogue(base_url: &str) -> String {
         toml.push_str(&format!(
             "[[model]]\nid = \"{id}\"\nname = \"Fake Bedrock {upstream}\"\nprovider = \"bedrock\"\n\
              upstream = \"{upstream}\"\nregion = \"eu-west-1\"\ncontext_tokens = 4000\n\
-             input_price = 1.0\noutput_price = 2.0\n\n"
+             input_price = 1.0\noutput_price = 2.0\nimages = true\ndocuments = true\n\n"
         ));
     }
     toml.push_str(&format!(
         "[[model]]\nid = \"fake-anthropic\"\nname = \"Fake Anthropic\"\nprovider = \"anthropic\"\n\
-         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\n\
+         upstream = \"echo\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\nimages = true\n\
+         documents = true\n\n\
          [[model]]\nid = \"offline\"\nname = \"Offline demo (no AI)\"\nprovider = \"offline\"\n\
          upstream = \"offline\"\ncontext_tokens = 8000\n"
     ));
@@ -403,10 +409,45 @@ fn split_words(text: &str) -> Vec<String> {
 
 /// The echo models' reply to a request.
 fn echo(body: &Value) -> String {
+    let (images, documents) = last_user_files(body);
+    let files = if images + documents > 0 {
+        format!(" It came with {images} image(s) and {documents} document(s).")
+    } else {
+        String::new()
+    };
     format!(
-        "You said: {}. This reply comes from the fake provider, streamed word by word.",
+        "You said: {}.{files} This reply comes from the fake provider, streamed word by word.",
         last_user_text(body)
     )
+}
+
+/// The images and documents of the last user message, as each API sends them (OpenAI's
+/// `image_url` and `file` parts, Anthropic's `image` and `document` blocks, Bedrock's
+/// `image` and `document` content).
+fn last_user_files(body: &Value) -> (usize, usize) {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let Some(Value::Array(parts)) = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .map(|m| m["content"].clone())
+    else {
+        return (0, 0);
+    };
+    let is = |p: &Value, kinds: &[&str]| {
+        kinds
+            .iter()
+            .any(|k| p["type"] == *k || p.get(*k).is_some_and(Value::is_object))
+    };
+    let images = parts
+        .iter()
+        .filter(|p| is(p, &["image_url", "image"]))
+        .count();
+    let documents = parts
+        .iter()
+        .filter(|p| is(p, &["file", "document"]))
+        .count();
+    (images, documents)
 }
 
 fn last_user_text(body: &Value) -> String {

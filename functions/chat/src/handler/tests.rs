@@ -1308,3 +1308,238 @@ async fn conversations_are_pinned_archived_and_archived_ones_deleted_all_at_once
     assert_eq!(ann.get(&kept).await.0, StatusCode::OK, "the others stay");
     assert_eq!(ann.get(&pinned).await.0, StatusCode::OK);
 }
+
+mod attachments {
+    use super::*;
+    use shared::attachments::upload_key;
+
+    /// Uploads `contents` as `file_name` with the signed form a page of `person` carries, as
+    /// the browser would; the response.
+    async fn upload_as(
+        person: &Person,
+        folder_owner: &Username,
+        file_name: &str,
+        contents: &[u8],
+    ) -> Response<Streamed> {
+        let bucket = person.app.bucket().await.unwrap().unwrap();
+        let folder = upload_key::folder(folder_owner, session::now());
+        let form = bucket
+            .upload_form(&folder, "http://localhost/", session::now())
+            .await
+            .unwrap();
+        let mut fields: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        fields.push(("success_action_redirect", "http://localhost/chat/x"));
+        handle(
+            person.app,
+            testing::multipart_file_post("/attachments", &fields, file_name, contents),
+        )
+        .await
+    }
+
+    /// Uploads and gives back the upload's key, from where the browser is sent back to.
+    async fn upload(person: &Person, file_name: &str, contents: &[u8]) -> String {
+        let response = upload_as(person, &person.name, file_name, contents).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let back = response.headers()[LOCATION].to_str().unwrap().to_string();
+        let (_, query) = back.split_once('?').unwrap();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        pairs.into_iter().find(|(n, _)| n == "key").unwrap().1
+    }
+
+    #[tokio::test]
+    async fn an_image_goes_to_the_model_and_back_to_its_owner_only() {
+        let (app, fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "first").await;
+        let (status, page) = ann.get(&path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("enctype=\"multipart/form-data\""), "{page}");
+
+        let key = upload(&ann, "shot.png", testing::PNG_2X1).await;
+        // Attached without the script: the page lists it to send.
+        let (_, page) = ann.get(&format!("{path}?key={key}")).await;
+        assert!(page.contains("name=\"attachment\""), "{page}");
+
+        let response = ann
+            .post(&path, &[("message", "what is this?"), ("attachment", &key)])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let messages = ann.messages(&path).await;
+        let sent = &messages[messages.len() - 2];
+        assert_eq!(sent.attachments.len(), 1);
+        let attachment = &sent.attachments[0];
+        assert_eq!(
+            (
+                attachment.name.as_str(),
+                attachment.width,
+                attachment.height
+            ),
+            ("shot.png", Some(2), Some(1))
+        );
+        // The model was sent the image, as an OpenAI image part.
+        let body = fake.requests().last().unwrap().body.clone();
+        let parts = body["messages"].as_array().unwrap().last().unwrap()["content"].clone();
+        let url = parts[1]["image_url"]["url"].as_str().unwrap();
+        assert!(url.starts_with("data:image/png;base64,"), "{parts}");
+        assert!(messages.last().unwrap().text.contains("1 image(s)"));
+
+        // Its owner gets it; anyone else finds nothing there.
+        let link = format!("{path}/attachments/{}", attachment.link_name(sent.seq));
+        let response = handle(app, with_cookie(request(Method::GET, &link), &ann.cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&bytes[..], testing::PNG_2X1);
+        let bob = Person::new(app).await;
+        let (status, _) = bob.get(&link).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = ann
+            .get(&format!("{path}/attachments/{}-AAAAAAAAAAAAAAAA", sent.seq))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // An upload is sent once; another user's upload is not found either.
+        let count = ann.messages(&path).await.len();
+        let response = ann
+            .post(&path, &[("message", "again"), ("attachment", &key)])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(streamed_text(response).await.contains("was not found"));
+        let bobs = upload(&bob, "b.png", testing::PNG_2X1).await;
+        let response = ann
+            .post(&path, &[("message", "theirs"), ("attachment", &bobs)])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ann.messages(&path).await.len(), count);
+
+        // Deleting the conversation deletes its files.
+        let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+        let bucket = app.bucket().await.unwrap().unwrap();
+        assert!(bucket.read(&attachment.key, 1_000).await.is_ok());
+        let response = ann.post(&path, &[("action", "delete")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(matches!(
+            bucket.read(&attachment.key, 1_000).await,
+            Err(shared::attachments::BucketError::NotFound)
+        ));
+        let _ = id;
+    }
+
+    #[tokio::test]
+    async fn a_wrong_type_or_a_model_that_cannot_read_it_is_refused_and_nothing_is_stored() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "first").await;
+        let count = ann.messages(&path).await.len();
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF".as_slice();
+        let disguised = upload(&ann, "photo.png", pdf).await;
+        let response = ann
+            .post(&path, &[("message", "look"), ("attachment", &disguised)])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let page = streamed_text(response).await;
+        assert!(page.contains("named like a PNG image"), "{page}");
+        // The form keeps the message and the file, to send again.
+        assert!(page.contains(">look</textarea>"), "{page}");
+
+        let image = upload(&ann, "shot.png", testing::PNG_2X1).await;
+        let response = ann
+            .post(
+                &path,
+                &[
+                    ("message", "look"),
+                    ("model", "fake-text-only"),
+                    ("attachment", &image),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            streamed_text(response)
+                .await
+                .contains("cannot read PNG images")
+        );
+        assert_eq!(ann.messages(&path).await.len(), count);
+        // Text goes to any model, inlined.
+        let notes = upload(&ann, "notes.md", b"# Plan\nship it").await;
+        let response = ann
+            .post(
+                &path,
+                &[
+                    ("message", "read"),
+                    ("model", "fake-text-only"),
+                    ("attachment", &notes),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let reply = ann.messages(&path).await.last().unwrap().text.clone();
+        assert!(reply.contains("<document name=\"notes.md\">"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn an_upload_outside_its_form_is_refused_and_not_stored() {
+        let (app, _fake) = portal().await;
+        let ann = Person::new(app).await;
+        let bob = Person::new(app).await;
+        // Ann's form, into Bob's folder: the policy's key range does not allow it.
+        let bucket = app.bucket().await.unwrap().unwrap();
+        let form = bucket
+            .upload_form(
+                &upload_key::folder(&ann.name, session::now()),
+                "http://localhost/",
+                session::now(),
+            )
+            .await
+            .unwrap();
+        let mut fields: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .map(|(n, v)| {
+                if n == "key" {
+                    (n.as_str(), "uploads/other/1-AAAAAAAAAAAAAAAA/${filename}")
+                } else {
+                    (n.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        fields.push(("success_action_redirect", "http://localhost/chat/x"));
+        let response = handle(
+            app,
+            testing::multipart_file_post("/attachments", &fields, "a.png", testing::PNG_2X1),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        // A forged signature.
+        let forged: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| {
+                if *n == "x-amz-signature" {
+                    (*n, "00")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        let response = handle(
+            app,
+            testing::multipart_file_post("/attachments", &forged, "a.png", testing::PNG_2X1),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(matches!(
+            bucket
+                .read("uploads/other/1-AAAAAAAAAAAAAAAA/a.png", 1_000)
+                .await,
+            Err(shared::attachments::BucketError::NotFound)
+        ));
+        let _ = bob;
+    }
+}

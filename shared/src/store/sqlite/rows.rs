@@ -5,7 +5,7 @@ use super::*;
 pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
-     output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at";
+     output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at, attachments";
 
 pub(super) const ACCOUNT_COLUMNS: &str = "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting, \
      issuer, subject, groups, member_of";
@@ -77,6 +77,12 @@ pub(super) fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
         tokens_estimated: row.get(11)?,
         thinking: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
         expires_at: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
+        attachments: match row.get::<_, Option<String>>(14)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, e.into())
+            })?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -97,7 +103,7 @@ pub(super) fn insert_message(
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         ),
         params![
             owner.as_str(),
@@ -116,6 +122,10 @@ pub(super) fn insert_message(
             r.tokens_estimated,
             (!r.thinking.is_empty()).then_some(&r.thinking),
             r.expires_at.map(|t| t as i64),
+            (!r.attachments.is_empty())
+                .then(|| serde_json::to_string(&r.attachments))
+                .transpose()
+                .map_err(StoreError::backend)?,
         ],
     )
     .map_err(backend)?;

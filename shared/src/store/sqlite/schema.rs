@@ -142,6 +142,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ALTER TABLE messages ADD COLUMN expires_at INTEGER;",
     // Pinned and archived conversations (NULL: the recent list).
     "ALTER TABLE conversations ADD COLUMN shelf TEXT;",
+    // Attachments' metadata, as JSON, with the message they came with.
+    "ALTER TABLE messages ADD COLUMN attachments TEXT;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
