@@ -73,6 +73,10 @@
       if (!option) return;
       var name = option.textContent;
       var input = base + (box ? tokens(box.value) : 0);
+      // Files waiting to be sent, at their estimates (the page's, or the upload script's).
+      owner.querySelectorAll('[data-attached] [data-tokens]').forEach(function (file) {
+        input += Number(file.getAttribute('data-tokens')) || 0;
+      });
       if (system && system.value.trim()) input += tokens(system.value) + 4;
       var reply = Math.min(typical, Math.max(1, Number(option.dataset.maxOutput)));
       var cost = nanos(input, Number(option.dataset.inputPrice)) +
@@ -126,8 +130,32 @@
       uploadError.textContent = text;
       uploadError.hidden = false;
     };
-    var listed = function (key, name) {
+    var box = document.querySelector('form[data-stream] textarea[name=message]');
+    // The estimate follows the files (see the cost estimate above).
+    var recount = function () {
+      if (box) box.dispatchEvent(new Event('input'));
+    };
+    // A file's tokens by the server's rule (shared/src/attachments/sniff.rs), for the estimate.
+    var fileTokens = function (file) {
+      if (/^image\//.test(file.type) && window.createImageBitmap) {
+        return createImageBitmap(file).then(function (image) {
+          var w = image.width, h = image.height;
+          var scale = Math.min(1, 1568 / Math.max(w, h), Math.sqrt(1150000 / (w * h)));
+          return Math.max(1, Math.ceil(w * scale * h * scale / 750));
+        }, function () { return null; });
+      }
+      if (file.type === 'application/pdf' || /\.pdf$/i.test(file.name)) {
+        return file.arrayBuffer().then(function (buffer) {
+          var text = new TextDecoder('latin1').decode(buffer);
+          var pages = (text.match(/\/Type\s*\/Page(?!s)/g) || []).length;
+          return 1500 * Math.min(1000, Math.max(1, pages));
+        });
+      }
+      return Promise.resolve(Math.ceil(file.size / 4));
+    };
+    var listed = function (key, name, count) {
       var item = document.createElement('li');
+      if (count !== null) item.setAttribute('data-tokens', String(count));
       item.textContent = name + ' ';
       var field = document.createElement('input');
       field.type = 'hidden';
@@ -142,10 +170,12 @@
       remove.addEventListener('click', function () {
         item.remove();
         attached.hidden = !attached.querySelector('li');
+        recount();
       });
       item.appendChild(remove);
       attached.appendChild(item);
       attached.hidden = false;
+      recount();
     };
     var send = function (file, name) {
       uploadError.hidden = true;
@@ -161,9 +191,12 @@
       });
       data.append('file', file, name);
       var key = keyField.value.replace('${filename}', name);
+      var counted = fileTokens(file);
       fetch(upload.getAttribute('action'), { method: 'POST', body: data, redirect: 'manual', credentials: 'same-origin' })
         .then(function (response) {
-          if (response.type === 'opaqueredirect' || response.ok) return listed(key, name);
+          if (response.type === 'opaqueredirect' || response.ok) {
+            return counted.then(function (count) { listed(key, name, count); });
+          }
           fail(response.status === 413 ? name + ' is too large to attach.'
             : name + ' was not accepted (' + response.status + '). Reload the page and try again.');
         })
@@ -182,7 +215,6 @@
       sendAll(picker.files, false);
       picker.value = '';
     });
-    var box = document.querySelector('form[data-stream] textarea[name=message]');
     if (box) {
       box.addEventListener('dragover', function (event) { event.preventDefault(); });
       box.addEventListener('drop', function (event) {

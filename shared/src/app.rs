@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 
 use crate::AppError;
 use crate::ai::{Model, ProviderError};
-use crate::attachments::Bucket;
+use crate::attachments::{Bucket, Uploads};
 use crate::config::{AttachmentsConfig, Config, ConfigError, SessionKeySource, StoreConfig};
 use crate::pages::Pages;
 use crate::secrets::SecretCache;
@@ -30,6 +30,7 @@ pub struct App {
     secrets: OnceCell<SecretCache>,
     http: OnceCell<reqwest::Client>,
     bucket: OnceCell<Bucket>,
+    uploads: OnceCell<Uploads>,
     /// Bedrock runtime clients, one per region a model names (`None`: the SDK's own region).
     bedrock: tokio::sync::Mutex<HashMap<Option<String>, aws_sdk_bedrockruntime::Client>>,
 }
@@ -43,7 +44,7 @@ impl App {
             .map(|sso| sso.origin());
         let files = match &config.attachments {
             AttachmentsConfig::Bucket(name) => Some(crate::attachments::bucket::origin_of(
-                &crate::attachments::bucket::url_of(name, &|v| std::env::var(v).ok()),
+                &crate::attachments::bucket::url_of(name, &env_var),
             )),
             _ => None,
         };
@@ -59,6 +60,7 @@ impl App {
             secrets: OnceCell::new(),
             http: OnceCell::new(),
             bucket: OnceCell::new(),
+            uploads: OnceCell::new(),
             bedrock: Default::default(),
         }
     }
@@ -166,31 +168,52 @@ impl App {
         let bucket = match &self.config.attachments {
             AttachmentsConfig::Off => return Ok(None),
             AttachmentsConfig::Bucket(name) => {
-                let name = name.clone();
                 self.bucket
-                    .get_or_try_init(|| async move {
-                        let env = |v: &str| std::env::var(v).ok();
-                        let endpoint = crate::attachments::bucket::endpoint(&env);
-                        Ok::<_, AppError>(Bucket::s3(self.aws().await, &name, endpoint.as_deref()))
+                    .get_or_init(|| async {
+                        let endpoint = crate::attachments::bucket::endpoint(&env_var);
+                        Bucket::s3(self.aws().await, name, endpoint.as_deref())
                     })
-                    .await?
+                    .await
             }
             AttachmentsConfig::Directory(root) => {
                 self.bucket
+                    .get_or_init(|| async { Bucket::Directory { root: root.clone() } })
+                    .await
+            }
+        };
+        Ok(Some(bucket))
+    }
+
+    /// What signs the upload forms pages carry (and checks them, for the directory store);
+    /// `None` when attaching is off.
+    pub async fn uploads(&self) -> Result<Option<&Uploads>, AppError> {
+        let uploads = match &self.config.attachments {
+            AttachmentsConfig::Off => return Ok(None),
+            AttachmentsConfig::Bucket(name) => {
+                self.uploads
+                    .get_or_init(|| async {
+                        Uploads::S3 {
+                            bucket: name.clone(),
+                            url: crate::attachments::bucket::url_of(name, &env_var),
+                            sdk: Box::new(self.aws().await.clone()),
+                        }
+                    })
+                    .await
+            }
+            AttachmentsConfig::Directory(_) => {
+                self.uploads
                     .get_or_try_init(|| async {
                         let keys = self.session_keys().await?;
-                        Ok::<_, AppError>(Bucket::Directory {
-                            root: root.clone(),
-                            signer: crate::attachments::bucket::directory_signer(
+                        Ok::<_, AppError>(Uploads::Directory {
+                            signer: crate::attachments::uploads::directory_signer(
                                 keys.derived("switchboard attachments"),
                             ),
-                            url: "/attachments".to_string(),
                         })
                     })
                     .await?
             }
         };
-        Ok(Some(bucket))
+        Ok(Some(uploads))
     }
 
     /// The model's API key (see `ai::keys`).
@@ -222,4 +245,8 @@ impl App {
             }
         }
     }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }

@@ -35,11 +35,7 @@ impl ConversationId {
 
     /// `None` for anything that cannot be an id; callers answer 404, as for a missing one.
     pub fn parse(raw: &str) -> Option<Self> {
-        let valid = raw.len() == 16
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(raw.to_string()))
+        crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
     }
 
     pub fn as_str(&self) -> &str {

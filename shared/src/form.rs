@@ -71,6 +71,26 @@ pub fn parse<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     })
 }
 
+/// A `multipart/form-data` body's reader (a form with a file), within `constraints`; `None`
+/// when the request is not one.
+pub fn multipart(
+    req: &Request,
+    constraints: multer::Constraints,
+) -> Option<multer::Multipart<'static>> {
+    let boundary = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())?;
+    let body = bytes::Bytes::copy_from_slice(req.body().as_ref());
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    Some(multer::Multipart::with_constraints(
+        stream,
+        boundary,
+        constraints,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use lambda_http::Body;

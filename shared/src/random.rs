@@ -9,6 +9,15 @@ pub fn token<const N: usize>() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `raw` could be a `token` of `chars` characters (URL-safe base64): how ids from
+/// outside are checked before anything is looked up.
+pub fn is_token(raw: &str, chars: usize) -> bool {
+    raw.len() == chars
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

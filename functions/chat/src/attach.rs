@@ -1,5 +1,5 @@
-//! Attachments on the conversation page: the upload form the page carries, the uploads a send
-//! claims (checked, then moved under the conversation), `GET /chat/{id}/attachments/{ref}`
+//! Attachments in the chat function: the uploads a send claims (checked, then copied under
+//! the conversation), `GET /chat/{id}/attachments/{ref}`
 //! (a file, to its owner only) and `POST /attachments` (the directory store's stand-in for
 //! S3's form upload, checked against the same signed policy).
 
@@ -7,90 +7,18 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use lambda_http::Request;
-use lambda_http::http::header::CONTENT_TYPE;
-use minijinja::{Value, context};
 use shared::ai::Model;
 use shared::attachments::post_policy::{self, PolicyError};
-use shared::attachments::upload_key::{self, UploadKeyError};
+use shared::attachments::upload_key::UploadKeyError;
 use shared::attachments::{
-    Attachment, AttachmentId, AttachmentRef, Bucket, BucketError, FileName, Kind, MAX_PER_MESSAGE,
+    Attachment, AttachmentId, Bucket, BucketError, FileName, Kind, MAX_PER_MESSAGE,
     MAX_UPLOAD_BYTES, UploadKey, sniff,
 };
-use shared::conversations::ConversationId;
-use shared::store::ConversationStore;
+use shared::conversations::{Conversation, ConversationId};
 use shared::users::Username;
 use shared::{App, AppError, Reply, Visit, session};
 
 use crate::turn::TurnError;
-
-/// The uploads named by the fields `names` of a form (its `attachment` fields) or of a
-/// page's address (`attached`, and the `key` S3 adds after an upload without the script).
-pub fn named(pairs: &[(String, String)], names: &[&str]) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for (name, value) in pairs {
-        if names.contains(&name.as_str()) && !value.is_empty() && !keys.contains(value) {
-            keys.push(value.clone());
-        }
-    }
-    keys
-}
-
-/// The form's fields as pairs (repeated names kept).
-pub fn pairs_of_body(req: &Request) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(req.body().as_ref()).unwrap_or_default()
-}
-
-/// The page's query as pairs (repeated names kept).
-pub fn pairs_of_query(req: &Request) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default()
-}
-
-/// What the page needs to attach files: the signed upload form (whose upload comes back to
-/// `page_path` with what is already attached), and those already attached, by name. `None`
-/// when attaching is off.
-pub async fn page_context(
-    visit: &Visit<'_>,
-    owner: &Username,
-    page_path: &str,
-    attached: &[String],
-) -> Result<Value, AppError> {
-    let Some(bucket) = visit.app().bucket().await? else {
-        return Ok(context! {});
-    };
-    let now = session::now();
-    let attached: Vec<UploadKey> = attached
-        .iter()
-        .filter_map(|k| UploadKey::parse(k, owner, now).ok())
-        .take(MAX_PER_MESSAGE)
-        .collect();
-    let mut back = visit.absolute_url(page_path);
-    for (i, key) in attached.iter().enumerate() {
-        back.push(if i == 0 { '?' } else { '&' });
-        back.push_str(
-            &serde_urlencoded::to_string([("attached", key.as_str())]).unwrap_or_default(),
-        );
-    }
-    let folder = upload_key::folder(owner, now);
-    let form = bucket
-        .upload_form(&folder, &visit.absolute_url("/"), now)
-        .await
-        .map_err(AppError::internal)?;
-    let url = if form.url.starts_with('/') {
-        format!("{}{}", visit.base_path(), form.url)
-    } else {
-        form.url.clone()
-    };
-    Ok(context! {
-        upload => context! {
-            url,
-            fields => form.fields.iter().map(|(n, v)| context! { name => n, value => v }).collect::<Vec<_>>(),
-            back,
-            max_bytes => MAX_UPLOAD_BYTES,
-            max_files => MAX_PER_MESSAGE,
-        },
-        attached => attached.iter().map(|k| context! { key => k.as_str(), name => k.name.as_str() }).collect::<Vec<_>>(),
-    })
-}
 
 /// Takes the uploads `keys` into the conversation for a message to `model`: each must be the
 /// sender's, fresh, there, of a type the model reads and within its size; then each is copied
@@ -100,7 +28,7 @@ pub async fn page_context(
 pub async fn claim(
     app: &App,
     owner: &Username,
-    conversation: &ConversationId,
+    conversation: &Conversation,
     keys: &[String],
     model: &Model,
 ) -> Result<Vec<Attachment>, TurnError> {
@@ -217,59 +145,24 @@ pub async fn delete_files(app: &App, owner: &Username, id: &ConversationId) {
     let Ok(Some(bucket)) = app.bucket().await else {
         return;
     };
-    let prefix = shared::attachments::conversation_prefix(owner, id);
-    if let Err(err) = bucket.delete_prefix(&prefix).await {
-        tracing::error!(%err, prefix, "a deleted conversation's files were left behind");
+    for prefix in shared::attachments::conversation_prefixes(owner, id) {
+        if let Err(err) = bucket.delete_prefix(&prefix).await {
+            tracing::error!(%err, prefix, "a deleted conversation's files were left behind");
+        }
     }
 }
 
 /// `GET /chat/{id}/attachments/{ref}`: the file, to the conversation's owner; anyone else
-/// (or a reference that names nothing) is answered 404. From S3 by a short-lived link; from a
-/// directory by the function itself. Images show in the page; anything else downloads.
+/// (or a reference that names nothing) is answered 404.
 pub async fn serve(
     visit: &mut Visit<'static>,
     id: &ConversationId,
     raw: &str,
 ) -> Result<Reply, AppError> {
     let owner = visit.require_user()?.username.clone();
-    let reference = AttachmentRef::parse(raw).ok_or(AppError::NotFound)?;
     let app = visit.app();
-    let bucket = app.bucket().await?.ok_or(AppError::NotFound)?;
-    let messages = app
-        .store()
-        .await?
-        .messages_before(&owner, id, reference.seq.saturating_add(1), 1)
-        .await?;
-    let attachment = messages
-        .into_iter()
-        .filter(|m| m.seq == reference.seq)
-        .flat_map(|m| m.attachments)
-        .find(|a| a.id == reference.id)
-        .ok_or(AppError::NotFound)?;
-    let download = !attachment.is_image();
-    let mime = attachment.media_type.mime();
-    match bucket
-        .link(&attachment.key, attachment.name.as_str(), mime, download)
-        .await
-        .map_err(AppError::internal)?
-    {
-        Some(url) => Ok(Reply::Elsewhere(url)),
-        None => {
-            let body = match bucket.read(&attachment.key, attachment.size.max(1)).await {
-                Ok(body) => body,
-                Err(BucketError::NotFound) => return Err(AppError::NotFound),
-                Err(err) => return Err(AppError::internal(err)),
-            };
-            Ok(Reply::File {
-                content_type: mime,
-                disposition: shared::attachments::bucket::content_disposition(
-                    attachment.name.as_str(),
-                    download,
-                ),
-                body,
-            })
-        }
-    }
+    let attachment = shared::attachments::serve::find(app, &owner, id, raw).await?;
+    shared::attachments::serve::reply(app, &attachment).await
 }
 
 /// Why an upload to the directory store was refused, answered as S3 answers (a status and a
@@ -289,7 +182,8 @@ pub enum UploadError {
 /// back to the page the form names with the upload's `key`. Only the directory store has it.
 pub async fn receive(app: &App, req: &Request) -> Result<Reply, AppError> {
     let bucket = app.bucket().await?.ok_or(AppError::NotFound)?;
-    let Some((_, signer)) = bucket.directory_signer() else {
+    let uploads = app.uploads().await?.ok_or(AppError::NotFound)?;
+    let Some(signer) = uploads.directory_signer() else {
         return Err(AppError::NotFound);
     };
     match receive_checked(bucket, signer, req).await {
@@ -329,21 +223,12 @@ async fn receive_checked(
     signer: &post_policy::Signer,
     req: &Request,
 ) -> Result<String, UploadError> {
-    let body: &[u8] = req.body().as_ref();
-    let boundary = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| multer::parse_boundary(v).ok())
-        .ok_or(UploadError::Malformed)?;
-    let body = Bytes::copy_from_slice(body);
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
             .whole_stream(MAX_UPLOAD_BYTES + 64 * 1024)
             .per_field(MAX_UPLOAD_BYTES + 1),
     );
-    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut multipart = shared::form::multipart(req, constraints).ok_or(UploadError::Malformed)?;
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file: Option<(String, Bytes)> = None;
     while let Some(field) = multipart

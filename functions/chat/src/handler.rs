@@ -60,7 +60,7 @@ impl ChatForm {
     /// The form posted, with its repeated `attachment` fields.
     pub fn of(req: &Request) -> Result<Self, AppError> {
         let mut form: ChatForm = shared::form::parse(req)?;
-        form.attachments = attach::named(&attach::pairs_of_body(req), &["attachment"]);
+        form.attachments = shared::attachments::page::posted(req);
         Ok(form)
     }
 }
@@ -96,7 +96,7 @@ async fn route(
     if let Some(raw) = path_parameter(req, "attachment", "/attachments/") {
         Methods::Get.of(req)?;
         let id = path_parameter(req, "id", "/chat/")
-            .or_else(|| conversation_of_attachment_path(req.uri().path()))
+            .or_else(|| shared::attachments::serve::owner_segment(req.uri().path(), "/chat/"))
             .and_then(|raw| ConversationId::parse(&raw))
             .ok_or(AppError::NotFound)?;
         return attach::serve(visit, &id, &raw).await;
@@ -155,13 +155,6 @@ async fn submit(
         Action::Archive => manage::shelve(visit, &owner, id, Shelf::Archived).await,
         Action::Unpin | Action::Unarchive => manage::shelve(visit, &owner, id, Shelf::Recent).await,
     }
-}
-
-/// `<id>` in `/chat/<id>/attachments/<ref>`, for a router that gave no path parameters.
-fn conversation_of_attachment_path(path: &str) -> Option<String> {
-    let (_, rest) = path.rsplit_once("/chat/")?;
-    let (id, _) = rest.split_once("/attachments/")?;
-    Some(id.to_string())
 }
 
 impl Action {

@@ -79,7 +79,10 @@ async fn again_with_status(
     errors.add("message", message.to_string());
     // The files stay attached, to send again.
     let path = format!("/chat/{}", id.as_str());
-    let files = crate::attach::page_context(visit, owner, &path, &form.attachments).await?;
+    let bucket = app.bucket().await?;
+    let files =
+        shared::attachments::page::form_context(visit, owner, &path, &form.attachments, bucket)
+            .await?;
     let extra = minijinja::value::merge_maps([
         files,
         context! { errors, form => context! { message => &form.message, model => &form.model } },

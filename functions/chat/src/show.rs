@@ -6,8 +6,8 @@ use shared::conversations::ConversationId;
 use shared::web::query;
 use shared::{AppError, Reply, Visit};
 
-use crate::attach;
 use crate::view::{self, Show};
+use shared::attachments::page;
 
 #[derive(Deserialize)]
 struct ShowQuery {
@@ -36,9 +36,10 @@ pub async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let access = visit.model_access().await?;
-    let attached = attach::named(&attach::pairs_of_query(req), &["attached", "key"]);
+    let attached = page::in_address(req);
     let path = format!("/chat/{}", id.as_str());
-    let files = attach::page_context(visit, &owner, &path, &attached).await?;
+    let bucket = app.bucket().await?;
+    let files = page::form_context(visit, &owner, &path, &attached, bucket).await?;
     Ok(Reply::page(
         "chat.html",
         view::page(app, &loaded, &show, files, &access),

@@ -9,7 +9,7 @@ use shared::form::FieldErrors;
 use shared::groups::ModelAccess;
 use shared::store::ConversationStore;
 use shared::users::Username;
-use shared::{App, AppError, Reply, Visit, listing, session};
+use shared::{AppError, Reply, Visit, listing, session};
 
 use crate::handler::{self, ChatForm};
 use crate::send;
@@ -19,7 +19,7 @@ use crate::turn::{self, Kind, Limits, TurnError};
 /// `POST /chat`: a new conversation with its first message.
 pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
     let mut form: ChatForm = visit.form(req)?;
-    form.attachments = crate::attach::named(&crate::attach::pairs_of_body(req), &["attachment"]);
+    form.attachments = shared::attachments::page::posted(req);
     let owner = visit.require_user()?.username.clone();
     let app = visit.app();
     // Read before anything is written, so that a failure here leaves nothing behind.
@@ -35,7 +35,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     }
     let (Some(system), Some(text), true) = (system, text, errors.is_empty()) else {
         return home_again(
-            app,
+            visit,
             &owner,
             &form,
             errors,
@@ -74,26 +74,32 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
             store.delete_conversation(&owner, &id).await?;
             let mut errors = FieldErrors::default();
             errors.add("message", message);
-            home_again(app, &owner, &form, errors, status, &limits.access).await
+            home_again(visit, &owner, &form, errors, status, &limits.access).await
         }
     }
 }
 
-/// The home page again, with the new-conversation form as it was sent and `errors` beside
-/// its fields; nothing stored.
+/// The home page again, with the new-conversation form as it was sent (its files still
+/// attached) and `errors` beside its fields; nothing stored.
 async fn home_again(
-    app: &App,
+    visit: &Visit<'_>,
     owner: &Username,
     form: &ChatForm,
     errors: FieldErrors,
     status: StatusCode,
     access: &ModelAccess,
 ) -> Result<Reply, AppError> {
+    let app = visit.app();
     let page = listing::home(app, owner, None, None, access, Shelf::Recent).await?;
+    let bucket = app.bucket().await?;
+    let files =
+        shared::attachments::page::form_context(visit, owner, "/", &form.attachments, bucket)
+            .await?;
     let catalogue = &app.config.models;
     // Later maps win: what the form was sent with over the page's defaults.
     let context = minijinja::value::merge_maps([
         page,
+        files,
         context! {
             errors,
             estimate => listing::new_conversation_estimate(catalogue, &form.model, &form.system, &form.message),

@@ -353,7 +353,8 @@ async fn prepare_claiming(
         let (messages, context, next_seq) = match kind {
             Kind::Send(text, uploads) => {
                 if claimed.is_none() {
-                    *claimed = Some(attach::claim(app, owner, id, uploads, model).await?);
+                    *claimed =
+                        Some(attach::claim(app, owner, &conversation, uploads, model).await?);
                 }
                 let mut user = Message::user(next, text, &turn, now);
                 user.attachments = claimed.clone().unwrap_or_default();

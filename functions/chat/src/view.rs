@@ -118,8 +118,14 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         } else {
             messages
         };
+        // Files waiting in the form count as their estimates (`attachments::page`).
+        let waiting = extra
+            .get_attr("attached_tokens")
+            .ok()
+            .and_then(|v| v.as_i64())
+            .map_or(0, |t| t.clamp(0, i64::from(u32::MAX)) as u32);
         let context_tokens =
-            estimate::context_tokens(model, conversation.system.as_deref(), history);
+            estimate::context_tokens(model, conversation.system.as_deref(), history) + waiting;
         let typed = if editing && typed.is_empty() {
             last_user.clone().unwrap_or_default()
         } else {

@@ -42,7 +42,13 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     )
     .await?;
     let confirm_delete = shelf == Shelf::Archived && page.confirm.as_deref() == Some("delete");
-    let context = minijinja::value::merge_maps([context, minijinja::context! { confirm_delete }]);
+    // The new-conversation form takes files too (without reading them here: the home function
+    // has no S3 client; the send checks them).
+    let attached = shared::attachments::page::in_address(req);
+    let files =
+        shared::attachments::page::form_context(visit, &owner, "/", &attached, None).await?;
+    let context =
+        minijinja::value::merge_maps([context, files, minijinja::context! { confirm_delete }]);
     Ok(Reply::page("home.html", context))
 }
 #[cfg(test)]

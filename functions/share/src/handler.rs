@@ -1,7 +1,8 @@
 //! `GET /share/{token}`: a conversation its owner shared, read-only, for anyone with the link
 //! and signed in or not. It shows the conversation's title and messages and nothing else of
 //! the owner's (not even their name); a link that was never issued, was revoked or whose
-//! conversation was deleted is a 404.
+//! conversation was deleted is a 404. `GET /share/{token}/attachments/{ref}` serves the
+//! conversation's images to the same readers.
 
 use lambda_http::{Body, Request, Response};
 use minijinja::context;
@@ -25,7 +26,8 @@ struct ShareQuery {
 }
 
 fn token(req: &Request) -> Option<String> {
-    let raw = path_parameter(req, "token", "/share/")?;
+    let raw = path_parameter(req, "token", "/share/")
+        .or_else(|| shared::attachments::serve::owner_segment(req.uri().path(), "/share/"))?;
     let valid = raw.len() == TOKEN_CHARS
         && raw
             .bytes()
@@ -53,6 +55,15 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     // The link must still be the conversation's own (not one revoked meanwhile).
     if conversation.share.as_deref() != Some(token.as_str()) {
         return Err(AppError::NotFound);
+    }
+    // A shared image (shown in the page); documents are named, not served.
+    if let Some(raw) = path_parameter(req, "attachment", "/attachments/") {
+        let attachment =
+            shared::attachments::serve::find(app, &shared.owner, &shared.id, &raw).await?;
+        if !attachment.is_image() {
+            return Err(AppError::NotFound);
+        }
+        return shared::attachments::serve::reply(app, &attachment).await;
     }
     let messages = match before {
         None => latest,

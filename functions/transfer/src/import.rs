@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::http::header::CONTENT_TYPE;
 use shared::conversations::{
     Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
     MessageText, Speaker, SystemPrompt, Title, new_turn_id,
@@ -80,21 +79,13 @@ pub async fn upload(req: &Request) -> Result<Upload, ImportError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ImportError::TooLarge);
     }
-    let boundary = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| multer::parse_boundary(v).ok())
-        .ok_or(ImportError::NoFile)?;
-    let body = Bytes::copy_from_slice(body);
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
             .whole_stream(MAX_BODY_BYTES as u64)
             .for_field("file", MAX_IMPORT_BYTES as u64)
             .for_field("csrf_token", 1024),
     );
-    let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut multipart = shared::form::multipart(req, constraints).ok_or(ImportError::NoFile)?;
     let mut upload = Upload {
         csrf_token: String::new(),
         file: None,

@@ -1,18 +1,13 @@
 //! Where attachments' bytes are kept: a private S3 bucket in AWS, a directory beside the
-//! SQLite file locally. Both take browser uploads the same way (a signed POST form, see
-//! `post_policy`); S3 serves files through short-lived presigned links, the directory through
-//! the portal's own route.
+//! SQLite file locally. Browsers upload to either with a signed form (`uploads`); S3 serves
+//! files through short-lived presigned links, the directory through the portal's own route.
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
-use secrecy::ExposeSecret;
-
-use super::post_policy::{self, Signer, UploadForm};
 
 /// How long a presigned link to a file works.
 pub const LINK_SECONDS: u64 = 300;
@@ -21,17 +16,9 @@ pub enum Bucket {
     S3 {
         client: aws_sdk_s3::Client,
         name: String,
-        /// Where forms post: the bucket's own URL.
-        url: String,
-        /// Boxed: the configuration is large, the directory's variant small.
-        sdk: Box<aws_types::SdkConfig>,
     },
     Directory {
         root: PathBuf,
-        /// Signs and checks upload forms (a key derived from the session key).
-        signer: Signer,
-        /// The portal's upload route, which forms post to.
-        url: String,
     },
 }
 
@@ -57,54 +44,9 @@ impl Bucket {
         if endpoint.is_some() {
             config = config.force_path_style(true);
         }
-        let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
         Bucket::S3 {
             client: aws_sdk_s3::Client::from_conf(config.build()),
             name: name.to_string(),
-            url: bucket_url(name, endpoint, region),
-            sdk: Box::new(sdk.clone()),
-        }
-    }
-
-    /// A signed form that uploads one file into `folder`, then returns the browser to a page
-    /// under `redirect_prefix`.
-    pub async fn upload_form(
-        &self,
-        folder: &str,
-        redirect_prefix: &str,
-        now: u64,
-    ) -> Result<UploadForm, BucketError> {
-        match self {
-            Bucket::S3 { name, url, sdk, .. } => {
-                let provider = sdk
-                    .credentials_provider()
-                    .ok_or_else(|| backend("no AWS credentials"))?;
-                let credentials = provider.provide_credentials().await.map_err(backend)?;
-                let signer = Signer {
-                    access_key: credentials.access_key_id().to_string(),
-                    secret: credentials.secret_access_key().to_string().into(),
-                    session_token: credentials.session_token().map(str::to_string),
-                    region: sdk
-                        .region()
-                        .map_or("us-east-1".to_string(), |r| r.to_string()),
-                };
-                Ok(post_policy::sign(
-                    url.clone(),
-                    name,
-                    folder,
-                    redirect_prefix,
-                    &signer,
-                    now,
-                ))
-            }
-            Bucket::Directory { signer, url, .. } => Ok(post_policy::sign(
-                url.clone(),
-                "directory",
-                folder,
-                redirect_prefix,
-                signer,
-                now,
-            )),
         }
     }
 
@@ -274,14 +216,6 @@ impl Bucket {
             .map_err(backend)?;
         Ok(Some(request.uri().to_string()))
     }
-
-    /// The directory store's signer, which its upload route checks forms with.
-    pub fn directory_signer(&self) -> Option<(&Path, &Signer)> {
-        match self {
-            Bucket::Directory { root, signer, .. } => Some((root, signer)),
-            Bucket::S3 { .. } => None,
-        }
-    }
 }
 
 /// The S3 endpoint override, as the SDK reads it.
@@ -355,29 +289,6 @@ fn path_of(root: &Path, key: &str) -> Result<PathBuf, BucketError> {
     Ok(root.join(relative))
 }
 
-/// The directory store's signing key, from the session key (so it needs no secret of its
-/// own, and changes when that key is rotated).
-pub fn directory_signer(secret: [u8; 32]) -> Signer {
-    use base64::Engine;
-    Signer {
-        access_key: "switchboard".into(),
-        secret: base64::engine::general_purpose::STANDARD
-            .encode(secret)
-            .into(),
-        session_token: None,
-        region: "local".into(),
-    }
-}
-
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("access_key", &self.access_key)
-            .field("secret", &self.secret.expose_secret().len())
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,11 +298,7 @@ mod tests {
             "switchboard-bucket-{}",
             crate::random::token::<8>()
         ));
-        let bucket = Bucket::Directory {
-            root: root.clone(),
-            signer: directory_signer([7; 32]),
-            url: "/attachments".into(),
-        };
+        let bucket = Bucket::Directory { root: root.clone() };
         (bucket, root)
     }
 

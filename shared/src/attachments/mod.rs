@@ -1,20 +1,25 @@
 //! Attachments: images and documents sent with a message. The bytes live outside the table
-//! (`bucket`: S3 in AWS, a directory locally), uploaded by the browser itself (`post_policy`);
+//! (`bucket`: S3 in AWS, a directory locally), uploaded by the browser itself (`uploads`, with
+//! a form signed as `post_policy` says);
 //! each attachment's metadata is one item under its message. What a file is comes from its
 //! content (`sniff`), never from its name or the type the browser declared.
 
 pub mod bucket;
+pub mod page;
 pub mod post_policy;
+pub mod serve;
 pub mod sniff;
 pub mod upload_key;
+pub mod uploads;
 
 pub use bucket::{Bucket, BucketError};
 pub use sniff::{Checked, SniffError};
 pub use upload_key::UploadKey;
+pub use uploads::Uploads;
 
 use serde::Serialize;
 
-use crate::conversations::ConversationId;
+use crate::conversations::{Conversation, ConversationId};
 use crate::users::Username;
 
 /// At most this many files go with one message.
@@ -41,11 +46,7 @@ impl AttachmentId {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let valid = raw.len() == 16
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(raw.to_string()))
+        crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -252,26 +253,34 @@ pub fn size_label(bytes: u64) -> String {
     }
 }
 
-/// Where a conversation's files are kept: every key under it goes when it is deleted.
-pub fn conversation_prefix(owner: &Username, id: &ConversationId) -> String {
-    format!("files/{}/{}/", owner.as_str(), id.as_str())
+/// Where a conversation's files are kept: every key under them goes when it is deleted. A
+/// temporary chat's are apart, where the bucket's lifecycle deletes them after two days (the
+/// chat itself goes after one).
+pub fn conversation_prefixes(owner: &Username, id: &ConversationId) -> [String; 2] {
+    [
+        format!("files/{}/{}/", owner.as_str(), id.as_str()),
+        format!("temporary/{}/{}/", owner.as_str(), id.as_str()),
+    ]
 }
 
 /// Where all of a user's files and uploads are: deleted with the account.
-pub fn owner_prefixes(owner: &Username) -> [String; 2] {
+pub fn owner_prefixes(owner: &Username) -> [String; 3] {
     [
         format!("files/{}/", owner.as_str()),
+        format!("temporary/{}/", owner.as_str()),
         format!("uploads/{}/", owner.as_str()),
     ]
 }
 
-/// The key an attachment of a conversation is kept under.
-pub fn file_key(owner: &Username, conversation: &ConversationId, id: &AttachmentId) -> String {
-    format!(
-        "{}{}",
-        conversation_prefix(owner, conversation),
-        id.as_str()
-    )
+/// The key an attachment of `conversation` is kept under.
+pub fn file_key(owner: &Username, conversation: &Conversation, id: &AttachmentId) -> String {
+    let [kept, temporary] = conversation_prefixes(owner, &conversation.id);
+    let prefix = if conversation.temporary {
+        temporary
+    } else {
+        kept
+    };
+    format!("{prefix}{}", id.as_str())
 }
 
 /// Reads the bytes of the files `prompt` sends to `model`: text documents always, images and

@@ -86,6 +86,18 @@ pub trait ConversationStore {
         before: u32,
         limit: usize,
     ) -> StoreResult<Vec<Message>>;
+    /// The message `seq` with its attachments; `None` if `owner` has no such message.
+    async fn message(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        seq: u32,
+    ) -> StoreResult<Option<Message>> {
+        let messages = self
+            .messages_before(owner, id, seq.saturating_add(1), 1)
+            .await?;
+        Ok(messages.into_iter().find(|m| m.seq == seq))
+    }
     /// The owner's conversations on the recent list, most recent activity first, `limit` at
     /// a time.
     async fn list_conversations(
@@ -176,6 +188,14 @@ impl ConversationStore for Store {
         limit: usize,
     ) -> StoreResult<Vec<Message>> {
         delegate!(self, s => s.messages_before(owner, id, before, limit))
+    }
+    async fn message(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        seq: u32,
+    ) -> StoreResult<Option<Message>> {
+        delegate!(self, s => s.message(owner, id, seq))
     }
     async fn list_shelf(
         &self,

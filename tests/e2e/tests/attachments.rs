@@ -3,12 +3,12 @@
 //! signs, and a presigned link that serves the file.
 
 use shared::attachments::bucket::contract;
-use shared::attachments::{Bucket, upload_key};
+use shared::attachments::{Bucket, Uploads, upload_key};
 use shared::store::contract::unique_name;
 use shared::users::Username;
 
-/// A fresh bucket on the local S3 server, and the `Bucket` over it.
-async fn bucket() -> (Bucket, String) {
+/// A fresh bucket on the local S3 server: the `Bucket` over it, and what signs its uploads.
+async fn bucket() -> (Bucket, Uploads) {
     let url = e2e::service_url("SWITCHBOARD_TEST_SECRETS_URL");
     let sdk = shared::testing::local_service(&url);
     let name = unique_name("files").as_str().replace('_', "-");
@@ -23,7 +23,12 @@ async fn bucket() -> (Bucket, String) {
         .send()
         .await
         .expect("bucket created");
-    (Bucket::s3(&sdk, &name, Some(&url)), name)
+    let uploads = Uploads::S3 {
+        url: format!("{url}/{name}"),
+        bucket: name.clone(),
+        sdk: Box::new(sdk.clone()),
+    };
+    (Bucket::s3(&sdk, &name, Some(&url)), uploads)
 }
 
 #[tokio::test]
@@ -34,12 +39,12 @@ async fn an_s3_bucket_keeps_reads_and_deletes_files() {
 
 #[tokio::test]
 async fn a_browser_uploads_with_the_signed_form_and_reads_by_the_link() {
-    let (bucket, _) = bucket().await;
+    let (bucket, uploads) = bucket().await;
     let owner = Username::parse("ann").unwrap();
     let now = shared::session::now();
     let folder = upload_key::folder(&owner, now);
-    let form = bucket
-        .upload_form(&folder, "http://127.0.0.1/", now)
+    let form = uploads
+        .form(&folder, "http://127.0.0.1/", now)
         .await
         .expect("a form is signed");
     assert!(form.fields.iter().any(|(n, _)| n == "x-amz-signature"));

@@ -1321,10 +1321,10 @@ mod attachments {
         file_name: &str,
         contents: &[u8],
     ) -> Response<Streamed> {
-        let bucket = person.app.bucket().await.unwrap().unwrap();
+        let uploads = person.app.uploads().await.unwrap().unwrap();
         let folder = upload_key::folder(folder_owner, session::now());
-        let form = bucket
-            .upload_form(&folder, "http://localhost/", session::now())
+        let form = uploads
+            .form(&folder, "http://localhost/", session::now())
             .await
             .unwrap();
         let mut fields: Vec<(&str, &str)> = form
@@ -1491,8 +1491,12 @@ mod attachments {
         let bob = Person::new(app).await;
         // Ann's form, into Bob's folder: the policy's key range does not allow it.
         let bucket = app.bucket().await.unwrap().unwrap();
-        let form = bucket
-            .upload_form(
+        let form = app
+            .uploads()
+            .await
+            .unwrap()
+            .unwrap()
+            .form(
                 &upload_key::folder(&ann.name, session::now()),
                 "http://localhost/",
                 session::now(),

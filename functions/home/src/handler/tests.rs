@@ -100,3 +100,33 @@ async fn pinned_conversations_head_the_list_and_archived_ones_are_listed_apart()
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn the_new_conversation_form_takes_files_and_lists_those_uploaded() {
+    let app = testing::app();
+    let ann = testing::create_account(&app, "ann", Role::User, "pw").await;
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let html = body_text(&handle(&app, with_cookie(request(Method::GET, "/"), &cookie)).await)
+        .replace("&#x2f;", "/");
+    assert!(html.contains("enctype=\"multipart/form-data\""), "{html}");
+    assert!(html.contains("action=\"/attachments\""), "{html}");
+    // Back from an upload without the script: the file is listed to send, by its name; an
+    // upload key of someone else is not.
+    let mine = format!(
+        "{}shot.png",
+        shared::attachments::upload_key::folder(&ann.username, shared::session::now())
+    );
+    let theirs = "uploads/bob/1-AAAAAAAAAAAAAAAA/x.png";
+    let query =
+        serde_urlencoded::to_string([("key", mine.as_str()), ("attached", theirs)]).unwrap();
+    let html = body_text(
+        &handle(
+            &app,
+            with_cookie(request(Method::GET, &format!("/?{query}")), &cookie),
+        )
+        .await,
+    )
+    .replace("&#x2f;", "/");
+    assert!(html.contains(&format!("value=\"{mine}\"")), "{html}");
+    assert!(!html.contains("x.png"), "{html}");
+}

@@ -9,6 +9,14 @@ use shared::testing::{self, body_text, request, with_cookie};
 use super::*;
 
 async fn shared_conversation(app: &App) -> (shared::accounts::Account, Conversation, String) {
+    shared_conversation_with(app, Vec::new()).await
+}
+
+/// As `shared_conversation`, the question sent with `attachments`.
+async fn shared_conversation_with(
+    app: &App,
+    attachments: Vec<shared::attachments::Attachment>,
+) -> (shared::accounts::Account, Conversation, String) {
     let ann = testing::create_account(app, "sharer", Role::User, "pw").await;
     let store = app.store().await.unwrap();
     let c = Conversation::new(
@@ -18,7 +26,8 @@ async fn shared_conversation(app: &App) -> (shared::accounts::Account, Conversat
         1,
     );
     store.create_conversation(&ann.username, &c).await.unwrap();
-    let question = Message::user(0, &MessageText::parse("Where to go?").unwrap(), "t", 2);
+    let mut question = Message::user(0, &MessageText::parse("Where to go?").unwrap(), "t", 2);
+    question.attachments = attachments;
     let mut answer = Message::pending_reply(1, "offline", "t", 2);
     answer.text = "Somewhere **warm**. <script>alert(1)</script>".into();
     answer.state = MessageState::Complete;
@@ -124,4 +133,65 @@ async fn revoked_unknown_and_malformed_links_are_not_found() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND, "deleted");
     let post = handle(&app, request(Method::POST, &format!("/share/{token}"))).await;
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_shared_conversations_images_are_served_by_its_link_and_its_documents_are_not() {
+    use shared::attachments::{Attachment, AttachmentId, FileName, MediaType};
+    let app = testing::app();
+    let bucket = app.bucket().await.unwrap().unwrap();
+    let file = |name: &str, media_type, size| Attachment {
+        id: AttachmentId::generate(),
+        name: FileName::parse(name).unwrap(),
+        media_type,
+        size,
+        width: None,
+        height: None,
+        tokens: 1,
+        key: format!("files/sharer/{}", shared::random::token::<8>()),
+    };
+    let image = file("beach.png", MediaType::Png, testing::PNG_2X1.len() as u64);
+    let notes = file("notes.pdf", MediaType::Pdf, 9);
+    for (a, bytes) in [(&image, testing::PNG_2X1), (&notes, b"%PDF-1.7".as_slice())] {
+        bucket
+            .write(
+                &a.key,
+                bytes::Bytes::copy_from_slice(bytes),
+                a.media_type.mime(),
+            )
+            .await
+            .unwrap();
+    }
+    let (ann, c, token) = shared_conversation_with(&app, vec![image.clone(), notes.clone()]).await;
+    let page = body_text(&handle(&app, request(Method::GET, &format!("/share/{token}"))).await)
+        .replace("&#x2f;", "/");
+    let link = format!("/share/{token}/attachments/{}", image.link_name(0));
+    assert!(page.contains(&format!("<img src=\"{link}\"")), "{page}");
+    assert!(page.contains("notes.pdf"), "{page}");
+
+    let response = handle(&app, request(Method::GET, &link)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let pdf = format!("/share/{token}/attachments/{}", notes.link_name(0));
+    let response = handle(&app, request(Method::GET, &pdf)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Another link's token, or none at all once sharing stops: nothing.
+    let (other, _) = link_tokens::generate();
+    let response = handle(
+        &app,
+        request(
+            Method::GET,
+            &format!("/share/{other}/attachments/{}", image.link_name(0)),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    app.store()
+        .await
+        .unwrap()
+        .unshare_conversation(&ann.username, &c.id)
+        .await
+        .unwrap();
+    let response = handle(&app, request(Method::GET, &link)).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -358,6 +358,112 @@ pub async fn replies_keep_their_thinking<S: ConversationStore + AccountStore>(st
     );
 }
 
+pub async fn messages_keep_their_attachments<
+    S: ConversationStore + AccountStore + crate::store::TransferStore,
+>(
+    store: &S,
+) {
+    use crate::attachments::{Attachment, AttachmentId, FileName, MediaType};
+    let ann = owner(store, "attacher").await;
+    let c = conversation("Pictures", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    send(store, &ann, &c.id, "before", 1_800_000_001).await;
+    let file = |name: &str, media_type, width| Attachment {
+        id: AttachmentId::generate(),
+        name: FileName::parse(name).unwrap(),
+        media_type,
+        size: 1_234,
+        width,
+        height: width,
+        tokens: 7,
+        key: format!("files/attacher/{name}"),
+    };
+    let files = vec![
+        file("shot.png", MediaType::Png, Some(640)),
+        file("notes.md", MediaType::Markdown, None),
+    ];
+    let turn = new_turn_id();
+    let mut question = Message::user(
+        2,
+        &MessageText::parse("look").unwrap(),
+        &turn,
+        1_800_000_002,
+    );
+    question.attachments = files.clone();
+    let messages = [
+        question,
+        Message::pending_reply(3, "offline", &turn, 1_800_000_002),
+    ];
+    let write = TurnWrite {
+        expected_next_seq: 2,
+        next_seq: 4,
+        model: "offline",
+        messages: &messages,
+        now: 1_800_000_002,
+        spend_limit: None,
+        group_limits: &[],
+        rate: None,
+        expires_at: None,
+    };
+    store.write_turn(&ann, &c.id, &write).await.unwrap();
+    send(store, &ann, &c.id, "after", 1_800_000_003).await;
+
+    // Read back in order, with the message they came with, however the history is read.
+    let (_, latest) = store.conversation(&ann, &c.id, 50).await.unwrap().unwrap();
+    assert_eq!(
+        latest.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5]
+    );
+    assert_eq!(latest[2].attachments, files);
+    assert!(
+        latest
+            .iter()
+            .filter(|m| m.seq != 2)
+            .all(|m| m.attachments.is_empty())
+    );
+    let earlier = store.messages_before(&ann, &c.id, 3, 50).await.unwrap();
+    assert_eq!(earlier.last().unwrap().attachments, files);
+    let one = store.message(&ann, &c.id, 2).await.unwrap().unwrap();
+    assert_eq!(one.attachments, files);
+    assert_eq!(store.message(&ann, &c.id, 99).await.unwrap(), None);
+    let bob = owner(store, "other").await;
+    assert_eq!(store.message(&bob, &c.id, 2).await.unwrap(), None);
+    let exported = store.export_conversations(&ann).await.unwrap();
+    let (_, transcript) = exported.iter().find(|(x, _)| x.id == c.id).unwrap();
+    assert_eq!(transcript[2].attachments, files);
+
+    // Written again (an edit keeps them): still once each.
+    let turn = new_turn_id();
+    let mut edited = Message::user(
+        4,
+        &MessageText::parse("again").unwrap(),
+        &turn,
+        1_800_000_004,
+    );
+    edited.attachments = vec![files[0].clone()];
+    let messages = [
+        edited,
+        Message::pending_reply(5, "offline", &turn, 1_800_000_004),
+    ];
+    let write = TurnWrite {
+        expected_next_seq: 6,
+        next_seq: 6,
+        messages: &messages,
+        now: 1_800_000_004,
+        ..write
+    };
+    store.write_turn(&ann, &c.id, &write).await.unwrap();
+    store
+        .write_turn(&ann, &c.id, &TurnWrite { ..write })
+        .await
+        .unwrap();
+    let again = store.message(&ann, &c.id, 4).await.unwrap().unwrap();
+    assert_eq!(again.attachments, vec![files[0].clone()]);
+
+    store.delete_conversation(&ann, &c.id).await.unwrap();
+    assert_eq!(store.message(&ann, &c.id, 2).await.unwrap(), None);
+}
+
 /// Writes a turn of one message (and its pending reply) expiring at `expires_at` (the
 /// messages at `messages_expire`, when given).
 async fn send_expiring<S: ConversationStore>(

@@ -57,11 +57,8 @@ impl ConversationStore for DynamoStore {
         if conversation.is_expired(now) {
             return Ok(None);
         }
-        let mut messages = items
-            .map(message_from_item)
-            .filter(|m| m.as_ref().map_or(true, |m| !m.is_expired(now)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        messages.reverse();
+        let mut messages = messages_from_items(items)?;
+        messages.retain(|m| !m.is_expired(now));
         Ok(Some((conversation, messages)))
     }
 
@@ -82,7 +79,7 @@ impl ConversationStore for DynamoStore {
             .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
             .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
             .expression_attribute_values(":first", s(message_sk(id, 0)))
-            .expression_attribute_values(":last", s(message_sk(id, before - 1)))
+            .expression_attribute_values(":last", s(message_end_sk(id, before - 1)))
             .scan_index_forward(false)
             .limit(limit as i32)
             .consistent_read(true)
@@ -90,15 +87,35 @@ impl ConversationStore for DynamoStore {
             .await
             .map_err(backend)?;
         let now = crate::session::now();
-        let mut messages = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(message_from_item)
-            .filter(|m| m.as_ref().map_or(true, |m| !m.is_expired(now)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        messages.reverse();
+        let mut messages = messages_from_items(output.items.unwrap_or_default())?;
+        messages.retain(|m| !m.is_expired(now));
         Ok(messages)
+    }
+
+    /// The message's own items (it and its attachments): one query between its keys.
+    async fn message(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        seq: u32,
+    ) -> StoreResult<Option<Message>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":first", s(message_sk(id, seq)))
+            .expression_attribute_values(":last", s(message_end_sk(id, seq)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let now = crate::session::now();
+        let messages = messages_from_items(output.items.unwrap_or_default())?;
+        Ok(messages
+            .into_iter()
+            .find(|m| m.seq == seq && !m.is_expired(now)))
     }
 
     async fn list_shelf(
@@ -353,6 +370,12 @@ impl ConversationStore for DynamoStore {
         }
         let live_at = 1 + turn.messages.len();
         write = write.transact_items(self.account_is_live(owner));
+        // The messages' attachments, after every check (whose positions the reasons for a
+        // cancelled transaction are read by).
+        let mut attachments = Vec::new();
+        for message in turn.messages {
+            attachments.extend(attachment_items(owner, id, message)?);
+        }
         let mut position = live_at + 1;
         let mut cap_at = None;
         if let Some(limit) = turn.spend_limit {
@@ -405,6 +428,14 @@ impl ConversationStore for DynamoStore {
                 .expect("table, key and expression are set");
             write = write.transact_items(TransactWriteItem::builder().update(count).build());
             rate_at = Some(position);
+        }
+        for item in attachments {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .expect("table and item are set");
+            write = write.transact_items(TransactWriteItem::builder().put(put).build());
         }
         let Err(err) = write.send().await else {
             return Ok(());

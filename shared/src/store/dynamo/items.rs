@@ -64,16 +64,88 @@ pub(super) fn conversation_item(owner: &Username, c: &Conversation) -> StoreResu
     })
 }
 
+/// A message's own item; its attachments are items of their own (`attachment_items`).
 pub(super) fn message_item(
     owner: &Username,
     id: &ConversationId,
     m: &Message,
 ) -> StoreResult<Item> {
+    let mut record = MessageRecord::from_message(m);
+    record.attachments.clear();
     to_item(&MessageItem {
         pk: user_pk(owner.as_str()),
         sk: message_sk(id, m.seq),
-        record: MessageRecord::from_message(m),
+        record,
     })
+}
+
+/// One item per attachment, under its message (and expiring with it).
+#[derive(Serialize, Deserialize)]
+pub(super) struct AttachmentItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    /// The message it came with.
+    pub(super) seq: u32,
+    #[serde(flatten)]
+    pub(super) record: AttachmentRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) expires_at: Option<u64>,
+}
+
+pub(super) fn attachment_items(
+    owner: &Username,
+    id: &ConversationId,
+    m: &Message,
+) -> StoreResult<Vec<Item>> {
+    m.attachments
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            to_item(&AttachmentItem {
+                pk: user_pk(owner.as_str()),
+                sk: attachment_sk(id, m.seq, index),
+                seq: m.seq,
+                record: AttachmentRecord::from_attachment(a),
+                expires_at: m.expires_at,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn is_attachment_item(item: &Item) -> bool {
+    item.get(table::SORT_KEY)
+        .and_then(|v| v.as_s().ok())
+        .is_some_and(|sk| sk.contains("#A#"))
+}
+
+/// A conversation's message and attachment items (in either key order) as its messages in
+/// key order, each with its attachments; attachments whose message is not among the items
+/// (a page that ended between them) are left out.
+pub(super) fn messages_from_items(
+    items: impl IntoIterator<Item = Item>,
+) -> StoreResult<Vec<Message>> {
+    let mut messages = Vec::new();
+    let mut attachments: Vec<(String, AttachmentItem)> = Vec::new();
+    for item in items {
+        if is_attachment_item(&item) {
+            let attachment: AttachmentItem = from_item(item)?;
+            attachments.push((attachment.sk.clone(), attachment));
+        } else {
+            messages.push(message_from_item(item)?);
+        }
+    }
+    messages.sort_by_key(|m: &Message| m.seq);
+    attachments.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, attachment) in attachments {
+        if let Ok(at) = messages.binary_search_by_key(&attachment.seq, |m| m.seq) {
+            messages[at]
+                .attachments
+                .push(attachment.record.into_attachment()?);
+        }
+    }
+    Ok(messages)
 }
 
 pub(super) type Item = HashMap<String, AttributeValue>;

@@ -27,6 +27,16 @@ pub(super) fn message_sk(id: &ConversationId, seq: u32) -> String {
     format!("CONV#{}#M#{seq:010}", id.as_str())
 }
 
+/// A message's attachments sort right after it, in the order they were attached.
+pub(super) fn attachment_sk(id: &ConversationId, seq: u32, index: usize) -> String {
+    format!("{}#A#{index:02}", message_sk(id, seq))
+}
+
+/// The last key a message's own items (it and its attachments) can have.
+pub(super) fn message_end_sk(id: &ConversationId, seq: u32) -> String {
+    format!("{}#~", message_sk(id, seq))
+}
+
 /// Where a conversation is listed (its index partition): the recent list, the pinned ones,
 /// the archived ones; each a query of its own.
 pub(super) fn shelf_pk(owner: &Username, shelf: Shelf) -> String {

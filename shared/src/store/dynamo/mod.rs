@@ -20,10 +20,11 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AccountRecord, AccountStore, ActivityCursor, AuditRecord, AuditStore, ConversationRecord,
-    ConversationStore, Extras, GroupStore, IdentityStore, Invite, InviteStore, MessageRecord, Page,
-    SessionStore, ShareStore, SharedConversation, SignedIn, StoreError, StoreResult, ThrottleKey,
-    ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore, matches_search,
+    AccountRecord, AccountStore, ActivityCursor, AttachmentRecord, AuditRecord, AuditStore,
+    ConversationRecord, ConversationStore, Extras, GroupStore, IdentityStore, Invite, InviteStore,
+    MessageRecord, Page, SessionStore, ShareStore, SharedConversation, SignedIn, StoreError,
+    StoreResult, ThrottleKey, ThrottleStore, Transcript, TransferStore, TurnWrite, UsageStore,
+    matches_search,
 };
 
 use crate::accounts::{Account, AccountChange, Identity};

@@ -118,9 +118,10 @@ impl TransferStore for DynamoStore {
             for item in output.items.unwrap_or_default() {
                 if is_conversation_item(&item) {
                     let conversation = conversation_from_item(item)?;
-                    transcripts.push((conversation, std::mem::take(&mut messages)));
+                    let items = std::mem::take(&mut messages);
+                    transcripts.push((conversation, messages_from_items(items)?));
                 } else {
-                    messages.push(message_from_item(item)?);
+                    messages.push(item);
                 }
             }
             start = output.last_evaluated_key;
