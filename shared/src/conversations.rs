@@ -219,6 +219,8 @@ pub struct Conversation {
     /// When it (and every message in it) is deleted: a temporary chat a day after it began;
     /// under a retention period, that long after its last activity. Stored as the table's TTL.
     pub expires_at: Option<u64>,
+    /// Its own temperature, output limit and reasoning effort, where set.
+    pub parameters: crate::parameters::Parameters,
 }
 
 impl Conversation {
@@ -235,6 +237,7 @@ impl Conversation {
             temporary: false,
             expires_at: None,
             shelf: Shelf::Recent,
+            parameters: Default::default(),
         }
     }
     /// How long a temporary chat is kept.

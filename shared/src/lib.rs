@@ -20,6 +20,7 @@ pub mod link_tokens;
 pub mod listing;
 pub mod markdown;
 pub mod pages;
+pub mod parameters;
 pub mod password;
 pub mod random;
 pub mod secrets;

@@ -35,6 +35,8 @@ pub enum Action {
     Unpin,
     Archive,
     Unarchive,
+    /// The conversation's temperature, output limit and reasoning effort.
+    Parameters,
 }
 
 /// The fields the chat forms post (each form some of them).
@@ -154,6 +156,7 @@ async fn submit(
         Action::Pin => manage::shelve(visit, &owner, id, Shelf::Pinned).await,
         Action::Archive => manage::shelve(visit, &owner, id, Shelf::Archived).await,
         Action::Unpin | Action::Unarchive => manage::shelve(visit, &owner, id, Shelf::Recent).await,
+        Action::Parameters => manage::parameters(visit, req, &owner, id).await,
     }
 }
 

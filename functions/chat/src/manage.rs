@@ -1,7 +1,6 @@
 //! Managing a conversation: renaming it, sharing it by a read-only link and stopping that,
 //! deleting it.
 
-use lambda_http::http::StatusCode;
 use minijinja::context;
 use shared::conversations::{ConversationId, Shelf, Title};
 use shared::form::FieldErrors;
@@ -10,7 +9,7 @@ use shared::users::Username;
 use shared::{AppError, Reply, Visit, link_tokens};
 
 use crate::handler::{ChatForm, not_found_or_internal};
-use crate::view::{self, Show};
+use crate::view;
 
 /// A new title; one that is not valid is shown beside the field.
 pub async fn rename(
@@ -30,19 +29,10 @@ pub async fn rename(
             Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
         }
         Err(message) => {
-            let loaded = view::load(app, owner, id, &Show::default())
-                .await?
-                .ok_or(AppError::NotFound)?;
             let mut errors = FieldErrors::default();
             errors.add("title", message);
             let extra = context! { errors, form => context! { title => &form.title } };
-            let access = visit.model_access().await?;
-            let page = view::page(app, &loaded, &Show::default(), extra, &access);
-            Ok(Reply::page_with_status(
-                StatusCode::BAD_REQUEST,
-                "chat.html",
-                page,
-            ))
+            view::refused(visit, owner, id, extra).await
         }
     }
 }
@@ -161,4 +151,55 @@ pub async fn delete(
     crate::attach::delete_files(visit.app(), owner, id).await;
     visit.flash(shared::session::Flash::new("The conversation was deleted."));
     Ok(Reply::Redirect("/"))
+}
+
+/// `action=parameters`: the conversation's temperature, output limit and reasoning effort,
+/// checked against its model's catalogue entry; refused with the form again (and the message
+/// beside each field) when out of range, nothing changed.
+pub async fn parameters(
+    visit: &mut Visit<'static>,
+    req: &lambda_http::Request,
+    owner: &Username,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let form: shared::parameters::ParametersForm = shared::form::parse(req)?;
+    let app = visit.app();
+    let (conversation, _) = app
+        .store()
+        .await?
+        .conversation(owner, id, 0)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let catalogue = &app.config.models;
+    let model = catalogue
+        .get(&conversation.model)
+        .unwrap_or_else(|| catalogue.default_model());
+    match shared::parameters::Parameters::parse(&form, model) {
+        Ok(parameters) => {
+            app.store()
+                .await?
+                .set_parameters(owner, id, &parameters)
+                .await
+                .map_err(not_found_or_internal)?;
+            visit.flash(shared::session::Flash::new(
+                "The conversation's parameters were saved.",
+            ));
+            Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
+        }
+        Err(problems) => {
+            let mut errors = FieldErrors::default();
+            for (field, message) in problems {
+                errors.add(field, message);
+            }
+            let extra = context! {
+                errors,
+                typed_parameters => context! {
+                    temperature => form.temperature.trim(),
+                    max_output_tokens => form.max_output_tokens.trim(),
+                    reasoning_effort => form.reasoning_effort.trim(),
+                },
+            };
+            view::refused(visit, owner, id, extra).await
+        }
+    }
 }

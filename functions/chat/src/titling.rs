@@ -49,6 +49,7 @@ pub async fn retitle(app: &App, untitled: &Untitled, reply: &Message) -> Option<
         ..model.clone()
     };
     let prompt = Prompt {
+        temperature: None,
         system: Some(INSTRUCTION.to_string()),
         messages: vec![PromptMessage {
             role: "user",

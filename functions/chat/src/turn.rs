@@ -347,7 +347,10 @@ async fn prepare_claiming(
             None => store.conversation(owner, id, CONTEXT_MESSAGES).await,
         };
         let (conversation, history) = read.map_err(AppError::from)?.ok_or(TurnError::NotFound)?;
-        let model = pick_model(app, &limits.access, requested_model, &conversation.model)?;
+        let picked = pick_model(app, &limits.access, requested_model, &conversation.model)?;
+        // As this conversation uses it: its own output limit and reasoning effort.
+        let tuned = conversation.parameters.apply(picked);
+        let model = &tuned;
         let turn = new_turn_id();
         let next = conversation.next_seq;
         let (messages, context, next_seq) = match kind {
@@ -402,8 +405,9 @@ async fn prepare_claiming(
                 (vec![user, reply], context, next)
             }
         };
-        let prompt = Prompt::build(model, conversation.system.as_deref(), &context)
+        let mut prompt = Prompt::build(model, conversation.system.as_deref(), &context)
             .map_err(|e| context_error(model, e))?;
+        prompt.temperature = conversation.parameters.temperature_for(model);
         let group_limits = limits.group_limits(now);
         // The turn's messages go with the conversation when it expires.
         let expires_at = conversation.expiry_after_turn(now, limits.retention_days);

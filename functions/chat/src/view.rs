@@ -153,6 +153,7 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
                 expires_at => conversation.expires_at,
             },
             messages => transcript::messages(app, messages, now),
+            parameters => parameters_view(app, conversation),
             earlier,
             older_page => show.before.is_some(),
             live,
@@ -168,4 +169,46 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         },
         extra,
     ])
+}
+
+/// The parameters form: what the conversation's model offers, and what is set.
+fn parameters_view(app: &App, conversation: &Conversation) -> Value {
+    let catalogue = &app.config.models;
+    let model = catalogue
+        .get(&conversation.model)
+        .unwrap_or_else(|| catalogue.default_model());
+    let set = &conversation.parameters;
+    context! {
+        model_name => &model.name,
+        max_temperature => model.max_temperature,
+        efforts => &model.reasoning_efforts,
+        default_effort => &model.reasoning_effort,
+        max_output_tokens => model.max_output_tokens,
+        least_output_tokens => model.thinking_budget.map_or(1, |b| b + 1),
+        temperature => set.temperature_text(),
+        output_tokens => set.max_output_tokens,
+        effort => &set.reasoning_effort,
+        custom => !set.is_default(),
+    }
+}
+
+/// The conversation's page again after a form was refused: `extra` (the errors, what was
+/// typed) over it, answered 400; nothing was changed.
+pub async fn refused(
+    visit: &shared::Visit<'_>,
+    owner: &Username,
+    id: &shared::conversations::ConversationId,
+    extra: Value,
+) -> Result<shared::Reply, AppError> {
+    let app = visit.app();
+    let loaded = load(app, owner, id, &Show::default())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = visit.model_access().await?;
+    let page = page(app, &loaded, &Show::default(), extra, &access);
+    Ok(shared::Reply::page_with_status(
+        lambda_http::http::StatusCode::BAD_REQUEST,
+        "chat.html",
+        page,
+    ))
 }

@@ -194,6 +194,8 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
         expires_at: None,
         // Imports land on the recent list (exports do not carry pins or archiving).
         shelf: Default::default(),
+        // Nor parameters: the model's defaults.
+        parameters: Default::default(),
     };
     Ok((conversation, messages))
 }

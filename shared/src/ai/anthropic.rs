@@ -55,6 +55,9 @@ pub fn request(
     }
     if let Some(budget) = model.thinking_budget {
         body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+    } else if let Some(t) = prompt.temperature {
+        // With thinking on, Anthropic takes no temperature but its own.
+        body["temperature"] = json!(f64::from(t) / 100.0);
     }
     let mut request = super::post_for_events(http, model, "messages", &body)
         .header("anthropic-version", API_VERSION);

@@ -167,6 +167,13 @@ pub async fn stream(
         .inference_config(
             InferenceConfiguration::builder()
                 .max_tokens(max_tokens)
+                // With thinking on, the model takes no temperature but its own.
+                .set_temperature(
+                    prompt
+                        .temperature
+                        .filter(|_| model.thinking_budget.is_none())
+                        .map(|t| f32::from(t) / 100.0),
+                )
                 .build(),
         )
         .set_additional_model_request_fields(model.thinking_budget.map(thinking));
@@ -322,6 +329,7 @@ mod tests {
 
     fn prompt() -> Prompt {
         Prompt {
+            temperature: None,
             system: Some("Be brief.".into()),
             messages: vec![
                 PromptMessage {

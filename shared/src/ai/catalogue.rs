@@ -75,6 +75,14 @@ pub struct Model {
     /// US dollars per million prompt tokens written to the cache.
     #[serde(default)]
     pub cache_write_price: f64,
+    /// The highest temperature the model takes (OpenAI's 2, Anthropic's 1): conversations
+    /// may then set one; none: not offered.
+    #[serde(default)]
+    pub max_temperature: Option<f32>,
+    /// The reasoning efforts a conversation may choose among (OpenAI-compatible reasoning
+    /// models: `low`, `medium`, `high`...); empty: not offered.
+    #[serde(default)]
+    pub reasoning_efforts: Vec<String>,
     /// Whether the model reads images (PNG, JPEG, WebP, GIF) sent with a message.
     #[serde(default)]
     pub images: bool,
@@ -218,6 +226,33 @@ impl Catalogue {
                         model.id
                     ));
                 }
+            }
+            if !model.reasoning_efforts.is_empty() {
+                if model.provider != ProviderKind::OpenAi {
+                    return Err(format!(
+                        "model {:?}: reasoning_efforts are for openai models",
+                        model.id
+                    ));
+                }
+                let known = ["minimal", "low", "medium", "high"];
+                if let Some(bad) = model
+                    .reasoning_efforts
+                    .iter()
+                    .find(|e| !known.contains(&e.as_str()))
+                {
+                    return Err(format!(
+                        "model {:?}: reasoning_efforts: {bad:?} is not minimal, low, medium or high",
+                        model.id
+                    ));
+                }
+            }
+            if let Some(t) = model.max_temperature
+                && !(t > 0.0 && t <= 2.0)
+            {
+                return Err(format!(
+                    "model {:?}: max_temperature must be above 0 and at most 2",
+                    model.id
+                ));
             }
             if model.key_field.is_some() && model.key_secret.is_none() {
                 return Err(format!(
@@ -425,6 +460,17 @@ mod tests {
             Catalogue::parse(&thinking("reasoning_effort = \"high\""))
                 .unwrap_err()
                 .contains("openai")
+        );
+        assert!(
+            Catalogue::parse(&thinking("reasoning_efforts = [\"low\"]"))
+                .unwrap_err()
+                .contains("openai")
+        );
+        assert!(Catalogue::parse(&thinking("max_temperature = 1.0")).is_ok());
+        assert!(
+            Catalogue::parse(&thinking("max_temperature = 3.0"))
+                .unwrap_err()
+                .contains("max_temperature")
         );
         let openai_region = "[[model]]\nid = \"m\"\nname = \"M\"\nprovider = \"openai\"\nupstream = \"u\"\nbase_url = \"x\"\ncontext_tokens = 4000\nregion = \"eu-west-1\"";
         assert!(

@@ -79,6 +79,8 @@ fn message_tokens(message: &Message) -> u32 {
 pub struct Prompt {
     pub system: Option<String>,
     pub messages: Vec<PromptMessage>,
+    /// The conversation's temperature, in hundredths (`parameters`); none: the model's own.
+    pub temperature: Option<u16>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -161,6 +163,7 @@ impl Prompt {
         Ok(Self {
             system: system.map(str::to_string),
             messages,
+            temperature: None,
         })
     }
 

@@ -246,6 +246,7 @@ mod tests {
 
     fn prompt() -> Prompt {
         Prompt {
+            temperature: None,
             system: Some("Be brief.".into()),
             messages: vec![PromptMessage {
                 role: "user",
@@ -397,6 +398,7 @@ mod tests {
         let mut claude = model(ProviderKind::Anthropic, "echo", &fake);
         claude.prompt_caching = true;
         let prompt = Prompt {
+            temperature: None,
             system: Some("Be brief.".into()),
             messages: vec![
                 PromptMessage {

@@ -33,6 +33,9 @@ pub fn request(
     if let Some(effort) = &model.reasoning_effort {
         body["reasoning_effort"] = json!(effort);
     }
+    if let Some(t) = prompt.temperature {
+        body["temperature"] = json!(f64::from(t) / 100.0);
+    }
     let mut request = super::post_for_events(http, model, "chat/completions", &body);
     if let Some(key) = key {
         request = request.bearer_auth(key.expose_secret());

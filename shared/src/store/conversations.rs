@@ -129,6 +129,14 @@ pub trait ConversationStore {
         after: Option<&ConversationId>,
         limit: usize,
     ) -> StoreResult<Page<Conversation>>;
+    /// Sets the conversation's parameters (the defaults clear them); `NotFound` if there is
+    /// no such conversation.
+    async fn set_parameters(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        parameters: &crate::parameters::Parameters,
+    ) -> StoreResult<()>;
     /// `NotFound` if there is no such conversation.
     async fn rename_conversation(
         &self,
@@ -217,6 +225,14 @@ impl ConversationStore for Store {
         limit: usize,
     ) -> StoreResult<Page<Conversation>> {
         delegate!(self, s => s.search_conversations(owner, query, after, limit))
+    }
+    async fn set_parameters(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        parameters: &crate::parameters::Parameters,
+    ) -> StoreResult<()> {
+        delegate!(self, s => s.set_parameters(owner, id, parameters))
     }
     async fn rename_conversation(
         &self,

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::attachments::{Attachment, AttachmentId, FileName, MediaType};
+use crate::parameters::Parameters;
 
 /// An account as both backends keep it: plain fields, checked when read back.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -117,6 +118,8 @@ pub(crate) struct ConversationRecord {
     /// Epoch seconds: DynamoDB's TTL attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Parameters::is_default")]
+    pub parameters: Parameters,
 }
 
 impl ConversationRecord {
@@ -133,6 +136,7 @@ impl ConversationRecord {
             temporary: c.temporary,
             expires_at: c.expires_at,
             shelf: (c.shelf != Shelf::Recent).then(|| c.shelf.as_str().to_string()),
+            parameters: c.parameters.clone(),
         }
     }
 
@@ -154,6 +158,7 @@ impl ConversationRecord {
                 Some(name) => Shelf::parse(name)
                     .ok_or_else(|| StoreError::Corrupt(format!("shelf {name}")))?,
             },
+            parameters: self.parameters,
         })
     }
 }

@@ -74,7 +74,8 @@ pub fn catalogue(base_url: &str) -> String {
         toml.push_str(&format!(
             "[[model]]\nid = \"fake-{behaviour}\"\nname = \"Fake {behaviour}\"\nprovider = \"openai\"\n\
              upstream = \"{behaviour}\"\nbase_url = \"{base_url}\"\ncontext_tokens = 4000\n\
-             input_price = 1.0\noutput_price = 2.0\nimages = true\ndocuments = true\n\n"
+             input_price = 1.0\noutput_price = 2.0\nimages = true\ndocuments = true\n\
+             max_temperature = 2.0\nreasoning_efforts = [\"low\", \"medium\", \"high\"]\n\n"
         ));
     }
     // A model that reads text only: attachments other than text are refused before sending.

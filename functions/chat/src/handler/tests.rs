@@ -1547,3 +1547,99 @@ mod attachments {
         let _ = bob;
     }
 }
+
+mod parameters {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_conversations_parameters_go_to_the_model_and_bad_ones_are_refused() {
+        let (app, fake) = portal().await;
+        let ann = Person::new(app).await;
+        let path = ann.start("fake-echo", "first").await;
+        let (_, page) = ann.get(&path).await;
+        assert!(page.contains("name=\"temperature\""), "{page}");
+        assert!(page.contains("<option value=\"high\""), "{page}");
+
+        let response = ann
+            .post(
+                &path,
+                &[
+                    ("action", "parameters"),
+                    ("temperature", "0.7"),
+                    ("max_output_tokens", "100"),
+                    ("reasoning_effort", "high"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let response = ann.post(&path, &[("message", "tuned")]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let body = fake.requests().last().unwrap().body.clone();
+        assert_eq!(body["temperature"], 0.7);
+        assert_eq!(body["max_tokens"], 100);
+        assert_eq!(body["reasoning_effort"], "high");
+
+        // Out of range: the form again, the message beside the field, nothing changed.
+        let response = ann
+            .post(
+                &path,
+                &[
+                    ("action", "parameters"),
+                    ("temperature", "3"),
+                    ("max_output_tokens", "100"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let page = streamed_text(response).await;
+        assert!(page.contains("Enter a temperature from 0 to 2."), "{page}");
+        assert!(page.contains("value=\"3\""), "what was typed stays: {page}");
+        let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+        let store = app.store().await.unwrap();
+        let (c, _) = store
+            .conversation(&ann.name, &id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.parameters.temperature, Some(70));
+
+        // Another user's conversation is not found; without the form's token, refused.
+        let bob = Person::new(app).await;
+        let response = bob
+            .post(&path, &[("action", "parameters"), ("temperature", "1")])
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let response = handle(
+            app,
+            with_cookie(
+                form_post(&path, &[("action", "parameters"), ("temperature", "1")]),
+                &ann.cookie,
+            ),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+        // Cleared: the model's own again.
+        let response = ann
+            .post(
+                &path,
+                &[
+                    ("action", "parameters"),
+                    ("temperature", ""),
+                    ("max_output_tokens", ""),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (c, _) = store
+            .conversation(&ann.name, &id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(c.parameters.is_default());
+        ann.post(&path, &[("message", "plain")]).await;
+        let body = fake.requests().last().unwrap().body.clone();
+        assert!(body.get("temperature").is_none(), "{body}");
+        assert_ne!(body["max_tokens"], 100);
+    }
+}

@@ -358,6 +358,41 @@ pub async fn replies_keep_their_thinking<S: ConversationStore + AccountStore>(st
     );
 }
 
+pub async fn conversations_keep_their_parameters<S: ConversationStore + AccountStore>(store: &S) {
+    use crate::parameters::Parameters;
+    let ann = owner(store, "tuner").await;
+    let c = conversation("Tuned", 1_800_000_000);
+    store.create_conversation(&ann, &c).await.unwrap();
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert!(read.parameters.is_default());
+    let parameters = Parameters {
+        temperature: Some(70),
+        max_output_tokens: Some(512),
+        reasoning_effort: Some("low".into()),
+    };
+    store
+        .set_parameters(&ann, &c.id, &parameters)
+        .await
+        .unwrap();
+    // A send moves the conversation on and keeps them.
+    send(store, &ann, &c.id, "hello", 1_800_000_001).await;
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.parameters, parameters);
+    store
+        .set_parameters(&ann, &c.id, &Parameters::default())
+        .await
+        .unwrap();
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert!(read.parameters.is_default());
+    // Someone else's id, or none: not found, and nothing created.
+    let bob = owner(store, "bystander").await;
+    assert!(matches!(
+        store.set_parameters(&bob, &c.id, &parameters).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.conversation(&bob, &c.id, 0).await.unwrap().is_none());
+}
+
 pub async fn messages_keep_their_attachments<
     S: ConversationStore + AccountStore + crate::store::TransferStore,
 >(

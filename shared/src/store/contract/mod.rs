@@ -270,6 +270,10 @@ macro_rules! contract_tests {
             $crate::store::contract::concurrent_sends_lose_nothing(&a, &b).await;
         }
         #[tokio::test]
+        async fn conversations_keep_their_parameters() {
+            $crate::store::contract::conversations_keep_their_parameters(&$make.await).await;
+        }
+        #[tokio::test]
         async fn messages_keep_their_attachments() {
             $crate::store::contract::messages_keep_their_attachments(&$make.await).await;
         }

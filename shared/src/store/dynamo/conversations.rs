@@ -241,6 +241,36 @@ impl ConversationStore for DynamoStore {
         })
     }
 
+    async fn set_parameters(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        parameters: &crate::parameters::Parameters,
+    ) -> StoreResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), conversation_sk(id))))
+            .condition_expression("attribute_exists(PK)")
+            // A reserved word in DynamoDB's expressions.
+            .expression_attribute_names("#parameters", "parameters");
+        let update = if parameters.is_default() {
+            update.update_expression("REMOVE #parameters")
+        } else {
+            let value =
+                serde_dynamo::to_attribute_value(parameters).map_err(StoreError::backend)?;
+            update
+                .update_expression("SET #parameters = :parameters")
+                .expression_attribute_values(":parameters", value)
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
+    }
+
     async fn rename_conversation(
         &self,
         owner: &Username,

@@ -193,6 +193,27 @@ impl ConversationStore for SqliteStore {
         })
     }
 
+    async fn set_parameters(
+        &self,
+        owner: &Username,
+        id: &ConversationId,
+        parameters: &crate::parameters::Parameters,
+    ) -> StoreResult<()> {
+        let json = parameters_json(parameters)?;
+        self.with(|conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE conversations SET parameters = ?3 WHERE owner = ?1 AND id = ?2",
+                    params![owner.as_str(), id.as_str(), json],
+                )
+                .map_err(backend)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
     async fn rename_conversation(
         &self,
         owner: &Username,

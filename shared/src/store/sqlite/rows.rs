@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf, parameters";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
      output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at, attachments";
@@ -58,6 +58,12 @@ pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationR
         temporary: row.get(8)?,
         expires_at: row.get::<_, Option<i64>>(9)?.map(|t| t as u64),
         shelf: row.get(10)?,
+        parameters: match row.get::<_, Option<String>>(11)? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, e.into())
+            })?,
+            None => Default::default(),
+        },
     })
 }
 
@@ -141,7 +147,7 @@ pub(super) fn insert_conversation(
     conn.execute(
         &format!(
             "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             owner.as_str(),
@@ -156,6 +162,7 @@ pub(super) fn insert_conversation(
             r.temporary,
             r.expires_at.map(|t| t as i64),
             r.shelf,
+            parameters_json(&r.parameters)?,
         ],
     )
     .map_err(backend)?;
@@ -207,3 +214,13 @@ pub(super) fn totals_from_row(row: &Row, first: usize) -> rusqlite::Result<Total
 
 pub(super) const TOTALS_COLUMNS: &str = "input_tokens, output_tokens, cost, replies, estimated_replies, cache_read_tokens, \
      cache_write_tokens, cache_saved";
+
+/// A conversation's parameters as its row keeps them: JSON, or NULL for the model's defaults.
+pub(super) fn parameters_json(
+    parameters: &crate::parameters::Parameters,
+) -> StoreResult<Option<String>> {
+    (!parameters.is_default())
+        .then(|| serde_json::to_string(parameters))
+        .transpose()
+        .map_err(StoreError::backend)
+}

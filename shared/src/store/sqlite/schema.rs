@@ -144,6 +144,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE conversations ADD COLUMN shelf TEXT;",
     // Attachments' metadata, as JSON, with the message they came with.
     "ALTER TABLE messages ADD COLUMN attachments TEXT;",
+    // Conversations' own parameters, as JSON.
+    "ALTER TABLE conversations ADD COLUMN parameters TEXT;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
