@@ -32,6 +32,8 @@ pub enum AuditAction {
     GroupCapsChanged,
     GroupMemberAdded,
     GroupMemberRemoved,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl AuditAction {
@@ -60,6 +62,8 @@ impl AuditAction {
         Self::GroupCapsChanged,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::ApiKeyCreated,
+        Self::ApiKeyRevoked,
     ];
 
     /// The name it is stored and filtered by.
@@ -89,6 +93,8 @@ impl AuditAction {
             Self::GroupCapsChanged => "group-caps-changed",
             Self::GroupMemberAdded => "group-member-added",
             Self::GroupMemberRemoved => "group-member-removed",
+            Self::ApiKeyCreated => "api-key-created",
+            Self::ApiKeyRevoked => "api-key-revoked",
         }
     }
 
@@ -119,6 +125,8 @@ impl AuditAction {
             Self::GroupCapsChanged => "Changed a group's caps",
             Self::GroupMemberAdded => "Added to group",
             Self::GroupMemberRemoved => "Removed from group",
+            Self::ApiKeyCreated => "Created an API key",
+            Self::ApiKeyRevoked => "Revoked an API key",
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod ai;
+pub mod api_keys;
 pub mod app;
 pub mod attachments;
 pub mod audit;

@@ -148,6 +148,9 @@ mod tests {
                         conversation => context! { id => "AAAAAAAAAAAAAAAA", title => hostile, system => hostile },
                         messages => [context! { seq => 0, speaker => "user", html => "<p>ok</p>", raw => hostile, state => "failed", error => hostile }],
                         earlier => 3, live => true,
+                        keys => [context! { id => "AAAAAAAAAAAAAAAA", name => hostile, created_at => 0, models => [hostile] }],
+                        new_key => context! { name => hostile, secret => "sk-sb-x" },
+                        key_models => [context! { id => hostile, name => hostile }],
                         parameters => context! {
                             model_name => hostile, max_temperature => 2.0, efforts => [hostile],
                             max_output_tokens => 100, least_output_tokens => 1,

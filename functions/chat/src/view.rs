@@ -2,7 +2,7 @@
 //! actions open on the last reply.
 
 use minijinja::{Value, context};
-use shared::conversations::{Conversation, HISTORY_PAGE, Message};
+use shared::conversations::{Conversation, HISTORY_PAGE, Message, Shelf};
 use shared::groups::ModelAccess;
 use shared::store::ConversationStore;
 use shared::users::Username;
@@ -26,10 +26,12 @@ pub struct Loaded {
     pub conversation: Conversation,
     pub messages: Vec<Message>,
     pub recent: Vec<Conversation>,
+    /// The pinned ones, which head the sidebar.
+    pub pinned: Vec<Conversation>,
 }
 
-/// Loads what `show` asks for, and the sidebar's conversations beside it (one round trip);
-/// `None` if `owner` has no such conversation.
+/// Loads what `show` asks for, and the sidebar's conversations beside it, pinned and recent
+/// (one round trip: three queries at once); `None` if `owner` has no such conversation.
 pub async fn load(
     app: &App,
     owner: &Username,
@@ -37,9 +39,10 @@ pub async fn load(
     show: &Show,
 ) -> Result<Option<Loaded>, AppError> {
     let store = app.store().await?;
-    let (history, recent) = tokio::join!(
+    let (history, recent, pinned) = tokio::join!(
         history(store, owner, id, show),
-        store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS)
+        store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS),
+        store.list_shelf(owner, Shelf::Pinned, None, SIDEBAR_CONVERSATIONS)
     );
     let Some((conversation, messages)) = history? else {
         return Ok(None);
@@ -48,6 +51,7 @@ pub async fn load(
         conversation,
         messages,
         recent: recent?.items,
+        pinned: pinned?.items,
     }))
 }
 
@@ -80,6 +84,7 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         conversation,
         messages,
         recent,
+        pinned,
     } = loaded;
     let now = session::now();
     let live = transcript::live(app, messages, now);
@@ -163,6 +168,10 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
             form,
             estimate,
             recent => recent
+                .iter()
+                .map(|c| context! { id => c.id.as_str(), title => &c.title })
+                .collect::<Vec<_>>(),
+            pinned => pinned
                 .iter()
                 .map(|c| context! { id => c.id.as_str(), title => &c.title })
                 .collect::<Vec<_>>(),

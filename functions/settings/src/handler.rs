@@ -1,6 +1,7 @@
 //! `GET /settings` shows the account's settings; `POST /settings` changes the password
-//! (`password`), signs out every session (`sign_out_everywhere`), or deletes the account with
-//! everything it owns (`deletion`). Each action is a file of its name.
+//! (`password`), signs out every session (`sign_out_everywhere`), makes or revokes a personal
+//! API key (`api_keys`), or deletes the account with everything it owns (`deletion`). Each
+//! action is a file of its name.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use shared::form::FieldErrors;
 use shared::{App, AppError, Methods, Reply, Verb, Visit, serve};
 
-use crate::{deletion, password, sign_out_everywhere};
+use crate::{api_keys, deletion, password, sign_out_everywhere};
 
 /// The page's forms.
 #[derive(Deserialize)]
@@ -19,6 +20,8 @@ enum Action {
     Password,
     SignOutEverywhere,
     Delete,
+    CreateKey,
+    RevokeKey,
 }
 
 /// The fields the page's forms post (each form some of them).
@@ -32,6 +35,15 @@ pub struct SettingsForm {
     pub confirm: String,
     #[serde(default)]
     pub confirm_username: String,
+    /// A new API key's name, days until it expires (blank: never) and models (the
+    /// repeated `key_model` fields; none: all the account's).
+    #[serde(default)]
+    pub key_name: String,
+    #[serde(default)]
+    pub key_days: String,
+    /// The API key to revoke.
+    #[serde(default)]
+    pub key: String,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -42,7 +54,11 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
     match Methods::GetPost.of(req)? {
         Verb::Get => {
             visit.require_user()?;
-            Ok(Reply::page("settings.html", signed_in_with(visit)))
+            let keys = api_keys::listed(visit).await?;
+            Ok(Reply::page(
+                "settings.html",
+                context! { ..keys, ..signed_in_with(visit) },
+            ))
         }
         Verb::Post => {
             let action = visit.action(req)?;
@@ -51,6 +67,8 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
                 Action::Password => password::change(visit, &form).await,
                 Action::SignOutEverywhere => sign_out_everywhere::sign_out(visit).await,
                 Action::Delete => deletion::delete(visit, &form).await,
+                Action::CreateKey => api_keys::create(visit, req, &form).await,
+                Action::RevokeKey => api_keys::revoke(visit, &form).await,
             }
         }
     }
@@ -91,6 +109,15 @@ pub fn again(
         "settings.html",
         context! { errors, confirm_username, ..signed_in_with(visit) },
     ))
+}
+
+/// The settings page with `extra` (the API keys' part) over it.
+pub fn page_with(visit: &Visit, status: StatusCode, extra: minijinja::Value) -> Reply {
+    Reply::page_with_status(
+        status,
+        "settings.html",
+        context! { ..extra, ..signed_in_with(visit) },
+    )
 }
 
 pub fn secret(s: &str) -> SecretString {

@@ -1,3 +1,4 @@
+mod api_keys;
 mod deletion;
 mod handler;
 mod password;

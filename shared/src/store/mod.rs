@@ -82,6 +82,7 @@ macro_rules! delegate {
 
 // After `delegate!`, which the capabilities' `impl ... for Store` use.
 mod accounts;
+mod api_keys;
 mod audit;
 mod conversations;
 mod groups;
@@ -95,6 +96,8 @@ mod transfer;
 mod usage;
 
 pub use accounts::*;
+pub(crate) use api_keys::ApiKeyRecord;
+pub use api_keys::ApiKeyStore;
 pub use audit::*;
 pub use conversations::*;
 pub use groups::*;

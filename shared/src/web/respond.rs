@@ -182,11 +182,7 @@ fn file(content_type: &'static str, disposition: &str, body: Bytes) -> Response<
     if let Ok(value) = HeaderValue::try_from(disposition) {
         headers.insert("content-disposition", value);
     }
-    // Only its owner may see it: no shared cache keeps it.
-    headers.insert(
-        "cache-control",
-        HeaderValue::from_static("private, max-age=300"),
-    );
+    // Only its owner may see it: like every response, `no-store` (`decorate`).
     response
 }
 

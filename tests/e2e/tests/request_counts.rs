@@ -75,15 +75,16 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
         ),
         "home"
     );
-    // A conversation's page: the session's read, then its messages and the sidebar's latest
-    // conversations, two queries at once.
+    // A conversation's page: the session's read, then its messages and the sidebar's pinned
+    // and latest conversations, three queries at once.
     let (count, operations) = requests(&setup, "chat").await;
     assert_eq!(
         (count, operations),
         (
-            3,
+            4,
             vec![
                 "BatchGetItem".to_string(),
+                "Query".to_string(),
                 "Query".to_string(),
                 "Query".to_string()
             ]

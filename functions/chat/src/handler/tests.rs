@@ -1643,3 +1643,30 @@ mod parameters {
         assert_ne!(body["max_tokens"], 100);
     }
 }
+
+#[tokio::test]
+async fn the_sidebar_lists_the_pinned_conversations_first() {
+    let (app, _fake) = portal().await;
+    let ann = Person::new(app).await;
+    let kept = ann.start("offline", "Keep me at hand").await;
+    let other = ann.start("offline", "Something else").await;
+    let response = ann.post(&kept, &[("action", "pin")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = ann.get(&other).await;
+    let start = page.find("id=\"conversations\"").unwrap();
+    let sidebar = &page[start..start + page[start..].find("</nav>").unwrap()];
+    let pinned = sidebar.find("Pinned</h3>").expect("a pinned heading");
+    let recent = sidebar.find("Recent</h3>").expect("a recent heading");
+    let kept_at = sidebar
+        .find("Keep me at hand")
+        .expect("the pinned one is listed");
+    let other_at = sidebar
+        .find("Something else")
+        .expect("the open one is listed");
+    assert!(
+        pinned < kept_at && kept_at < recent && recent < other_at,
+        "{sidebar}"
+    );
+    // Listed once.
+    assert_eq!(sidebar.matches("Keep me at hand").count(), 1, "{sidebar}");
+}

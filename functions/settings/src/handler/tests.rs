@@ -337,3 +337,111 @@ async fn an_account_that_signs_on_with_a_provider_has_no_password_here() {
             .is_none()
     );
 }
+
+mod api_keys {
+    use super::*;
+    use shared::api_keys::{KeyHash, looks_like_key};
+    use shared::store::ApiKeyStore;
+
+    /// The key shown on a page, if any.
+    fn shown_key(html: &str) -> Option<String> {
+        let start = html.find("id=\"new-key\">")? + "id=\"new-key\">".len();
+        Some(html[start..].split('<').next()?.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_key_is_shown_once_stored_as_a_hash_listed_and_revoked() {
+        let app = testing::app();
+        let (ann, cookie, token) = setup(&app).await;
+        let response = post(
+            &app,
+            &cookie,
+            &token,
+            &[
+                ("action", "create-key"),
+                ("key_name", "laptop"),
+                ("key_days", "30"),
+                ("key_model", "offline"),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let html = body_text(&response);
+        let shown = shown_key(&html).expect("the new key is shown");
+        assert!(looks_like_key(&shown), "{shown}");
+        // Stored as its hash only, for its owner; shown again nowhere.
+        let store = app.store().await.unwrap();
+        let (owner, key) = store
+            .api_key_by_hash(&KeyHash::of(&secret(&shown)))
+            .await
+            .unwrap()
+            .expect("found by its hash");
+        assert_eq!(owner, ann.username);
+        assert_eq!(key.name.as_str(), "laptop");
+        assert_eq!(key.models.as_deref(), Some(&["offline".to_string()][..]));
+        assert!(key.expires_at.unwrap() > key.created_at + 29 * 86_400);
+        let page = body_text(
+            &handle(
+                &app,
+                with_cookie(request(Method::GET, "/settings"), &cookie),
+            )
+            .await,
+        );
+        assert!(page.contains("laptop"), "{page}");
+        assert!(!page.contains(&shown), "never shown again");
+        assert!(shown_key(&page).is_none());
+
+        // Another user cannot revoke it (404); its owner can, and it is gone.
+        let bob = testing::create_account(&app, "bob", Role::User, PASSWORD).await;
+        let (bob_cookie, bob_token) = testing::sign_in(&app, &bob).await;
+        let revoke = [("action", "revoke-key"), ("key", key.id.as_str())];
+        let response = post(&app, &bob_cookie, &bob_token, &revoke).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let response = post(&app, &cookie, &token, &revoke).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(store.api_keys(&ann.username).await.unwrap().is_empty());
+        let response = post(&app, &cookie, &token, &revoke).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn bad_key_forms_are_refused_beside_their_fields_and_make_nothing() {
+        let app = testing::app();
+        let (ann, cookie, token) = setup(&app).await;
+        for (fields, message) in [
+            (vec![("key_name", " ")], "Name the key"),
+            (
+                vec![("key_name", "x"), ("key_days", "0")],
+                "whole number of days",
+            ),
+            (
+                vec![("key_name", "x"), ("key_days", "9999")],
+                "whole number of days",
+            ),
+            (
+                vec![("key_name", "x"), ("key_model", "no-such-model")],
+                "Choose among the models",
+            ),
+        ] {
+            let mut all = vec![("action", "create-key")];
+            all.extend(fields);
+            let response = post(&app, &cookie, &token, &all).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            let html = body_text(&response);
+            assert!(html.contains(message), "{message}: {html}");
+            assert!(shown_key(&html).is_none());
+        }
+        // Without the form's token: refused.
+        let response = handle(
+            &app,
+            with_cookie(
+                form_post("/settings", &[("action", "create-key"), ("key_name", "x")]),
+                &cookie,
+            ),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let store = app.store().await.unwrap();
+        assert!(store.api_keys(&ann.username).await.unwrap().is_empty());
+    }
+}

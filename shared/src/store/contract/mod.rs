@@ -22,6 +22,7 @@ use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals};
 use crate::users::Username;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod conversations;
 mod groups;
@@ -34,6 +35,7 @@ mod transfer;
 mod usage;
 
 pub use accounts::*;
+pub use api_keys::*;
 pub use audit::*;
 pub use conversations::*;
 pub use groups::*;
@@ -268,6 +270,10 @@ macro_rules! contract_tests {
         async fn concurrent_sends_lose_nothing() {
             let (a, b) = ($make.await, $make.await);
             $crate::store::contract::concurrent_sends_lose_nothing(&a, &b).await;
+        }
+        #[tokio::test]
+        async fn api_keys_are_found_by_hash_listed_and_revoked() {
+            $crate::store::contract::api_keys_are_found_by_hash_listed_and_revoked(&$make.await).await;
         }
         #[tokio::test]
         async fn conversations_keep_their_parameters() {

@@ -194,7 +194,8 @@ impl AccountStore for DynamoStore {
         self.begin_account_deletion(username).await?;
         self.unlink_identity(username).await?;
         let pk = user_pk(username.as_str());
-        // Everything the user owns lives in their partition (plus the share links it names):
+        // Everything the user owns lives in their partition (plus the share links and API key
+        // lookups it names):
         // query, delete, and query again until only the account is left.
         loop {
             let mut start = None;
@@ -206,7 +207,7 @@ impl AccountStore for DynamoStore {
                     .table_name(&self.table)
                     .key_condition_expression("PK = :pk")
                     .expression_attribute_values(":pk", s(&pk))
-                    .projection_expression("PK, SK, #share")
+                    .projection_expression("PK, SK, #share, key_hash")
                     .expression_attribute_names("#share", "share")
                     .consistent_read(true)
                     .set_exclusive_start_key(start)
@@ -218,6 +219,10 @@ impl AccountStore for DynamoStore {
                 for item in &items {
                     if let Some(token) = item.get("share").and_then(|v| v.as_s().ok()) {
                         keys.push(share_key(token));
+                    }
+                    // An API key's lookup by hash goes with it.
+                    if let Some(hash) = item.get("key_hash").and_then(|v| v.as_s().ok()) {
+                        keys.push(super::api_keys::lookup_key(hash));
                     }
                     let is_account = item
                         .get(table::SORT_KEY)

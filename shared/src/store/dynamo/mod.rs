@@ -46,6 +46,7 @@ use crate::usage::{Cached, Charge, Cost, Month, Totals, UsageLine, UsageReport};
 use crate::users::Username;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod batch;
 mod conversations;

@@ -142,6 +142,7 @@ impl AccountStore for SqliteStore {
                 "usage",
                 "shares",
                 "revoked_sessions",
+                "api_keys",
             ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE owner = ?1"),

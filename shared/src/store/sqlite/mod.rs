@@ -36,6 +36,7 @@ use crate::usage::{Cached, Charge, Cost, Month, SendRate, Totals, UsageLine, Usa
 use crate::users::Username;
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod conversations;
 mod groups;

@@ -146,6 +146,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE messages ADD COLUMN attachments TEXT;",
     // Conversations' own parameters, as JSON.
     "ALTER TABLE conversations ADD COLUMN parameters TEXT;",
+    // Personal API keys, found by their hash.
+    "CREATE TABLE api_keys (
+        key_hash TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_used_at INTEGER,
+        models TEXT,
+        UNIQUE (owner, id)
+     );",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,

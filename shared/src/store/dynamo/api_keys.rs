@@ -1,0 +1,187 @@
+//! API keys: one item per key in its owner's partition (`APIKEY#<id>`, with the key's hash),
+//! and a lookup item by hash (`APIKEY#<sha256>`), written and deleted together.
+
+use super::*;
+use crate::api_keys::{ApiKey, ApiKeyId, KeyHash};
+use crate::store::{ApiKeyRecord, ApiKeyStore};
+
+fn key_sk(id: &ApiKeyId) -> String {
+    format!("APIKEY#{}", id.as_str())
+}
+
+pub(super) fn lookup_key(hash: &str) -> Item {
+    key(format!("APIKEY#{hash}"), "APIKEY")
+}
+
+#[derive(Serialize, Deserialize)]
+struct ApiKeyItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    record: ApiKeyRecord,
+}
+
+impl ApiKeyStore for DynamoStore {
+    async fn create_api_key(
+        &self,
+        owner: &Username,
+        api_key: &ApiKey,
+        hash: &KeyHash,
+    ) -> StoreResult<()> {
+        let item = to_item(&ApiKeyItem {
+            pk: user_pk(owner.as_str()),
+            sk: key_sk(&api_key.id),
+            record: ApiKeyRecord::new(api_key, hash),
+        })?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let mut lookup = lookup_key(hash.as_str());
+        lookup.insert("owner".into(), s(owner.as_str()));
+        lookup.insert("id".into(), s(api_key.id.as_str()));
+        let link = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(lookup))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .expect("table and item are set");
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(link).build())
+            .transact_items(self.account_is_live(owner))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        match condition_failures(&err) {
+            Some(failed) if failed(2) => Err(StoreError::NotFound),
+            Some(_) => Err(StoreError::Conflict),
+            None => Err(backend(err)),
+        }
+    }
+
+    async fn api_keys(&self, owner: &Username) -> StoreResult<Vec<ApiKey>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :keys)")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":keys", s("APIKEY#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut keys = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<ApiKeyItem>(item)?.record.into_key())
+            .collect::<StoreResult<Vec<_>>>()?;
+        keys.sort_by(|a, b| (a.created_at, a.id.as_str()).cmp(&(b.created_at, b.id.as_str())));
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(&self, owner: &Username, id: &ApiKeyId) -> StoreResult<()> {
+        let item_key = key(user_pk(owner.as_str()), key_sk(id));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key.clone()))
+            .projection_expression("key_hash")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(hash) = output
+            .item
+            .and_then(|item| item.get("key_hash")?.as_s().ok().cloned())
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let delete = |key| {
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key))
+                        .build()
+                        .expect("table and key are set"),
+                )
+                .build()
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(delete(item_key))
+            .transact_items(delete(lookup_key(&hash)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Username, ApiKey)>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(lookup_key(hash.as_str())))
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(link) = output.item else {
+            return Ok(None);
+        };
+        let field = |name: &str| link.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let (Some(owner), Some(id)) = (field("owner"), field("id")) else {
+            return Err(StoreError::Corrupt("api key link without its owner".into()));
+        };
+        let owner = Username::parse(&owner)
+            .map_err(|e| StoreError::Corrupt(format!("api key owner: {e}")))?;
+        let id =
+            ApiKeyId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("api key id {id}")))?;
+        // The key itself, in its owner's partition: a link left behind by an interrupted
+        // revoke or deletion leads nowhere.
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), key_sk(&id))))
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let record = from_item::<ApiKeyItem>(item)?.record;
+        if record.key_hash != hash.as_str() {
+            return Ok(None);
+        }
+        Ok(Some((owner, record.into_key()?)))
+    }
+
+    async fn touch_api_key(&self, owner: &Username, id: &ApiKeyId, now: u64) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(owner.as_str()), key_sk(id))))
+            .update_expression("SET last_used_at = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::NotFound),
+            Err(err) => Err(backend(err)),
+        }
+    }
+}
