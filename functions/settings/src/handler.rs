@@ -9,7 +9,7 @@ use minijinja::context;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::form::FieldErrors;
-use shared::{App, AppError, Methods, Reply, Verb, Visit, serve};
+use shared::{AlsoRead, App, AppError, Methods, Reply, Verb, Visit, serve_reading};
 
 use crate::{api_keys, deletion, password, sign_out_everywhere};
 
@@ -47,7 +47,9 @@ pub struct SettingsForm {
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    serve(app, req, route).await
+    // The API keys' form offers the models the account's groups allow: read the groups with
+    // the account.
+    serve_reading(app, req, AlsoRead::Groups, route).await
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {

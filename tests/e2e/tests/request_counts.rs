@@ -50,12 +50,20 @@ async fn a_page_view_costs_at_most_one_dynamodb_request() {
     let setup = Setup::new(Some(&url))
         .await
         .expect("the bench account and table");
-    for function in ["settings", "logout", "notfound", "transfer"] {
+    for function in ["logout", "notfound", "transfer"] {
         let (count, operations) = requests(&setup, function).await;
         // The account and whether this session was signed out, in one batch read.
         assert_eq!(count, 1, "{function}, signed in: {operations:?}");
         assert_eq!(operations, ["BatchGetItem"], "{function}");
     }
+    // Settings lists the account's API keys: the batch read (with the groups, whose models a
+    // new key may be limited to), then one query.
+    let (count, operations) = requests(&setup, "settings").await;
+    assert_eq!(
+        (count, operations),
+        (2, vec!["BatchGetItem".to_string(), "Query".to_string()]),
+        "settings"
+    );
     for function in ["login", "signup"] {
         let (count, operations) = requests(&setup, function).await;
         assert_eq!(count, 0, "{function}, signed out: {operations:?}");
