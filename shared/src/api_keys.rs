@@ -14,24 +14,10 @@ pub const MAX_KEYS: usize = 20;
 /// The longest expiry offered, in days.
 pub const MAX_DAYS: u32 = 365;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ApiKeyId(String);
-
-impl ApiKeyId {
-    pub fn generate() -> Self {
-        Self(crate::random::token::<12>())
-    }
-
-    /// `None` for anything that cannot be an id: answered as a missing one.
-    pub fn parse(raw: &str) -> Option<Self> {
-        crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+crate::random_id!(
+    /// An API key's id (not the key: it names the key in its owner's list).
+    ApiKeyId
+);
 
 /// What the key is called in the list ("laptop", "CI"): 1 to 60 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -3,7 +3,6 @@
 //! DynamoDB's 400 KB item limit (one item per message).
 
 use crate::usage::Cost;
-use base64::Engine;
 
 /// The most a user's message may hold, in bytes of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 32_000;
@@ -18,30 +17,10 @@ pub const MAX_TITLE_CHARS: usize = 100;
 /// Messages shown per page of a conversation's history.
 pub const HISTORY_PAGE: usize = 50;
 
-fn random_id(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the operating system's random source failed");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// An unguessable conversation id: 96 random bits, URL-safe.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ConversationId(String);
-
-impl ConversationId {
-    pub fn generate() -> Self {
-        Self(random_id(12))
-    }
-
-    /// `None` for anything that cannot be an id; callers answer 404, as for a missing one.
-    pub fn parse(raw: &str) -> Option<Self> {
-        crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+crate::random_id!(
+    /// An unguessable conversation id.
+    ConversationId
+);
 
 /// The first line of `markdown` with text in it, as a reader sees it: emphasis, code spans,
 /// links and headings reduced to their words, HTML tags left out.
@@ -78,7 +57,7 @@ fn first_line_as_read(markdown: &str) -> String {
 /// Marks the messages one send (or regenerate) wrote, so that a reply being saved by an older
 /// send cannot overwrite a newer one.
 pub fn new_turn_id() -> String {
-    random_id(9)
+    crate::random::token::<9>()
 }
 
 /// Where a conversation is listed: with the recent ones (by activity), pinned above them, or

@@ -9,6 +9,33 @@ pub fn token<const N: usize>() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A newtype for an unguessable id of 96 random bits (16 URL-safe characters): `generate`,
+/// `parse` (`None` for anything that cannot be one: callers answer as for a missing one) and
+/// `as_str`.
+#[macro_export]
+macro_rules! random_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn generate() -> Self {
+                Self($crate::random::token::<12>())
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                $crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
 /// Whether `raw` could be a `token` of `chars` characters (URL-safe base64): how ids from
 /// outside are checked before anything is looked up.
 pub fn is_token(raw: &str, chars: usize) -> bool {

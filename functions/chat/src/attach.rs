@@ -31,7 +31,7 @@ pub async fn claim(
     conversation: &Conversation,
     keys: &[String],
     model: &Model,
-) -> Result<Vec<Attachment>, TurnError> {
+) -> Result<Vec<(Attachment, Bytes)>, TurnError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,7 +87,7 @@ pub async fn claim(
         }
         checked.push((key, bytes, sniffed));
     }
-    let mut moved: Vec<Attachment> = Vec::new();
+    let mut moved: Vec<(Attachment, Bytes)> = Vec::new();
     for (key, bytes, sniffed) in checked {
         let id = AttachmentId::generate();
         let attachment = Attachment {
@@ -101,13 +101,13 @@ pub async fn claim(
             tokens: sniffed.tokens,
         };
         let written = bucket
-            .write(&attachment.key, bytes, sniffed.media_type.mime())
+            .write(&attachment.key, bytes.clone(), sniffed.media_type.mime())
             .await;
         if let Err(err) = written {
             forget(bucket, &moved).await;
             return Err(AppError::internal(err).into());
         }
-        moved.push(attachment);
+        moved.push((attachment, bytes));
     }
     Ok(moved)
 }
@@ -132,8 +132,8 @@ pub async fn used(app: &App, uploads: &[String]) {
 }
 
 /// Removes the files of attachments whose message was never written.
-pub async fn forget(bucket: &Bucket, attachments: &[Attachment]) {
-    for a in attachments {
+pub async fn forget(bucket: &Bucket, attachments: &[(Attachment, Bytes)]) {
+    for (a, _) in attachments {
         if let Err(err) = bucket.delete(&a.key).await {
             tracing::warn!(%err, key = a.key, "an unsent attachment's file was left behind");
         }

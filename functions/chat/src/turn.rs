@@ -333,7 +333,7 @@ async fn prepare_claiming(
     requested_model: &str,
     limits: &Limits,
     prefetched: Option<Prefetched>,
-    claimed: &mut Option<Vec<Attachment>>,
+    claimed: &mut Option<Vec<(Attachment, Bytes)>>,
 ) -> Result<Prepared, TurnError> {
     let store = app.store().await?;
     // The prefetched read counts only for this user's own conversation.
@@ -360,7 +360,7 @@ async fn prepare_claiming(
                         Some(attach::claim(app, owner, &conversation, uploads, model).await?);
                 }
                 let mut user = Message::user(next, text, &turn, now);
-                user.attachments = claimed.clone().unwrap_or_default();
+                user.attachments = claimed.iter().flatten().map(|(a, _)| a.clone()).collect();
                 let reply = Message::pending_reply(next + 1, &model.id, &turn, now);
                 let mut context = history;
                 context.push(user.clone());
@@ -408,6 +408,16 @@ async fn prepare_claiming(
         let mut prompt = Prompt::build(model, conversation.system.as_deref(), &context)
             .map_err(|e| context_error(model, e))?;
         prompt.temperature = conversation.parameters.temperature_for(model);
+        // The new message's files go to the model from the bytes the claim read, not read again.
+        if let (Kind::Send(..), Some(files), Some(newest)) =
+            (kind, claimed.as_ref(), prompt.messages.last_mut())
+        {
+            for file in &mut newest.files {
+                if let Some((_, bytes)) = files.iter().find(|(a, _)| a.id == file.attachment.id) {
+                    file.data = Some(bytes.clone());
+                }
+            }
+        }
         let group_limits = limits.group_limits(now);
         // The turn's messages go with the conversation when it expires.
         let expires_at = conversation.expiry_after_turn(now, limits.retention_days);

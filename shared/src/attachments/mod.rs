@@ -35,24 +35,10 @@ pub const MAX_UPLOAD_BYTES: u64 = MAX_PDF_BYTES;
 /// Images, at most, that a reply's context carries (older ones are named, not sent).
 pub const MAX_CONTEXT_IMAGES: usize = 20;
 
-/// A random id, unique within its message.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct AttachmentId(String);
-
-impl AttachmentId {
-    pub fn generate() -> Self {
-        Self(crate::random::token::<12>())
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        crate::random::is_token(raw, 16).then(|| Self(raw.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+crate::random_id!(
+    /// An attachment's id, unique within its message.
+    AttachmentId
+);
 
 /// How an attachment is named in a link: its message's number and its id (`12-<id>`), so
 /// that it is found with one read under its message.
@@ -284,8 +270,9 @@ pub fn file_key(owner: &Username, conversation: &Conversation, id: &AttachmentId
 }
 
 /// Reads the bytes of the files `prompt` sends to `model`: text documents always, images and
-/// PDFs when the model reads them (the newest `MAX_CONTEXT_IMAGES` of them). What is not read
-/// (or is gone) stays named in the text (`PromptMessage::text_with_documents`).
+/// PDFs when the model reads them (the newest `MAX_CONTEXT_IMAGES` of them). Files whose bytes
+/// are there already (the send's own, as its claim read them) are not read again. What is not
+/// read (or is gone) stays named in the text (`PromptMessage::text_with_documents`).
 pub async fn load(
     bucket: Option<&Bucket>,
     model: &crate::ai::Model,
@@ -306,9 +293,13 @@ pub async fn load(
             }
             if a.kind() != Kind::Text {
                 if binary_left == 0 {
+                    file.data = None;
                     continue;
                 }
                 binary_left -= 1;
+            }
+            if file.data.is_some() {
+                continue;
             }
             match bucket.read(&a.key, a.media_type.max_bytes()).await {
                 Ok(data) => file.data = Some(data),
