@@ -17,6 +17,7 @@ pub mod estimate;
 pub mod form;
 pub mod groups;
 pub mod https;
+pub mod limits;
 pub mod link_tokens;
 pub mod listing;
 pub mod markdown;

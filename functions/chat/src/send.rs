@@ -13,7 +13,7 @@ use shared::{AppError, Reply, Visit};
 
 use crate::handler::{self, Action, ChatForm};
 use crate::titling::{self, Untitled};
-use crate::turn::{self, Kind, Limits, Prefetched};
+use crate::turn::{self, Kind, Prefetched};
 use crate::view::{self, Show};
 
 /// A send, an edit of the last message, or a regenerate of the last reply.
@@ -102,7 +102,7 @@ async fn converse(
     prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
-    let limits = Limits::of(visit).await?;
+    let limits = visit.limits().await?;
     let err = match turn::prepare(app, (owner, id), &kind, model, &limits, prefetched).await {
         Ok(prepared) => return Ok(deliver(visit, req, id, prepared, None).await),
         Err(err) => err,

@@ -14,7 +14,7 @@ use shared::{AppError, Reply, Visit, listing, session};
 use crate::handler::{self, ChatForm};
 use crate::send;
 use crate::titling::Untitled;
-use crate::turn::{self, Kind, Limits, TurnError};
+use crate::turn::{self, Kind, TurnError};
 
 /// `POST /chat`: a new conversation with its first message.
 pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, AppError> {
@@ -23,7 +23,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let owner = visit.require_user()?.username.clone();
     let app = visit.app();
     // Read before anything is written, so that a failure here leaves nothing behind.
-    let limits = Limits::of(visit).await?;
+    let limits = visit.limits().await?;
     let model = turn::pick_model(app, &limits.access, &form.model, "")?;
     let mut errors = FieldErrors::default();
     let system = errors.check("system", SystemPrompt::parse(&form.system));

@@ -14,14 +14,15 @@ use shared::conversations::{
     Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
     MessageText, Speaker, new_turn_id,
 };
-use shared::groups::{Group, GroupId, MAX_COUNTED_GROUPS, ModelAccess};
+use shared::groups::{GroupId, ModelAccess};
+use shared::limits::Limits;
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
-use shared::usage::{Cached, Charge, Cost, GroupLimit, Month, SendRate, SpendLimit};
+use shared::usage::{Cached, Charge};
 use shared::users::Username;
 use shared::web::{claimed_user, path_parameter};
-use shared::{App, AppError, Visit};
+use shared::{App, AppError};
 
 use crate::attach;
 use crate::handler::Action;
@@ -70,132 +71,10 @@ impl TurnError {
     }
 }
 
-/// The limits a user's sends are checked against, as the turn's write checks them.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// The lowest of the account's own cap (else the portal's default) and its groups'
-    /// per-member caps.
-    pub spend_cap: Option<Cost>,
-    /// The group whose per-member cap `spend_cap` is, when it is one.
-    pub spend_cap_group: Option<String>,
-    pub sends_per_minute: Option<u32>,
-    /// The models the account may use.
-    pub access: ModelAccess,
-    /// The account's groups: their monthly caps apply to its sends, and its replies count
-    /// in their totals.
-    pub groups: Vec<Group>,
-    /// How many days its conversations are kept after their last activity.
-    pub retention_days: Option<u32>,
-}
-
-impl Limits {
-    /// The caps that apply to the account (its own or the default, its groups' per-member
-    /// and whole-group caps), the configured send rate, and the models its groups allow; all
-    /// as read with the account.
-    pub async fn of(visit: &Visit<'_>) -> Result<Self, AppError> {
-        let groups = visit.account_groups().await?;
-        let mut spend_cap = visit.spend_cap().await?;
-        let mut spend_cap_group = None;
-        for group in &groups {
-            if let Some(cap) = group.member_cap
-                && spend_cap.is_none_or(|current| cap < current)
-            {
-                spend_cap = Some(cap);
-                spend_cap_group = Some(group.name.as_str().to_string());
-            }
-        }
-        Ok(Self {
-            spend_cap,
-            spend_cap_group,
-            sends_per_minute: visit.app().config.sends_per_minute,
-            access: ModelAccess::of(
-                &groups.iter().collect::<Vec<_>>(),
-                &visit.app().config.default_models,
-            ),
-            retention_days: shared::groups::retention_days(
-                visit.app().config.retention_days,
-                &groups,
-            ),
-            groups,
-        })
-    }
-
-    /// The whole-group caps a send this month is checked against.
-    pub fn group_limits(&self, now: u64) -> Vec<GroupLimit> {
-        self.groups
-            .iter()
-            .filter_map(|g| {
-                Some(GroupLimit {
-                    group: g.id.clone(),
-                    month: Month::of(now),
-                    cap: g.monthly_cap?,
-                })
-            })
-            .collect()
-    }
-
-    /// The groups a reply's cost counts in.
-    pub fn counted_groups(&self) -> Vec<GroupId> {
-        self.groups
-            .iter()
-            .take(MAX_COUNTED_GROUPS)
-            .map(|g| g.id.clone())
-            .collect()
-    }
-}
-
-const RATE_WINDOW_SECONDS: u64 = 60;
-
 fn limit_error(err: StoreError, limits: &Limits, now: u64) -> TurnError {
-    match err {
-        StoreError::SpendCapReached => TurnError::Limited(
-            StatusCode::FORBIDDEN,
-            format!(
-                "You have reached your spending cap for {} ({}{}). Ask your administrator to \
-                 raise it, or wait for the next month (UTC). Nothing was sent.",
-                Month::of(now).name(),
-                limits.spend_cap.unwrap_or_default().dollars(),
-                limits
-                    .spend_cap_group
-                    .as_ref()
-                    .map(|g| format!(", each member's cap in {g}"))
-                    .unwrap_or_default(),
-            ),
-        ),
-        StoreError::GroupCapReached(id) => {
-            let group = limits.groups.iter().find(|g| g.id == id);
-            TurnError::Limited(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "Your group {} has reached its spending cap for {} ({}). Ask your \
-                     administrator to raise it, or wait for the next month (UTC). Nothing was \
-                     sent.",
-                    group.map_or("", |g| g.name.as_str()),
-                    Month::of(now).name(),
-                    group
-                        .and_then(|g| g.monthly_cap)
-                        .unwrap_or_default()
-                        .dollars(),
-                ),
-            )
-        }
-        StoreError::RateLimited => {
-            let rate = SendRate::at(
-                now,
-                RATE_WINDOW_SECONDS,
-                limits.sends_per_minute.unwrap_or_default(),
-            );
-            TurnError::Limited(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "You are sending messages too quickly: at most {} a minute. Wait {} seconds \
-                     and try again. Nothing was sent.",
-                    rate.limit,
-                    rate.expires_at() - now,
-                ),
-            )
-        }
-        other => TurnError::App(AppError::internal(other)),
+    match limits.refusal(&err, now) {
+        Some(refusal) => TurnError::Limited(refusal.status(), refusal.message),
+        None => TurnError::App(AppError::internal(err)),
     }
 }
 
@@ -418,7 +297,7 @@ async fn prepare_claiming(
                 }
             }
         }
-        let group_limits = limits.group_limits(now);
+        let send_limits = limits.for_send(now);
         // The turn's messages go with the conversation when it expires.
         let expires_at = conversation.expiry_after_turn(now, limits.retention_days);
         let mut messages = messages;
@@ -431,14 +310,9 @@ async fn prepare_claiming(
             model: &model.id,
             messages: &messages,
             now,
-            spend_limit: limits.spend_cap.map(|cap| SpendLimit {
-                month: Month::of(now),
-                cap,
-            }),
-            group_limits: &group_limits,
-            rate: limits
-                .sends_per_minute
-                .map(|limit| SendRate::at(now, RATE_WINDOW_SECONDS, limit)),
+            spend_limit: send_limits.spend_limit,
+            group_limits: &send_limits.group_limits,
+            rate: send_limits.rate,
             expires_at,
         };
         match store.write_turn(owner, id, &write).await {

@@ -48,6 +48,17 @@ pub struct TurnWrite<'a> {
     pub expires_at: Option<u64>,
 }
 
+impl TurnWrite<'_> {
+    /// The limits the turn is checked against.
+    pub fn limits(&self) -> crate::limits::SendLimits {
+        crate::limits::SendLimits {
+            spend_limit: self.spend_limit,
+            group_limits: self.group_limits.to_vec(),
+            rate: self.rate,
+        }
+    }
+}
+
 /// Whether `text` contains `query`, ignoring case: how search matches in both backends.
 pub(crate) fn matches_search(text: &str, query_lowercase: &str) -> bool {
     text.to_lowercase().contains(query_lowercase)

@@ -13,6 +13,7 @@ use crate::accounts::{Account, AccountChange, AccountId, Email, Identity, Provid
 use crate::conversations::{
     Conversation, ConversationId, Message, MessageState, Shelf, Speaker, Title,
 };
+use crate::limits::SendLimits;
 use crate::password::PasswordDigest;
 use crate::session::SessionId;
 use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};

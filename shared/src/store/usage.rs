@@ -7,6 +7,11 @@ pub trait UsageStore {
     /// Adds a reply's usage to the owner's totals for its month (overall, its model's and its
     /// conversation's), atomically.
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()>;
+    /// Checks a send that writes no conversation (an API call) against `limits` and counts
+    /// it against the rate, atomically, as a turn's write does: `SpendCapReached`,
+    /// `GroupCapReached` or `RateLimited` if refused (nothing counted), `NotFound` if the
+    /// account is gone or going.
+    async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()>;
     /// The owner's usage in `month`.
     async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport>;
     /// Every account's totals in `month` whose username lies between `first` and `last`
@@ -27,6 +32,9 @@ pub trait UsageStore {
 impl UsageStore for Store {
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
         delegate!(self, s => s.record_usage(owner, charge))
+    }
+    async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()> {
+        delegate!(self, s => s.reserve_send(owner, limits))
     }
     async fn usage(&self, owner: &Username, month: Month) -> StoreResult<UsageReport> {
         delegate!(self, s => s.usage(owner, month))

@@ -194,6 +194,23 @@ impl<'a> Visit<'a> {
         }
     }
 
+    /// The limits the signed-in account's sends are checked against (caps, rate, models),
+    /// from what was read with the account.
+    pub async fn limits(&self) -> Result<crate::limits::Limits, AppError> {
+        let account = self.require_user()?;
+        let groups = self.account_groups().await?;
+        let default_cap = match account.spend_cap {
+            Some(_) => None,
+            None => self.default_spend_cap().await?,
+        };
+        Ok(crate::limits::Limits::of(
+            &self.app.config,
+            account,
+            default_cap,
+            groups,
+        ))
+    }
+
     /// The models the signed-in account may use: those of its groups, else the portal's
     /// default set (the groups as read with the account when the visit asked for them, else
     /// read now).

@@ -319,6 +319,13 @@ macro_rules! contract_tests {
             $crate::store::contract::sends_stop_at_the_spend_cap(&$make.await).await;
         }
         #[tokio::test]
+        async fn calls_without_a_conversation_are_held_to_the_same_limits() {
+            $crate::store::contract::calls_without_a_conversation_are_held_to_the_same_limits(
+                &$make.await,
+            )
+            .await;
+        }
+        #[tokio::test]
         async fn the_send_rate_counts_parallel_sends_exactly() {
             let (a, b) = ($make.await, $make.await);
             $crate::store::contract::the_send_rate_counts_parallel_sends_exactly(&a, &b).await;

@@ -215,6 +215,75 @@ pub async fn the_send_rate_counts_parallel_sends_exactly<S: ConversationStore + 
     .unwrap();
 }
 
+/// An API call writes no conversation, yet is held to the same caps and the same send
+/// count as a turn, atomically; a refused call counts nothing.
+pub async fn calls_without_a_conversation_are_held_to_the_same_limits<
+    S: ConversationStore + UsageStore + AccountStore,
+>(
+    store: &S,
+) {
+    use crate::limits::SendLimits;
+    let ann = owner(store, "api-limits").await;
+    let now = 1_800_000_000;
+    let month = Month::of(now);
+    let cap = |nanos| {
+        Some(SpendLimit {
+            month,
+            cap: Cost::from_nanos(nanos),
+        })
+    };
+    let within = |spend_limit, rate| SendLimits {
+        spend_limit,
+        group_limits: Vec::new(),
+        rate,
+    };
+    store
+        .reserve_send(&ann, &within(cap(1_000), None))
+        .await
+        .unwrap();
+    let c = conversation("API limits", now);
+    store.create_conversation(&ann, &c).await.unwrap();
+    store
+        .record_usage(&ann, &charge(&c, "paid", 1, 1, 1_000))
+        .await
+        .unwrap();
+    let refused = store.reserve_send(&ann, &within(cap(1_000), None)).await;
+    assert!(
+        matches!(refused, Err(StoreError::SpendCapReached)),
+        "{refused:?}"
+    );
+    // Refused for the cap, the call was not counted against the rate.
+    let rate = Some(SendRate::at(now, 60, 3));
+    let refused = store.reserve_send(&ann, &within(cap(1_000), rate)).await;
+    assert!(matches!(refused, Err(StoreError::SpendCapReached)));
+    // Calls and turns share one count: two calls and a turn fill the window of three.
+    store.reserve_send(&ann, &within(None, rate)).await.unwrap();
+    send_within(store, &ann, &c.id, "hi", now, (None, rate))
+        .await
+        .unwrap();
+    store.reserve_send(&ann, &within(None, rate)).await.unwrap();
+    let refused = store.reserve_send(&ann, &within(None, rate)).await;
+    assert!(
+        matches!(refused, Err(StoreError::RateLimited)),
+        "{refused:?}"
+    );
+    let refused = send_within(store, &ann, &c.id, "again", now, (None, rate)).await;
+    assert!(
+        matches!(refused, Err(StoreError::RateLimited)),
+        "{refused:?}"
+    );
+    // The next window starts afresh.
+    let later = Some(SendRate::at(now + 60, 60, 3));
+    store
+        .reserve_send(&ann, &within(None, later))
+        .await
+        .unwrap();
+    // A deleted account's calls are refused.
+    store.delete_account(&ann).await.unwrap();
+    let gone = store.reserve_send(&ann, &within(None, later)).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+}
+
 pub async fn spend_caps_are_kept<S: AccountStore + UsageStore + SessionStore>(store: &S) {
     let ann = account("cap");
     store.create_account(&ann).await.unwrap();

@@ -406,58 +406,9 @@ impl ConversationStore for DynamoStore {
         for message in turn.messages {
             attachments.extend(attachment_items(owner, id, message)?);
         }
-        let mut position = live_at + 1;
-        let mut cap_at = None;
-        if let Some(limit) = turn.spend_limit {
-            // The month's total stays below the cap until a reply's cost is added: sends
-            // racing past this check are only those already in flight.
-            let check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    pk.clone(),
-                    usage_sk(limit.month, UsageKind::Total),
-                )))
-                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
-                .expression_attribute_values(":cap", n(limit.cap.nanos()))
-                .build()
-                .expect("table, key and condition are set");
-            write =
-                write.transact_items(TransactWriteItem::builder().condition_check(check).build());
-            cap_at = Some(position);
-            position += 1;
-        }
-        // Each group's total likewise stays below its cap until replies' costs are added.
-        let mut group_at = Vec::new();
-        for limit in turn.group_limits {
-            let check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(group_spend_key(&limit.group, limit.month)))
-                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
-                .expression_attribute_values(":cap", n(limit.cap.nanos()))
-                .build()
-                .expect("table, key and condition are set");
-            write =
-                write.transact_items(TransactWriteItem::builder().condition_check(check).build());
-            group_at.push((position, limit.group.clone()));
-            position += 1;
-        }
-        let mut rate_at = None;
-        if let Some(rate) = turn.rate {
-            let count = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(throttle_key(
-                    &ThrottleKey::Sends(owner.as_str().to_string()),
-                    rate.window_start,
-                )))
-                .update_expression("ADD sends :one SET expires_at = :expires")
-                .condition_expression("attribute_not_exists(sends) OR sends < :limit")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":expires", n(rate.expires_at()))
-                .expression_attribute_values(":limit", n(rate.limit))
-                .build()
-                .expect("table, key and expression are set");
-            write = write.transact_items(TransactWriteItem::builder().update(count).build());
-            rate_at = Some(position);
+        let limits = self.limit_checks(owner, &turn.limits(), live_at + 1);
+        for item in limits.items.iter().cloned() {
+            write = write.transact_items(item);
         }
         for item in attachments {
             let put = Put::builder()
@@ -477,14 +428,8 @@ impl ConversationStore for DynamoStore {
             if failed(live_at) {
                 return Err(StoreError::NotFound);
             }
-            if cap_at.is_some_and(&failed) {
-                return Err(StoreError::SpendCapReached);
-            }
-            if let Some((_, group)) = group_at.iter().find(|(at, _)| failed(*at)) {
-                return Err(StoreError::GroupCapReached(group.clone()));
-            }
-            if rate_at.is_some_and(&failed) {
-                return Err(StoreError::RateLimited);
+            if let Some(refusal) = limits.refusal(&failed) {
+                return Err(refusal);
             }
             return Err(backend(err));
         }

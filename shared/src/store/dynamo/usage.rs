@@ -1,6 +1,7 @@
 //! Usage: replies' tokens and costs by month, spend caps.
 
 use super::*;
+use crate::limits::SendLimits;
 
 /// How many pages of one month's usage lines a usage report reads at most (each page holds
 /// thousands of lines).
@@ -67,7 +68,100 @@ fn counter_values(charge: &Charge) -> HashMap<String, AttributeValue> {
     ])
 }
 
+/// A send's limits as items of its transaction, and where each sits in it.
+pub(super) struct LimitChecks {
+    pub items: Vec<TransactWriteItem>,
+    cap_at: Option<usize>,
+    group_at: Vec<(usize, crate::groups::GroupId)>,
+    rate_at: Option<usize>,
+}
+
+impl LimitChecks {
+    /// The limit that cancelled the transaction, if one did (`failed` says which items'
+    /// conditions failed, by position).
+    pub fn refusal(&self, failed: impl Fn(usize) -> bool) -> Option<StoreError> {
+        if self.cap_at.is_some_and(&failed) {
+            return Some(StoreError::SpendCapReached);
+        }
+        if let Some((_, group)) = self.group_at.iter().find(|(at, _)| failed(*at)) {
+            return Some(StoreError::GroupCapReached(group.clone()));
+        }
+        self.rate_at
+            .is_some_and(&failed)
+            .then_some(StoreError::RateLimited)
+    }
+}
+
 impl DynamoStore {
+    /// The checks of `limits` for a transaction whose items so far number `first`: each
+    /// cap's total must be below it, and the send is counted against the rate.
+    pub(super) fn limit_checks(
+        &self,
+        owner: &Username,
+        limits: &SendLimits,
+        first: usize,
+    ) -> LimitChecks {
+        let mut checks = LimitChecks {
+            items: Vec::new(),
+            cap_at: None,
+            group_at: Vec::new(),
+            rate_at: None,
+        };
+        let below = |key, cap: crate::usage::Cost| {
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("attribute_not_exists(cost) OR cost < :cap")
+                .expression_attribute_values(":cap", n(cap.nanos()))
+                .build()
+                .expect("table, key and condition are set")
+        };
+        if let Some(limit) = limits.spend_limit {
+            // The month's total stays below the cap until a reply's cost is added: sends
+            // racing past this check are only those already in flight.
+            let check = below(
+                key(
+                    user_pk(owner.as_str()),
+                    usage_sk(limit.month, UsageKind::Total),
+                ),
+                limit.cap,
+            );
+            checks.cap_at = Some(first + checks.items.len());
+            checks
+                .items
+                .push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        // Each group's total likewise stays below its cap until replies' costs are added.
+        for limit in &limits.group_limits {
+            let check = below(group_spend_key(&limit.group, limit.month), limit.cap);
+            checks
+                .group_at
+                .push((first + checks.items.len(), limit.group.clone()));
+            checks
+                .items
+                .push(TransactWriteItem::builder().condition_check(check).build());
+        }
+        if let Some(rate) = limits.rate {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(throttle_key(
+                    &ThrottleKey::Sends(owner.as_str().to_string()),
+                    rate.window_start,
+                )))
+                .update_expression("ADD sends :one SET expires_at = :expires")
+                .condition_expression("attribute_not_exists(sends) OR sends < :limit")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":expires", n(rate.expires_at()))
+                .expression_attribute_values(":limit", n(rate.limit))
+                .build()
+                .expect("table, key and expression are set");
+            checks.rate_at = Some(first + checks.items.len());
+            checks
+                .items
+                .push(TransactWriteItem::builder().update(count).build());
+        }
+        checks
+    }
     /// The counters a reply's usage is added to, as atomic `ADD`s: the user's month, model and
     /// conversation, and each of its groups' month.
     pub(super) fn usage_updates(&self, owner: &Username, charge: &Charge) -> Vec<Update> {
@@ -141,6 +235,32 @@ impl DynamoStore {
 }
 
 impl UsageStore for DynamoStore {
+    async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()> {
+        let limits_at = 1;
+        let checks = self.limit_checks(owner, limits, limits_at);
+        let mut write = self
+            .client
+            .transact_write_items()
+            .transact_items(self.account_is_live(owner));
+        for item in checks.items.iter().cloned() {
+            write = write.transact_items(item);
+        }
+        if checks.items.is_empty() {
+            // Nothing to check or count (the caller read the account just before).
+            return Ok(());
+        }
+        let Err(err) = write.send().await else {
+            return Ok(());
+        };
+        let Some(failed) = condition_failures(&err) else {
+            return Err(backend(err));
+        };
+        if failed(0) {
+            return Err(StoreError::NotFound);
+        }
+        Err(checks.refusal(&failed).unwrap_or_else(|| backend(err)))
+    }
+
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
         let mut write = self
             .client

@@ -311,21 +311,7 @@ impl ConversationStore for SqliteStore {
                 Some(seq) if seq != turn.expected_next_seq => return Err(StoreError::Conflict),
                 Some(_) => {}
             }
-            if let Some(limit) = &turn.spend_limit {
-                let spent = month_total(&tx, owner.as_str(), limit.month)?.cost;
-                if spent >= limit.cap {
-                    return Err(StoreError::SpendCapReached);
-                }
-            }
-            for limit in turn.group_limits {
-                let spent = super::groups::group_month_spend(&tx, &limit.group, limit.month)?;
-                if spent >= limit.cap {
-                    return Err(StoreError::GroupCapReached(limit.group.clone()));
-                }
-            }
-            if let Some(rate) = &turn.rate {
-                count_send(&tx, owner, rate)?;
-            }
+            super::usage::check_limits(&tx, owner, &turn.limits())?;
             tx.execute(
                 "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5, \
                  expires_at = ?6 WHERE owner = ?1 AND id = ?2",

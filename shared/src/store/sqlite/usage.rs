@@ -1,6 +1,7 @@
 //! Usage: replies' tokens and costs by month, spend caps, the send counter.
 
 use super::*;
+use crate::limits::SendLimits;
 
 pub(super) const DEFAULT_CAP_SETTING: &str = "default_spend_cap";
 
@@ -55,6 +56,31 @@ pub(super) fn count_send(tx: &Transaction, owner: &Username, rate: &SendRate) ->
         params![key, rate.window_start as i64, rate.expires_at() as i64],
     )
     .map_err(backend)?;
+    Ok(())
+}
+
+/// Checks a send against `limits` and counts it against the rate, inside the caller's
+/// transaction.
+pub(super) fn check_limits(
+    tx: &Transaction,
+    owner: &Username,
+    limits: &SendLimits,
+) -> StoreResult<()> {
+    if let Some(limit) = &limits.spend_limit {
+        let spent = month_total(tx, owner.as_str(), limit.month)?.cost;
+        if spent >= limit.cap {
+            return Err(StoreError::SpendCapReached);
+        }
+    }
+    for limit in &limits.group_limits {
+        let spent = super::groups::group_month_spend(tx, &limit.group, limit.month)?;
+        if spent >= limit.cap {
+            return Err(StoreError::GroupCapReached(limit.group.clone()));
+        }
+    }
+    if let Some(rate) = &limits.rate {
+        count_send(tx, owner, rate)?;
+    }
     Ok(())
 }
 
@@ -114,6 +140,17 @@ pub(super) fn add_usage(tx: &Transaction, owner: &Username, charge: &Charge) -> 
 }
 
 impl UsageStore for SqliteStore {
+    async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()> {
+        self.with(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            require_live_account(&tx, owner)?;
+            check_limits(&tx, owner, limits)?;
+            tx.commit().map_err(backend)
+        })
+    }
+
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
         self.with(|conn| {
             let tx = conn
