@@ -54,9 +54,18 @@ pub struct ApiKey {
     pub last_used_at: Option<u64>,
     /// The models it may use (within the account's); `None`: all of the account's.
     pub models: Option<Vec<String>>,
+    /// Whether its calls are kept as conversations (off unless asked for).
+    pub keeps_conversations: bool,
 }
 
 impl ApiKey {
+    /// Whether the key may use `model` (within what its owner's account may).
+    pub fn allows(&self, model: &str) -> bool {
+        self.models
+            .as_ref()
+            .is_none_or(|models| models.iter().any(|m| m == model))
+    }
+
     pub fn is_expired(&self, now: u64) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }

@@ -34,6 +34,7 @@ pub enum AuditAction {
     GroupMemberRemoved,
     ApiKeyCreated,
     ApiKeyRevoked,
+    ApiSwitched,
 }
 
 impl AuditAction {
@@ -64,6 +65,7 @@ impl AuditAction {
         Self::GroupMemberRemoved,
         Self::ApiKeyCreated,
         Self::ApiKeyRevoked,
+        Self::ApiSwitched,
     ];
 
     /// The name it is stored and filtered by.
@@ -95,6 +97,7 @@ impl AuditAction {
             Self::GroupMemberRemoved => "group-member-removed",
             Self::ApiKeyCreated => "api-key-created",
             Self::ApiKeyRevoked => "api-key-revoked",
+            Self::ApiSwitched => "api-switched",
         }
     }
 
@@ -127,6 +130,7 @@ impl AuditAction {
             Self::GroupMemberRemoved => "Removed from group",
             Self::ApiKeyCreated => "Created an API key",
             Self::ApiKeyRevoked => "Revoked an API key",
+            Self::ApiSwitched => "Turned the API on or off",
         }
     }
 

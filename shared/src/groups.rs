@@ -99,6 +99,15 @@ pub struct Group {
     /// How many days its members' conversations are kept after their last activity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// Its members may not use the API (unless another of their groups lets them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_off: bool,
+}
+
+/// Whether an account in `groups` may use the API: in no group, yes; else if any of its
+/// groups lets it (as with models, groups add to what an account may do).
+pub fn api_allowed(groups: &[Group]) -> bool {
+    groups.is_empty() || groups.iter().any(|g| !g.api_off)
 }
 
 /// The most days a retention period may be (ten years).
@@ -211,6 +220,7 @@ mod tests {
             monthly_cap: None,
             member_cap: None,
             retention_days: None,
+            api_off: false,
         }
     }
 

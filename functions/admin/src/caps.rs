@@ -1,11 +1,12 @@
-//! Spend caps: an account's own, and the default for accounts without one.
+//! Spend caps (an account's own, and the default for accounts without one) and the portal's
+//! API switch: the portal-wide limits.
 
 use minijinja::context;
 use shared::accounts::{Account, AccountChange};
 use shared::audit::AuditAction;
 use shared::form::FieldErrors;
 use shared::session::Flash;
-use shared::store::{AccountStore, StoreError, UsageStore};
+use shared::store::{AccountStore, ApiKeyStore, StoreError, UsageStore};
 use shared::usage::Cost;
 use shared::users::Username;
 use shared::{AppError, Reply, Visit};
@@ -102,6 +103,29 @@ pub async fn default(
             cap.dollars()
         ),
         None => "Accounts without their own cap have no limit now.".to_string(),
+    }));
+    Ok(Reply::Redirect("/admin"))
+}
+
+/// Turns the portal's API on or off: off, every key is refused (none is deleted).
+pub async fn api(
+    visit: &mut Visit<'_>,
+    admin: &Account,
+    form: &AdminForm,
+) -> Result<Reply, AppError> {
+    let enabled = match form.api.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Err(AppError::BadRequest("Choose on or off for the API.")),
+    };
+    visit.app().store().await?.set_api_enabled(enabled).await?;
+    tracing::info!(admin = admin.username.as_str(), enabled, "api switched");
+    let entry = visit.audit_entry(AuditAction::ApiSwitched);
+    visit.record(entry.detail(&form.api)).await;
+    visit.flash(Flash::new(if enabled {
+        "The API is on: API keys work again."
+    } else {
+        "The API is off: every API key is refused until it is turned on again."
     }));
     Ok(Reply::Redirect("/admin"))
 }

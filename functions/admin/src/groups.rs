@@ -177,6 +177,7 @@ async fn create(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
         monthly_cap: None,
         member_cap: None,
         retention_days: None,
+        api_off: false,
     };
     let mut list = groups.list.clone();
     list.push(group);
@@ -231,12 +232,25 @@ async fn models(visit: &mut Visit<'_>, form: &Posted) -> Result<Reply, AppError>
             return render(visit, StatusCode::BAD_REQUEST, problems).await;
         }
     };
-    let list = changed(&groups, &group.id, |g| g.models = models.clone());
+    let api_off = form.one("api") != "on";
+    let list = changed(&groups, &group.id, |g| {
+        g.models = models.clone();
+        g.api_off = api_off;
+    });
+    let api = if api_off { ", not through the API" } else { "" };
     let entry = visit.audit_entry(AuditAction::GroupModelsChanged);
     visit
-        .record(entry.detail(&format!("{}: {}", group.name.as_str(), describe(&models))))
+        .record(entry.detail(&format!(
+            "{}: {}{api}",
+            group.name.as_str(),
+            describe(&models)
+        )))
         .await;
-    let done = format!("{} may now use {}.", group.name.as_str(), describe(&models));
+    let done = format!(
+        "{} may now use {}{api}.",
+        group.name.as_str(),
+        describe(&models)
+    );
     save(visit, &groups, list, done).await
 }
 
@@ -428,6 +442,7 @@ async fn render(
                 id => g.id.as_str(),
                 name => g.name.as_str(),
                 every => g.models.is_none(),
+                api => !g.api_off,
                 models => g.models.clone().unwrap_or_default(),
                 described => describe(&g.models),
                 members => names,

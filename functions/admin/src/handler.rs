@@ -27,6 +27,8 @@ pub enum Action {
     Demote,
     Cap,
     DefaultCap,
+    /// Turns the portal's API on or off (`api`: `on` or `off`).
+    Api,
 }
 
 /// The fields the page's forms post (each form some of them).
@@ -43,6 +45,9 @@ pub struct AdminForm {
     /// A spend cap in dollars; blank for none (the default) or the default (an account).
     #[serde(default)]
     pub cap: String,
+    /// `on` or `off`: the portal's API.
+    #[serde(default)]
+    pub api: String,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +96,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
                 Action::Invite => invites::create(visit, &admin).await,
                 Action::Cap => caps::account(visit, &admin, &form).await,
                 Action::DefaultCap => caps::default(visit, &admin, &form).await,
+                Action::Api => caps::api(visit, &admin, &form).await,
             }
         }
     }

@@ -36,6 +36,7 @@ pub async fn render(
         }
     };
     let default_cap = visit.default_spend_cap().await?;
+    let api_enabled = visit.api_enabled().await?;
     let spent = |list: &[(String, Totals)], name: &str| {
         list.iter()
             .find(|(n, _)| n == name)
@@ -72,6 +73,7 @@ pub async fn render(
             form => problems.form,
             invite_days => app.config.invite_lifetime.as_secs() / 86_400,
             default_cap => default_cap.map(|c| c.dollars()),
+            api_enabled,
             default_cap_input => default_cap.map(|c| c.dollars().trim_start_matches('$').to_string()),
         },
     ))

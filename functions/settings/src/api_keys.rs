@@ -31,6 +31,7 @@ pub async fn listed(visit: &Visit<'_>) -> Result<Value, AppError> {
             expires_at => k.expires_at,
             expired => k.is_expired(now),
             last_used_at => k.last_used_at,
+            keeps_conversations => k.keeps_conversations,
             models => k.models.as_ref().map(|ids| ids
                 .iter()
                 .map(|id| shared::listing::model_name(catalogue, id))
@@ -95,7 +96,11 @@ pub async fn create(
     }
     let (Some(name), Some(days), true) = (name, days, errors.is_empty()) else {
         let keys = listed(visit).await?;
-        let typed = context! { key_name => form.key_name.trim(), key_days => form.key_days.trim() };
+        let typed = context! {
+            key_name => form.key_name.trim(),
+            key_days => form.key_days.trim(),
+            key_keep => !form.key_keep.is_empty(),
+        };
         return Ok(page_with(
             visit,
             StatusCode::BAD_REQUEST,
@@ -110,6 +115,7 @@ pub async fn create(
         expires_at: days.map(|d| now + u64::from(d) * 86_400),
         last_used_at: None,
         models: (!chosen.is_empty()).then_some(chosen),
+        keeps_conversations: !form.key_keep.is_empty(),
     };
     let secret = api_keys::generate_secret();
     match store

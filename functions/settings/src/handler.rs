@@ -41,6 +41,9 @@ pub struct SettingsForm {
     pub key_name: String,
     #[serde(default)]
     pub key_days: String,
+    /// Ticked: the new key's calls are kept as conversations.
+    #[serde(default)]
+    pub key_keep: String,
     /// The API key to revoke.
     #[serde(default)]
     pub key: String,

@@ -16,6 +16,23 @@ pub(crate) struct ApiKeyRecord {
     pub last_used_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keeps_conversations: bool,
+}
+
+/// Who an API call comes from, read with everything its checks need, at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiCaller {
+    pub owner: Username,
+    pub key: ApiKey,
+    /// The owner's account; `None` if it is gone.
+    pub account: Option<Account>,
+    /// The portal's default spend cap.
+    pub default_spend_cap: Option<Cost>,
+    /// The portal's groups.
+    pub groups: crate::groups::Groups,
+    /// Whether the portal's API is on (administrators may turn it off).
+    pub api_enabled: bool,
 }
 
 impl ApiKeyRecord {
@@ -28,6 +45,7 @@ impl ApiKeyRecord {
             expires_at: key.expires_at,
             last_used_at: key.last_used_at,
             models: key.models.clone(),
+            keeps_conversations: key.keeps_conversations,
         }
     }
 
@@ -41,6 +59,7 @@ impl ApiKeyRecord {
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,
             models: self.models,
+            keeps_conversations: self.keeps_conversations,
         })
     }
 }
@@ -58,8 +77,13 @@ pub trait ApiKeyStore {
     async fn api_keys(&self, owner: &Username) -> StoreResult<Vec<ApiKey>>;
     /// Ends the key at once: `NotFound` if the owner has no such key.
     async fn revoke_api_key(&self, owner: &Username, id: &ApiKeyId) -> StoreResult<()>;
-    /// Whose key has this hash, and the key, if it exists (revoked ones do not).
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Username, ApiKey)>>;
+    /// Whose key has this hash, with the key, the account and the portal's settings a call
+    /// is checked against, if the key exists (revoked ones do not).
+    async fn api_caller(&self, hash: &KeyHash) -> StoreResult<Option<ApiCaller>>;
+    /// Whether the portal's API is on.
+    async fn api_enabled(&self) -> StoreResult<bool>;
+    /// Turns the portal's API on or off (off: every key is refused, none is deleted).
+    async fn set_api_enabled(&self, enabled: bool) -> StoreResult<()>;
     /// Notes that the key was used at `now` (shown in its owner's list).
     async fn touch_api_key(&self, owner: &Username, id: &ApiKeyId, now: u64) -> StoreResult<()>;
 }
@@ -79,8 +103,14 @@ impl ApiKeyStore for Store {
     async fn revoke_api_key(&self, owner: &Username, id: &ApiKeyId) -> StoreResult<()> {
         delegate!(self, s => s.revoke_api_key(owner, id))
     }
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Username, ApiKey)>> {
-        delegate!(self, s => s.api_key_by_hash(hash))
+    async fn api_caller(&self, hash: &KeyHash) -> StoreResult<Option<ApiCaller>> {
+        delegate!(self, s => s.api_caller(hash))
+    }
+    async fn api_enabled(&self) -> StoreResult<bool> {
+        delegate!(self, s => s.api_enabled())
+    }
+    async fn set_api_enabled(&self, enabled: bool) -> StoreResult<()> {
+        delegate!(self, s => s.set_api_enabled(enabled))
     }
     async fn touch_api_key(&self, owner: &Username, id: &ApiKeyId, now: u64) -> StoreResult<()> {
         delegate!(self, s => s.touch_api_key(owner, id, now))

@@ -98,7 +98,7 @@ mod usage;
 
 pub use accounts::*;
 pub(crate) use api_keys::ApiKeyRecord;
-pub use api_keys::ApiKeyStore;
+pub use api_keys::{ApiCaller, ApiKeyStore};
 pub use audit::*;
 pub use conversations::*;
 pub use groups::*;

@@ -11,6 +11,8 @@ pub struct SignedIn {
     pub revoked: bool,
     /// The portal's default spend cap, when it was asked for.
     pub default_spend_cap: Option<Option<Cost>>,
+    /// Whether the portal's API is on, read with the default spend cap (one settings item).
+    pub api_enabled: Option<bool>,
     /// The portal's groups, when they were asked for.
     pub groups: Option<crate::groups::Groups>,
 }

@@ -34,6 +34,8 @@ pub struct Visit<'a> {
     pub(super) account: Option<Account>,
     /// The default spend cap, when it was read with the account.
     pub(super) default_spend_cap: Option<Option<Cost>>,
+    /// Whether the portal's API is on, when it was read with the account (with the cap).
+    pub(super) api_enabled: Option<bool>,
     /// The portal's groups, when they were read with the account.
     pub(super) groups: Option<Groups>,
     /// Whether the session changed and its cookie must be sent again.
@@ -113,6 +115,7 @@ impl<'a> Visit<'a> {
             session: Session::new(None, ANONYMOUS_LIFETIME, now),
             account: None,
             default_spend_cap: None,
+            api_enabled: None,
             groups: None,
             changed: true,
             failure: None,
@@ -179,6 +182,7 @@ impl<'a> Visit<'a> {
             .signed_in(&username, &session.id, also.extras())
             .await?;
         self.default_spend_cap = read.default_spend_cap;
+        self.api_enabled = read.api_enabled;
         self.groups = read.groups;
         Ok(read
             .account
@@ -245,6 +249,15 @@ impl<'a> Visit<'a> {
             }
         };
         Ok(groups.of(account).into_iter().cloned().collect())
+    }
+
+    /// Whether the portal's API is on: as read with the account, when the visit asked for
+    /// the portal's settings, else read now.
+    pub async fn api_enabled(&self) -> Result<bool, AppError> {
+        if let Some(enabled) = self.api_enabled {
+            return Ok(enabled);
+        }
+        Ok(crate::store::ApiKeyStore::api_enabled(self.app.store().await?).await?)
     }
 
     /// The portal's default spend cap: as read with the account, when the visit asked for

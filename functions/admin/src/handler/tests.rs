@@ -195,6 +195,34 @@ async fn admins_set_caps_and_see_each_accounts_spend() {
 }
 
 #[tokio::test]
+async fn admins_turn_the_api_off_and_on() {
+    use shared::store::ApiKeyStore;
+    let app = testing::app();
+    let store = app.store().await.unwrap();
+    let boss = admin(&app).await;
+    let page = follow(
+        &app,
+        &boss,
+        &post(&app, &boss, &[("action", "api"), ("api", "off")]).await,
+    )
+    .await;
+    assert!(page.contains("The API is off"), "{page}");
+    assert!(page.contains("Turn the API on"), "{page}");
+    assert!(!store.api_enabled().await.unwrap());
+    let bad = post(&app, &boss, &[("action", "api"), ("api", "maybe")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(!store.api_enabled().await.unwrap());
+    let page = follow(
+        &app,
+        &boss,
+        &post(&app, &boss, &[("action", "api"), ("api", "on")]).await,
+    )
+    .await;
+    assert!(page.contains("Turn the API off"), "{page}");
+    assert!(store.api_enabled().await.unwrap());
+}
+
+#[tokio::test]
 async fn only_admins_get_in() {
     let app = testing::app();
     let anonymous = handle(&app, request(Method::GET, "/admin")).await;
@@ -781,6 +809,7 @@ async fn admins_make_groups_choose_their_models_and_members() {
     assert_eq!(store.groups().await.unwrap(), saved, "nothing changed");
 
     // Models changed to every model, the member removed, the group deleted.
+    // Unticked, the API box turns the API off for its members.
     let changed = post_groups(
         &app,
         &boss,
@@ -790,8 +819,34 @@ async fn admins_make_groups_choose_their_models_and_members() {
     assert!(
         groups_page(&app, &boss, &changed)
             .await
+            .contains("Research may now use every model, not through the API.")
+    );
+    let api_off = |groups: shared::groups::Groups| {
+        groups
+            .list
+            .iter()
+            .find(|g| g.id.as_str() == id)
+            .unwrap()
+            .api_off
+    };
+    assert!(api_off(store.groups().await.unwrap()));
+    let changed = post_groups(
+        &app,
+        &boss,
+        &[
+            ("action", "models"),
+            ("group", id),
+            ("access", "every"),
+            ("api", "on"),
+        ],
+    )
+    .await;
+    assert!(
+        groups_page(&app, &boss, &changed)
+            .await
             .contains("Research may now use every model.")
     );
+    assert!(!api_off(store.groups().await.unwrap()));
     let removed = post_groups(
         &app,
         &boss,
@@ -870,6 +925,7 @@ async fn the_spending_page_charts_groups_accounts_and_models_and_downloads_them(
         monthly_cap: Some(Cost::parse_dollars("10").unwrap()),
         member_cap: None,
         retention_days: None,
+        api_off: false,
     };
     store
         .save_groups(std::slice::from_ref(&team), 0)

@@ -966,6 +966,7 @@ async fn models_outside_the_accounts_groups_are_neither_offered_nor_sent() {
         monthly_cap: None,
         member_cap: None,
         retention_days: None,
+        api_off: false,
     };
     let groups = store.groups().await.unwrap();
     let mut list = groups.list.clone();
@@ -1047,6 +1048,7 @@ async fn join_new_group(
         monthly_cap: dollars(monthly_cap),
         member_cap: dollars(member_cap),
         retention_days: None,
+        api_off: false,
     };
     // Other tests save groups too: retry over their versions.
     loop {

@@ -362,6 +362,7 @@ mod api_keys {
                 ("key_name", "laptop"),
                 ("key_days", "30"),
                 ("key_model", "offline"),
+                ("key_keep", "on"),
             ],
         )
         .await;
@@ -371,11 +372,13 @@ mod api_keys {
         assert!(looks_like_key(&shown), "{shown}");
         // Stored as its hash only, for its owner; shown again nowhere.
         let store = app.store().await.unwrap();
-        let (owner, key) = store
-            .api_key_by_hash(&KeyHash::of(&secret(&shown)))
+        let caller = store
+            .api_caller(&KeyHash::of(&secret(&shown)))
             .await
             .unwrap()
             .expect("found by its hash");
+        let (owner, key) = (caller.owner, caller.key);
+        assert!(key.keeps_conversations);
         assert_eq!(owner, ann.username);
         assert_eq!(key.name.as_str(), "laptop");
         assert_eq!(key.models.as_deref(), Some(&["offline".to_string()][..]));

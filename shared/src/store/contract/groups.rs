@@ -19,6 +19,7 @@ pub async fn groups_are_saved_over_the_version_read_and_read_with_the_account<
         monthly_cap: None,
         member_cap: None,
         retention_days: None,
+        api_off: false,
     };
     list.push(group.clone());
     let version = store.save_groups(&list, before.version).await.unwrap();

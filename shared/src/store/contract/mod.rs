@@ -326,6 +326,10 @@ macro_rules! contract_tests {
             .await;
         }
         #[tokio::test]
+        async fn the_api_can_be_turned_off_for_the_portal() {
+            $crate::store::contract::the_api_can_be_turned_off_for_the_portal(&$make.await).await;
+        }
+        #[tokio::test]
         async fn the_send_rate_counts_parallel_sends_exactly() {
             let (a, b) = ($make.await, $make.await);
             $crate::store::contract::the_send_rate_counts_parallel_sends_exactly(&a, &b).await;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::api_keys::{ApiKey, ApiKeyId, KeyHash};
-use crate::store::{ApiKeyRecord, ApiKeyStore};
+use crate::store::{ApiCaller, ApiKeyRecord, ApiKeyStore};
 
 fn key_sk(id: &ApiKeyId) -> String {
     format!("APIKEY#{}", id.as_str())
@@ -127,7 +127,7 @@ impl ApiKeyStore for DynamoStore {
             .map_err(backend)
     }
 
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Username, ApiKey)>> {
+    async fn api_caller(&self, hash: &KeyHash) -> StoreResult<Option<ApiCaller>> {
         let output = self
             .client
             .get_item()
@@ -147,24 +147,72 @@ impl ApiKeyStore for DynamoStore {
             .map_err(|e| StoreError::Corrupt(format!("api key owner: {e}")))?;
         let id =
             ApiKeyId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("api key id {id}")))?;
-        // The key itself, in its owner's partition: a link left behind by an interrupted
-        // revoke or deletion leads nowhere.
+        // The key itself, in its owner's partition (a link left behind by an interrupted
+        // revoke or deletion leads nowhere), with the account and the portal's settings and
+        // groups: one consistent read, so a revoke or a disable applies at once.
+        let key_key = key(user_pk(owner.as_str()), key_sk(&id));
+        let account_key = key(user_pk(owner.as_str()), ACCOUNT_SK);
+        let settings_key = key(SETTINGS_PK.into(), SPEND_CAP_SK);
+        let groups_key = groups::groups_key();
+        let keys = vec![
+            key_key.clone(),
+            account_key.clone(),
+            settings_key,
+            groups_key.clone(),
+        ];
+        let (mut api_key, mut account, mut settings, mut groups) = (None, None, None, None);
+        for item in self.get_batch(keys, None).await? {
+            let found = item_key(&item);
+            if found == key_key {
+                api_key = Some(from_item::<ApiKeyItem>(item)?.record);
+            } else if found == account_key {
+                account = Some(account_from_item(item)?);
+            } else if found == groups_key {
+                groups = Some(groups::groups_from_item(&item)?);
+            } else {
+                settings = Some(item);
+            }
+        }
+        let Some(record) = api_key.filter(|r| r.key_hash == hash.as_str()) else {
+            return Ok(None);
+        };
+        Ok(Some(ApiCaller {
+            owner,
+            key: record.into_key()?,
+            account,
+            default_spend_cap: settings.as_ref().and_then(spend_cap_from_item),
+            groups: groups.unwrap_or_default(),
+            api_enabled: settings.as_ref().is_none_or(api_enabled_in_item),
+        }))
+    }
+
+    async fn api_enabled(&self) -> StoreResult<bool> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(user_pk(owner.as_str()), key_sk(&id))))
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
+            .consistent_read(true)
             .send()
             .await
             .map_err(backend)?;
-        let Some(item) = output.item else {
-            return Ok(None);
+        Ok(output.item.as_ref().is_none_or(api_enabled_in_item))
+    }
+
+    async fn set_api_enabled(&self, enabled: bool) -> StoreResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)));
+        let update = match enabled {
+            true => update.update_expression("REMOVE api_off"),
+            false => update
+                .update_expression("SET api_off = :true")
+                .expression_attribute_values(":true", AttributeValue::Bool(true)),
         };
-        let record = from_item::<ApiKeyItem>(item)?.record;
-        if record.key_hash != hash.as_str() {
-            return Ok(None);
-        }
-        Ok(Some((owner, record.into_key()?)))
+        update.send().await.map_err(backend)?;
+        Ok(())
     }
 
     async fn touch_api_key(&self, owner: &Username, id: &ApiKeyId, now: u64) -> StoreResult<()> {

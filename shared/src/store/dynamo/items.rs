@@ -190,6 +190,14 @@ pub(super) fn spend_cap_from_item(item: &Item) -> Option<Cost> {
         .map(Cost::from_nanos)
 }
 
+/// Whether the portal's settings item leaves the API on (it is, unless turned off).
+pub(super) fn api_enabled_in_item(item: &Item) -> bool {
+    !item
+        .get("api_off")
+        .and_then(|v| v.as_bool().ok())
+        .is_some_and(|off| *off)
+}
+
 /// About how many bytes DynamoDB counts for an item: its names and string values.
 pub(super) fn item_size(item: &Item) -> usize {
     item.iter()

@@ -116,6 +116,8 @@ pub(super) fn spend_pk(month: Month) -> String {
 
 pub(super) const SETTINGS_PK: &str = "SETTINGS";
 
+/// The portal's settings item: the default spend cap, and whether the API is off (named
+/// for its first setting, which existing tables keep).
 pub(super) const SPEND_CAP_SK: &str = "SPEND_CAP";
 
 pub(super) const GROUPS_SK: &str = "GROUPS";

@@ -44,6 +44,7 @@ impl SessionStore for DynamoStore {
             account: None,
             revoked: false,
             default_spend_cap: extras.default_spend_cap.then_some(None),
+            api_enabled: extras.default_spend_cap.then_some(true),
             groups: extras.groups.then(Default::default),
         };
         for item in self.get_batch(keys, None).await? {
@@ -56,6 +57,7 @@ impl SessionStore for DynamoStore {
                 signed_in.groups = Some(groups::groups_from_item(&item)?);
             } else {
                 signed_in.default_spend_cap = Some(spend_cap_from_item(&item));
+                signed_in.api_enabled = Some(api_enabled_in_item(&item));
             }
         }
         Ok(signed_in)

@@ -30,17 +30,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account(&self, username: &Username) -> StoreResult<Option<Account>> {
-        self.with(|conn| {
-            conn.query_row(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
-                [username.as_str()],
-                account_from_row,
-            )
-            .optional()
-            .map_err(backend)?
-            .map(AccountRecord::into_account)
-            .transpose()
-        })
+        self.with(|conn| read_account(conn, username))
     }
 
     async fn list_accounts(&self, after: Option<&str>, limit: usize) -> StoreResult<Page<Account>> {
@@ -158,4 +148,17 @@ impl AccountStore for SqliteStore {
             tx.commit().map_err(backend)
         })
     }
+}
+
+/// The account, if there is one by that name.
+pub(super) fn read_account(conn: &Connection, username: &Username) -> StoreResult<Option<Account>> {
+    conn.query_row(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
+        [username.as_str()],
+        account_from_row,
+    )
+    .optional()
+    .map_err(backend)?
+    .map(AccountRecord::into_account)
+    .transpose()
 }

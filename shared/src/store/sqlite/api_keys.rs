@@ -2,9 +2,10 @@
 
 use super::*;
 use crate::api_keys::{ApiKey, ApiKeyId, KeyHash};
-use crate::store::{ApiKeyRecord, ApiKeyStore};
+use crate::store::{ApiCaller, ApiKeyRecord, ApiKeyStore};
 
-const COLUMNS: &str = "id, name, key_hash, created_at, expires_at, last_used_at, models";
+const COLUMNS: &str =
+    "id, name, key_hash, created_at, expires_at, last_used_at, models, keeps_conversations";
 
 /// A key from a row whose key columns (`COLUMNS`) start at `at`.
 fn key_from_row(row: &Row, at: usize) -> rusqlite::Result<ApiKeyRecord> {
@@ -25,6 +26,7 @@ fn key_from_row(row: &Row, at: usize) -> rusqlite::Result<ApiKeyRecord> {
             })?),
             None => None,
         },
+        keeps_conversations: row.get(at + 7)?,
     })
 }
 
@@ -48,7 +50,7 @@ impl ApiKeyStore for SqliteStore {
                 .map_err(backend)?;
             require_live_account(&tx, owner)?;
             tx.execute(
-                &format!("INSERT INTO api_keys (owner, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                &format!("INSERT INTO api_keys (owner, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
                 params![
                     owner.as_str(),
                     r.id,
@@ -58,6 +60,7 @@ impl ApiKeyStore for SqliteStore {
                     r.expires_at.map(|t| t as i64),
                     r.last_used_at.map(|t| t as i64),
                     models,
+                    r.keeps_conversations,
                 ],
             )
             .map_err(|e| match e.sqlite_error_code() {
@@ -97,7 +100,7 @@ impl ApiKeyStore for SqliteStore {
         })
     }
 
-    async fn api_key_by_hash(&self, hash: &KeyHash) -> StoreResult<Option<(Username, ApiKey)>> {
+    async fn api_caller(&self, hash: &KeyHash) -> StoreResult<Option<ApiCaller>> {
         self.with(|conn| {
             let found = conn
                 .query_row(
@@ -112,7 +115,31 @@ impl ApiKeyStore for SqliteStore {
             };
             let owner = Username::parse(&owner)
                 .map_err(|e| StoreError::Corrupt(format!("api key owner: {e}")))?;
-            Ok(Some((owner, record.into_key()?)))
+            let account = super::accounts::read_account(conn, &owner)?;
+            Ok(Some(ApiCaller {
+                key: record.into_key()?,
+                account,
+                default_spend_cap: super::usage::read_default_cap(conn)?,
+                groups: super::groups::read_groups(conn)?,
+                api_enabled: super::usage::read_api_enabled(conn)?,
+                owner,
+            }))
+        })
+    }
+
+    async fn api_enabled(&self) -> StoreResult<bool> {
+        self.with(|conn| super::usage::read_api_enabled(conn))
+    }
+
+    async fn set_api_enabled(&self, enabled: bool) -> StoreResult<()> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![super::usage::API_OFF_SETTING, i64::from(!enabled)],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
     }
 

@@ -158,6 +158,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         models TEXT,
         UNIQUE (owner, id)
      );",
+    // API keys whose calls are kept as conversations.
+    "ALTER TABLE api_keys ADD COLUMN keeps_conversations INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,

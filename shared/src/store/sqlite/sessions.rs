@@ -34,16 +34,7 @@ impl SessionStore for SqliteStore {
         extras: Extras,
     ) -> StoreResult<SignedIn> {
         self.with(|conn| {
-            let account = conn
-                .query_row(
-                    &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
-                    [owner.as_str()],
-                    account_from_row,
-                )
-                .optional()
-                .map_err(backend)?
-                .map(AccountRecord::into_account)
-                .transpose()?;
+            let account = super::accounts::read_account(conn, owner)?;
             let revoked = conn
                 .query_row(
                     "SELECT 1 FROM revoked_sessions WHERE owner = ?1 AND session = ?2",
@@ -58,6 +49,11 @@ impl SessionStore for SqliteStore {
             } else {
                 None
             };
+            let api_enabled = if extras.default_spend_cap {
+                Some(super::usage::read_api_enabled(conn)?)
+            } else {
+                None
+            };
             let groups = if extras.groups {
                 Some(super::groups::read_groups(conn)?)
             } else {
@@ -67,6 +63,7 @@ impl SessionStore for SqliteStore {
                 account,
                 revoked,
                 default_spend_cap,
+                api_enabled,
                 groups,
             })
         })

@@ -16,6 +16,20 @@ pub(super) fn read_default_cap(conn: &Connection) -> StoreResult<Option<Cost>> {
     .map_err(backend)
 }
 
+/// The settings row that is present (1) while the portal's API is off.
+pub(super) const API_OFF_SETTING: &str = "api_off";
+
+pub(super) fn read_api_enabled(conn: &Connection) -> StoreResult<bool> {
+    conn.query_row(
+        "SELECT value FROM settings WHERE name = ?1",
+        [API_OFF_SETTING],
+        |row| row.get::<_, Option<i64>>(0),
+    )
+    .optional()
+    .map(|v| v.flatten() != Some(1))
+    .map_err(backend)
+}
+
 pub(super) fn month_total(tx: &Transaction, owner: &str, month: Month) -> StoreResult<Totals> {
     tx.query_row(
         &format!(
