@@ -216,6 +216,42 @@ impl App {
         Ok(Some(uploads))
     }
 
+    /// The model's reply to `prompt`, as a stream of events: the offline model, Bedrock
+    /// through the function's role, or a provider over HTTPS with its key; each wait bounded
+    /// by the provider timeout, the whole reply by the reply deadline.
+    pub async fn ask(
+        &self,
+        model: &Model,
+        prompt: &crate::ai::Prompt,
+    ) -> Result<crate::ai::EventStream, ProviderError> {
+        use crate::ai::{self, ProviderKind, Timeouts};
+        if model.is_offline() {
+            return Ok(ai::offline::reply(prompt, self.config.offline_pace));
+        }
+        let timeouts = Timeouts {
+            idle: self.config.provider_timeout,
+            deadline: self.config.reply_deadline,
+        };
+        if model.provider == ProviderKind::Bedrock {
+            let client = self.bedrock(model.region.as_deref()).await;
+            return ai::bedrock::stream(&client, model, prompt, timeouts).await;
+        }
+        let key = self.api_key(model).await?;
+        let http = self
+            .http()
+            .await
+            .map_err(|e| ProviderError::Network(e.to_string()))?;
+        ai::stream_reply(
+            http,
+            model,
+            key.as_ref(),
+            prompt,
+            timeouts,
+            self.config.offline_pace,
+        )
+        .await
+    }
+
     /// The model's API key (see `ai::keys`).
     pub async fn api_key(&self, model: &Model) -> Result<Option<SecretString>, ProviderError> {
         crate::ai::keys::api_key(

@@ -231,6 +231,11 @@ impl Cached {
     }
 }
 
+/// The usage line API calls are counted under (in place of a conversation's id), and what
+/// the usage page calls it.
+pub const API_USAGE: &str = "api";
+pub const API_USAGE_TITLE: &str = "API (your keys)";
+
 /// What one reply used, as recorded on the reply and added to the month's totals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Charge {

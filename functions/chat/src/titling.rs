@@ -114,7 +114,7 @@ async fn ask(
     answer: &mut Message,
 ) -> Result<(), shared::ai::ProviderError> {
     use futures_util::StreamExt;
-    let mut events = crate::turn::start(app, model, prompt).await?;
+    let mut events = app.ask(model, prompt).await?;
     while let Some(event) = events.next().await {
         match event? {
             Event::Text(text) if answer.text.len() < MAX_TITLE_BYTES => answer.text.push_str(&text),

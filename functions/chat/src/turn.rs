@@ -9,17 +9,16 @@ use futures_util::StreamExt;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::ai::{self, ContextError, Event, Model, Prompt, ProviderKind, Timeouts};
+use shared::ai::{self, ContextError, Growing, Model, Prompt, Step};
 use shared::conversations::{
-    Conversation, ConversationId, MAX_REPLY_BYTES, MAX_THINKING_BYTES, Message, MessageState,
-    MessageText, Speaker, new_turn_id,
+    Conversation, ConversationId, Message, MessageState, MessageText, Speaker, new_turn_id,
 };
 use shared::groups::{GroupId, ModelAccess};
 use shared::limits::Limits;
 use shared::session;
 use shared::store::{ConversationStore, StoreError, TurnWrite, UsageStore};
 use shared::transcript::still_streaming;
-use shared::usage::{Cached, Charge};
+use shared::usage::Charge;
 use shared::users::Username;
 use shared::web::{claimed_user, path_parameter};
 use shared::{App, AppError};
@@ -366,7 +365,7 @@ pub async fn run(
         owner,
         id,
         title,
-        mut reply,
+        reply,
         model,
         mut prompt,
         groups,
@@ -389,79 +388,44 @@ pub async fn run(
         }
     };
     let mut superseded = false;
-    // Prompt tokens the provider's cache served and stored, as its usage says.
-    let (mut cache_read, mut cache_write) = (0, 0);
-    let outcome = start(app, &model, &prompt).await;
-    match outcome {
-        Err(err) => fail(&mut reply, &model, &err),
+    let mut growing = Growing::new(reply);
+    match app.ask(&model, &prompt).await {
+        Err(err) => growing.fail(&model, &err),
         Ok(mut events) => {
             let mut saves = Saves::start(Instant::now());
             while let Some(item) = events.next().await {
-                match item {
-                    Ok(Event::Text(text)) => {
-                        let piece = within(&text, MAX_REPLY_BYTES - reply.text.len());
-                        reply.text.push_str(piece);
-                        listener.send(event("text", json!(piece)));
-                        if piece.len() < text.len() {
-                            reply.state = MessageState::Truncated;
-                            break;
+                match growing.take(item, &model) {
+                    Step::Text(piece) => listener.send(event("text", json!(piece))),
+                    Step::Thinking(piece) => listener.send(event("thinking", json!(piece))),
+                    Step::Quiet => continue,
+                    Step::Stop(last) => {
+                        if let Some(piece) = last {
+                            listener.send(event("text", json!(piece)));
                         }
-                    }
-                    // Kept apart from the answer, up to its own limit; the answer goes on.
-                    Ok(Event::Thinking(thinking)) => {
-                        let room = MAX_THINKING_BYTES.saturating_sub(reply.thinking.len());
-                        let piece = within(&thinking, room);
-                        if !piece.is_empty() {
-                            reply.thinking.push_str(piece);
-                            listener.send(event("thinking", json!(piece)));
-                        }
-                    }
-                    Ok(Event::Usage {
-                        input,
-                        output,
-                        cache_read: read,
-                        cache_write: written,
-                    }) => {
-                        reply.input_tokens = input.or(reply.input_tokens);
-                        reply.output_tokens = output.or(reply.output_tokens);
-                        cache_read = read.unwrap_or(cache_read);
-                        cache_write = written.unwrap_or(cache_write);
-                        continue;
-                    }
-                    // Stopped at the output limit: marked as cut, its usage still to come.
-                    Ok(Event::Cut) => {
-                        reply.state = MessageState::Truncated;
-                        continue;
-                    }
-                    Err(err) => {
-                        fail(&mut reply, &model, &err);
                         break;
                     }
                 }
                 // What has arrived (answer or thinking) is saved as it grows.
+                let reply = &mut growing.reply;
                 if saves.due(Instant::now(), reply.text.len() + reply.thinking.len()) {
                     reply.updated_at = session::now();
-                    if let Err(StoreError::Conflict) = save(store, &owner, &id, &reply, None).await
-                    {
+                    if let Err(StoreError::Conflict) = save(store, &owner, &id, reply, None).await {
                         superseded = true;
                         break;
                     }
                 }
             }
-            if reply.state == MessageState::Streaming {
-                reply.state = MessageState::Complete;
-            }
+            growing.end();
         }
     }
-    let charge = Charge::of_reply(
-        &mut reply,
+    let charge = growing.charge(
         &model,
         prompt.estimated_tokens(),
-        Cached::of(&model, cache_read, cache_write),
         (id.as_str(), &title),
+        groups,
         session::now(),
-    )
-    .map(|charge| Charge { groups, ..charge });
+    );
+    let mut reply = growing.reply;
     if superseded {
         tracing::info!(
             conversation = id.as_str(),
@@ -504,54 +468,6 @@ pub async fn run(
         (Ok(()), _) => listener.send(event("done", json!({ "state": reply.state.as_str() }))),
     }
     reply
-}
-
-/// The model's reply to `prompt`, as a stream of events.
-pub(crate) async fn start(
-    app: &App,
-    model: &Model,
-    prompt: &Prompt,
-) -> Result<ai::EventStream, ai::ProviderError> {
-    if model.is_offline() {
-        return Ok(ai::offline::reply(prompt, app.config.offline_pace));
-    }
-    let timeouts = Timeouts {
-        idle: app.config.provider_timeout,
-        deadline: app.config.reply_deadline,
-    };
-    if model.provider == ProviderKind::Bedrock {
-        let client = app.bedrock(model.region.as_deref()).await;
-        return ai::bedrock::stream(&client, model, prompt, timeouts).await;
-    }
-    let key = app.api_key(model).await?;
-    let http = app
-        .http()
-        .await
-        .map_err(|e| ai::ProviderError::Network(e.to_string()))?;
-    ai::stream_reply(
-        http,
-        model,
-        key.as_ref(),
-        prompt,
-        timeouts,
-        app.config.offline_pace,
-    )
-    .await
-}
-
-/// As much of `text` as fits in `room` bytes, cut at a character boundary.
-fn within(text: &str, room: usize) -> &str {
-    let mut cut = text.len().min(room);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &text[..cut]
-}
-
-fn fail(reply: &mut Message, model: &Model, err: &ai::ProviderError) {
-    tracing::warn!(model = %model.id, %err, "the reply failed");
-    reply.state = MessageState::Failed;
-    reply.error = Some(err.user_message().to_string());
 }
 
 async fn save(

@@ -98,7 +98,9 @@ fn totals(t: &Totals) -> Value {
 }
 
 fn line(label: String, id: &str, l: &UsageLine) -> Value {
-    minijinja::value::merge_maps([context! { label, id }, totals(&l.totals)])
+    // API calls are counted on one line of their own, which is no conversation to link to.
+    let api = id == shared::usage::API_USAGE;
+    minijinja::value::merge_maps([context! { label, id, api }, totals(&l.totals)])
 }
 
 /// The day-by-day spend of the month (every day, the empty ones too) and each model's share

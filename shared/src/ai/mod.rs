@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod catalogue;
 pub mod context;
+pub mod growing;
 pub mod keys;
 pub mod offline;
 pub mod openai;
@@ -19,6 +20,7 @@ use secrecy::SecretString;
 
 pub use catalogue::{Catalogue, Model, ProviderKind};
 pub use context::{ContextError, Prompt, PromptMessage, estimate_tokens};
+pub use growing::{Growing, Step};
 
 /// One piece of a streamed reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,7 +41,7 @@ pub enum Event {
     Cut,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
 pub enum ProviderError {
     #[error("the provider is rate limiting (HTTP 429)")]
     RateLimited,

@@ -15,7 +15,7 @@ pub(super) fn source_address(req: &Request) -> String {
 }
 
 /// The id Lambda gave this invocation, shown on error pages and logged with their causes.
-pub(super) fn request_id(req: &Request) -> String {
+pub fn request_id(req: &Request) -> String {
     req.lambda_context_ref()
         .map(|ctx| ctx.request_id.clone())
         .filter(|id| !id.is_empty())

@@ -7,11 +7,13 @@ use super::*;
 pub type Streamed =
     StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send>>>;
 
-pub(super) fn streamed(stream: ByteStream) -> Streamed {
+/// A body written piece by piece as `stream` produces them.
+pub fn streamed(stream: ByteStream) -> Streamed {
     StreamBody::new(Box::pin(stream.map(|bytes| Ok(Frame::data(bytes)))))
 }
 
-pub(super) fn whole(body: Body) -> Streamed {
+/// A body sent as one piece.
+pub fn whole(body: Body) -> Streamed {
     let bytes = match body {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
@@ -42,6 +44,42 @@ impl<'a> Visit<'a> {
                 response.map(|_| streamed(events))
             }
             outcome => self.finish(outcome).map(whole),
+        }
+    }
+}
+
+/// Runtime API failures in quick succession after which the process gives up.
+const MAX_RUNTIME_FAILURES: u32 = 5;
+/// A runtime that ran at least this long before failing starts the count afresh.
+const HEALTHY_RUN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs a streaming function: `handler` answers each request, its body written as it is
+/// produced. A streamed response can lose its connection to the Runtime API (cargo lambda
+/// watch closes idle ones), which stops the runtime: it polls for the next event again
+/// rather than let the process, and any reply still being written, die with it.
+pub async fn run_streaming<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = Response<Streamed>> + Send + 'static,
+{
+    let mut failures = 0;
+    loop {
+        let started = std::time::Instant::now();
+        let run = lambda_http::run_with_streaming_response(lambda_http::service_fn(
+            move |req| async move { Ok::<_, lambda_http::Error>(handler(req).await) },
+        ));
+        let outcome = run.await;
+        if started.elapsed() >= HEALTHY_RUN {
+            failures = 0;
+        }
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(err) if failures < MAX_RUNTIME_FAILURES => {
+                failures += 1;
+                tracing::error!(%err, failures, "the Lambda runtime stopped; starting it again");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(err) => return Err(err),
         }
     }
 }

@@ -47,6 +47,9 @@ fn router() -> BTreeMap<String, String> {
 
 /// path -> function, from the template's Api events (with `{proxy+}` written as the
 /// router writes a catch-all), and function -> Binary.
+/// The functions that answer with `run_streaming` (chat's replies, the API's completions).
+const STREAMING: &[&str] = &["chat", "api"];
+
 fn template() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let source = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
     let docs = YamlLoader::load_from_str(&source).unwrap();
@@ -76,7 +79,11 @@ fn template() -> (BTreeMap<String, String>, BTreeMap<String, String>) {
             );
             // A streaming function's routes must stream; nothing else does.
             let streams = props["ResponseTransferMode"].as_str() == Some("RESPONSE_STREAM");
-            assert_eq!(streams, name == "chat", "{name}: response transfer mode");
+            assert_eq!(
+                streams,
+                STREAMING.contains(&name.as_str()),
+                "{name}: response transfer mode"
+            );
             let path = props["Path"]
                 .as_str()
                 .unwrap()
@@ -112,6 +119,17 @@ fn every_function_is_routed_the_same_way_locally_and_in_aws() {
         routes, router,
         "the template's API routes equal the watch router's"
     );
+    for function in &functions {
+        let main = root().join("functions").join(function).join("src/main.rs");
+        let streams = std::fs::read_to_string(main)
+            .unwrap()
+            .contains("run_streaming");
+        assert_eq!(
+            streams,
+            STREAMING.contains(&function.as_str()),
+            "{function}: STREAMING lists the functions that stream"
+        );
+    }
     let mut routed: Vec<String> = router.values().cloned().collect();
     routed.sort();
     routed.dedup();

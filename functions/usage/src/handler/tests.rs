@@ -158,6 +158,39 @@ async fn shows_this_and_last_months_usage_by_model_and_conversation() {
 }
 
 #[tokio::test]
+async fn api_calls_are_one_line_of_their_own() {
+    let app = testing::app();
+    let ann = testing::create_account(&app, "caller", Role::User, "pw").await;
+    let now = Month::of(shared::session::now());
+    charge(&app, &ann, "Trip plans", "offline", now, 1_000).await;
+    let api = Charge {
+        month: now,
+        conversation: shared::usage::API_USAGE.into(),
+        title: shared::usage::API_USAGE_TITLE.into(),
+        model: "gpt-x".into(),
+        input_tokens: 10,
+        output_tokens: 5,
+        cost: Cost::from_nanos(3_000_000),
+        estimated: false,
+        cache: Default::default(),
+        groups: Vec::new(),
+        day: 1,
+    };
+    let store = app.store().await.unwrap();
+    for _ in 0..2 {
+        store.record_usage(&ann.username, &api).await.unwrap();
+    }
+    let (cookie, _) = testing::sign_in(&app, &ann).await;
+    let (_, html) = page(&app, &cookie, "/usage").await;
+    assert!(
+        html.contains("<th scope=\"row\">API (your keys)</th><td>2</td>"),
+        "one unlinked line for both calls: {html}"
+    );
+    assert!(html.contains(">Trip plans</a>"), "{html}");
+    assert!(!html.contains("/chat/api"), "{html}");
+}
+
+#[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in_and_only_get_is_served() {
     let app = testing::app();
     let response = handle(&app, request(Method::GET, "/usage")).await;
