@@ -104,6 +104,15 @@ ensure_moto() {
   export PATH="$TOOLS/venv/bin:$PATH"
 }
 
+# The official `openai` Python SDK (and boto3, which the SDK tests use to reach DynamoDB
+# Local) from PyPI, in the project's virtualenv: the API's tests drive the portal with it.
+ensure_openai_sdk() {
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+  if "$TOOLS/venv/bin/python" -c "import openai, boto3" 2>/dev/null; then return; fi
+  say "Installing the openai SDK and boto3 from PyPI into .tools/venv"
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check openai boto3
+}
+
 # Waits until `curl` gets any HTTP answer from $1, or gives up after $2 seconds.
 wait_for_http() {
   local deadline=$((SECONDS + $2))

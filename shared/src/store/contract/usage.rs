@@ -237,12 +237,17 @@ pub async fn calls_without_a_conversation_are_held_to_the_same_limits<
         group_limits: Vec::new(),
         rate,
     };
+    // A cap of zero refuses before anything is spent, calls and turns alike.
+    let zero = store.reserve_send(&ann, &within(cap(0), None)).await;
+    assert!(matches!(zero, Err(StoreError::SpendCapReached)), "{zero:?}");
     store
         .reserve_send(&ann, &within(cap(1_000), None))
         .await
         .unwrap();
     let c = conversation("API limits", now);
     store.create_conversation(&ann, &c).await.unwrap();
+    let zero = send_within(store, &ann, &c.id, "hi", now, (cap(0), None)).await;
+    assert!(matches!(zero, Err(StoreError::SpendCapReached)), "{zero:?}");
     store
         .record_usage(&ann, &charge(&c, "paid", 1, 1, 1_000))
         .await

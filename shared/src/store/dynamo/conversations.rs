@@ -362,6 +362,9 @@ impl ConversationStore for DynamoStore {
         id: &ConversationId,
         turn: &TurnWrite<'_>,
     ) -> StoreResult<()> {
+        if let Some(refusal) = super::usage::LimitChecks::refused_at_once(&turn.limits()) {
+            return Err(refusal);
+        }
         let pk = user_pk(owner.as_str());
         let expiry = match turn.expires_at {
             Some(_) => "SET expires_at = :expires,",

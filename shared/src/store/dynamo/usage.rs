@@ -77,6 +77,22 @@ pub(super) struct LimitChecks {
 }
 
 impl LimitChecks {
+    /// A cap of zero refuses every send, spent or not: a total not written yet passes the
+    /// transaction's check (`attribute_not_exists`), so it is refused here, before it.
+    pub fn refused_at_once(limits: &SendLimits) -> Option<StoreError> {
+        if limits
+            .spend_limit
+            .is_some_and(|l| l.cap == crate::usage::Cost::ZERO)
+        {
+            return Some(StoreError::SpendCapReached);
+        }
+        limits
+            .group_limits
+            .iter()
+            .find(|l| l.cap == crate::usage::Cost::ZERO)
+            .map(|l| StoreError::GroupCapReached(l.group.clone()))
+    }
+
     /// The limit that cancelled the transaction, if one did (`failed` says which items'
     /// conditions failed, by position).
     pub fn refusal(&self, failed: impl Fn(usize) -> bool) -> Option<StoreError> {
@@ -236,6 +252,9 @@ impl DynamoStore {
 
 impl UsageStore for DynamoStore {
     async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()> {
+        if let Some(refusal) = LimitChecks::refused_at_once(limits) {
+            return Err(refusal);
+        }
         let limits_at = 1;
         let checks = self.limit_checks(owner, limits, limits_at);
         let mut write = self
