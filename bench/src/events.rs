@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::accounts::{Account, Role};
+use shared::api_keys::{ApiKey, ApiKeyId, KeyHash, KeyName};
 use shared::conversations::{Conversation, ConversationId, Title};
 use shared::session::{Session, SessionKeys};
 use shared::store::{
-    AccountStore, ConversationStore, DynamoStore, ShareStore, SqliteStore, StoreError,
+    AccountStore, ApiKeyStore, ConversationStore, DynamoStore, ShareStore, SqliteStore, StoreError,
 };
 use shared::users::Username;
 
@@ -24,6 +25,9 @@ const PASSWORD: &str = "bench password, long enough";
 
 /// The bench account's conversation, which the chat function's events read and write.
 pub const CONVERSATION: &str = "benchconversat10";
+/// The bench account's API key (the shape of a real one: `sk-sb-` and 43 characters).
+pub const API_KEY: &str = "sk-sb-bench-api-key-bench-api-key-bench-api-key-b";
+
 /// The bench conversation's share link token (43 characters, like a real one).
 pub const SHARE_TOKEN: &str = "bench-share-token-bench-share-token-bench-s";
 
@@ -78,6 +82,7 @@ impl Setup {
                 let store = SqliteStore::open(&path).map_err(|e| e.to_string())?;
                 let account = stored_account(&store, &account).await?;
                 create_conversation(&store, &account).await?;
+                create_api_key(&store, &account).await?;
                 Ok((account, stored_account(&store, &importer).await?))
             }
             Some(url) => {
@@ -107,6 +112,7 @@ impl Setup {
                 store.create_table().await.map_err(|e| e.to_string())?;
                 let account = stored_account(&store, &account).await?;
                 create_conversation(&store, &account).await?;
+                create_api_key(&store, &account).await?;
                 Ok::<_, String>((account, stored_account(&store, &importer).await?))
             }
         };
@@ -164,6 +170,7 @@ impl Setup {
             // A shared link is mostly opened by people who are not signed in.
             "share" => self.event("GET", &format!("/share/{SHARE_TOKEN}"), false),
             "chat" => self.event("GET", &format!("/chat/{CONVERSATION}"), true),
+            "api" => self.api_event("GET", "/v1/models", None),
             _ => self.event("GET", "/no-such-page", true),
         }
     }
@@ -284,6 +291,31 @@ impl Setup {
         event.to_string()
     }
 
+    /// A completion asked of the offline model through the API, as the `openai` SDKs send
+    /// it: JSON, with the bench account's key.
+    pub fn api_completion(&self) -> String {
+        let body = json!({
+            "model": "offline",
+            "messages": [{"role": "user", "content": "Hello"}],
+        });
+        self.api_event("POST", "/v1/chat/completions", Some(body))
+    }
+
+    fn api_event(&self, method: &str, path: &str, body: Option<Value>) -> String {
+        let mut event: Value =
+            serde_json::from_str(&self.event(method, path, false)).expect("an event");
+        let mut set = |name: &str, value: &str| {
+            event["headers"][name] = json!(value);
+            event["multiValueHeaders"][name] = json!([value]);
+        };
+        set("Authorization", &format!("Bearer {API_KEY}"));
+        if let Some(body) = body {
+            set("Content-Type", "application/json");
+            event["body"] = json!(body.to_string());
+        }
+        event.to_string()
+    }
+
     pub fn event(&self, method: &str, path: &str, signed_in: bool) -> String {
         let mut event: Value = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
         event["httpMethod"] = json!(method);
@@ -344,6 +376,24 @@ fn base64_encode(bytes: &[u8]) -> String {
 }
 
 /// The bench account as stored: created now, or by an earlier run (with its own id).
+/// The bench account's API key (kept across runs, like the account).
+async fn create_api_key<S: ApiKeyStore>(store: &S, account: &Account) -> Result<(), String> {
+    let key = ApiKey {
+        id: ApiKeyId::parse("benchapikey00000").expect("a valid id"),
+        name: KeyName::parse("bench").expect("a valid name"),
+        created_at: 0,
+        expires_at: None,
+        last_used_at: None,
+        models: None,
+        keeps_conversations: false,
+    };
+    let hash = KeyHash::of(&API_KEY.to_string().into());
+    match store.create_api_key(&account.username, &key, &hash).await {
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(err) => Err(format!("creating the bench API key: {err}")),
+    }
+}
+
 async fn stored_account<S: AccountStore>(store: &S, account: &Account) -> Result<Account, String> {
     match store.create_account(account).await {
         Ok(()) | Err(StoreError::Conflict) => {}

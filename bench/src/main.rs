@@ -10,12 +10,12 @@
 use std::path::PathBuf;
 
 use bench::measure::{Subject, measure};
-use bench::report::{CHAT_TURN, IMPORT, SIGN_IN, SIGN_UP};
+use bench::report::{API_COMPLETION, CHAT_TURN, IMPORT, SIGN_IN, SIGN_UP};
 use bench::{events, report, ttft};
 
 const FUNCTIONS: &[&str] = &[
     "home", "login", "logout", "signup", "settings", "admin", "usage", "transfer", "share", "chat",
-    "notfound",
+    "api", "notfound",
 ];
 
 struct Options {
@@ -146,6 +146,7 @@ async fn run() -> Result<(), String> {
                     (0..=options.invokes).map(|n| setup.sign_up(n)).collect(),
                 )],
                 "chat" => vec![(CHAT_TURN, vec![setup.chat_turn()])],
+                "api" => vec![(API_COMPLETION, vec![setup.api_completion()])],
                 "transfer" => vec![(
                     IMPORT,
                     (0..=options.invokes).map(|n| setup.import(n)).collect(),

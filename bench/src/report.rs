@@ -28,6 +28,8 @@ pub const SIGN_IN: &str = "login (sign-in)";
 pub const SIGN_UP: &str = "signup (sign-up)";
 /// The subject that sends a message (without a script: the reply comes back whole).
 pub const CHAT_TURN: &str = "chat (turn)";
+/// The subject that asks for a completion through the API (the offline model, answered whole).
+pub const API_COMPLETION: &str = "api (completion)";
 /// The subject that imports a 25 KB export file of five new conversations.
 pub const IMPORT: &str = "transfer (import)";
 const MAX_ADDED_TTFT_MS: f64 = 2.0;

@@ -146,3 +146,26 @@ async fn a_chat_turn_reads_twice_at_once_and_writes_twice() {
         "{count}"
     );
 }
+
+#[tokio::test]
+async fn an_api_call_reads_twice_and_writes_its_usage_once() {
+    let url = std::env::var("SWITCHBOARD_TEST_DYNAMODB_URL").expect(
+        "SWITCHBOARD_TEST_DYNAMODB_URL: these tests need DynamoDB Local (scripts/test starts it)",
+    );
+    let setup = Setup::new(Some(&url))
+        .await
+        .expect("the bench account and table");
+    // The key's lookup by its hash, then the key with its owner's account and the portal's
+    // settings and groups in one batch read.
+    let (_, operations) = requests(&setup, "api").await;
+    assert_eq!(operations, ["GetItem", "BatchGetItem"], "models");
+    // A completion adds its usage (one transaction). The bench sets no cap and no send rate,
+    // so there is nothing to reserve; the key's "last used" was noted by the first call
+    // (within the minute, not again).
+    let (_, operations) = requests_for(&setup, "api", setup.api_completion()).await;
+    assert_eq!(
+        operations,
+        ["GetItem", "BatchGetItem", "TransactWriteItems"],
+        "completion"
+    );
+}
