@@ -10,8 +10,8 @@ use shared::ai::{EventStream, Growing, Model, Prompt, Step};
 use shared::conversations::{Message, MessageState, new_turn_id};
 use shared::store::{ApiKeyStore, StoreError, UsageStore};
 use shared::web::ByteStream;
+use shared::web::Listener;
 use shared::{App, session};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -148,7 +148,7 @@ impl Call {
     /// (the provider is paid either way), so its cost is always counted.
     fn stream(self, events: EventStream) -> ByteStream {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move { self.write(events, Listener(Some(tx))).await });
+        tokio::spawn(async move { self.write(events, Listener::new(Some(tx))).await });
         Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
     }
 
@@ -228,18 +228,5 @@ impl Call {
             finish,
             growing.failure.take(),
         )
-    }
-}
-
-/// Where the chunks go; a caller who left is not an error.
-struct Listener(Option<UnboundedSender<Bytes>>);
-
-impl Listener {
-    fn send(&mut self, bytes: Bytes) {
-        if let Some(tx) = &self.0
-            && tx.send(bytes).is_err()
-        {
-            self.0 = None;
-        }
     }
 }

@@ -27,6 +27,7 @@ use crate::attach;
 use crate::handler::Action;
 use crate::saving::Saves;
 use shared::attachments::Attachment;
+use shared::web::Listener;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// How many of the latest messages a reply's context is chosen from.
@@ -339,19 +340,6 @@ fn event(name: &str, data: serde_json::Value) -> Bytes {
     ai::sse::encode(name, &data)
 }
 
-/// Where the reply's pieces go as they arrive; a reader who left is not an error.
-struct Listener(Option<UnboundedSender<Bytes>>);
-
-impl Listener {
-    fn send(&mut self, bytes: Bytes) {
-        if let Some(tx) = &self.0
-            && tx.send(bytes).is_err()
-        {
-            self.0 = None;
-        }
-    }
-}
-
 /// Writes the reply: asks the model, saves the text as it grows (`saving`) and at the end, and
 /// tells `listener` (if any) each piece. Returns the reply as last saved.
 pub async fn run(
@@ -360,7 +348,7 @@ pub async fn run(
     url: String,
     listener: Option<UnboundedSender<Bytes>>,
 ) -> Message {
-    let mut listener = Listener(listener);
+    let mut listener = Listener::new(listener);
     let Prepared {
         owner,
         id,

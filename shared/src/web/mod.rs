@@ -35,5 +35,5 @@ pub use reply::{ByteStream, Reply};
 use request::*;
 pub use request::{Methods, Verb, path_parameter, query, request_id};
 pub use respond::content_security_policy;
-pub use streaming::{Streamed, run_streaming, streamed, whole};
+pub use streaming::{Listener, Streamed, run_streaming, streamed, whole};
 pub use visit::{AlsoRead, Visit, claimed_user, serve, serve_reading};

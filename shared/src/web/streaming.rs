@@ -48,6 +48,24 @@ impl<'a> Visit<'a> {
     }
 }
 
+/// Where a streamed response's pieces go as they are produced, from the task writing them; a
+/// reader who left is not an error (the task goes on, and its pieces go nowhere).
+pub struct Listener(Option<tokio::sync::mpsc::UnboundedSender<Bytes>>);
+
+impl Listener {
+    pub fn new(tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>) -> Self {
+        Self(tx)
+    }
+
+    pub fn send(&mut self, bytes: Bytes) {
+        if let Some(tx) = &self.0
+            && tx.send(bytes).is_err()
+        {
+            self.0 = None;
+        }
+    }
+}
+
 /// Runtime API failures in quick succession after which the process gives up.
 const MAX_RUNTIME_FAILURES: u32 = 5;
 /// A runtime that ran at least this long before failing starts the count afresh.

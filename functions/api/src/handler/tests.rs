@@ -79,6 +79,17 @@ impl Client {
         }
     }
 
+    /// A completion request with the client's key, its body as given.
+    fn completion_request(&self, body: &str) -> Request {
+        let mut req = request(Method::POST, "/v1/chat/completions");
+        *req.body_mut() = Body::Text(body.to_string());
+        req.headers_mut().insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {}", self.key)).unwrap(),
+        );
+        req
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, String) {
         call_with(
             self.app,
@@ -456,12 +467,7 @@ async fn the_spend_cap_and_the_send_rate_hold_api_calls_too() {
     for _ in 0..2 {
         assert_eq!(quick.complete(hello("offline")).await.0, StatusCode::OK);
     }
-    let mut req = request(Method::POST, "/v1/chat/completions");
-    *req.body_mut() = Body::Text(hello("offline").to_string());
-    req.headers_mut().insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {}", quick.key)).unwrap(),
-    );
+    let req = quick.completion_request(&hello("offline").to_string());
     let response = handle(app, req).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = response.headers()[RETRY_AFTER]
@@ -479,15 +485,7 @@ async fn the_spend_cap_and_the_send_rate_hold_api_calls_too() {
 async fn bad_requests_are_refused_with_nothing_sent_or_charged() {
     let (app, fake) = portal().await;
     let client = Client::new(app).await;
-    let raw = |body: &str| {
-        let mut req = request(Method::POST, "/v1/chat/completions");
-        *req.body_mut() = Body::Text(body.to_string());
-        req.headers_mut().insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {}", client.key)).unwrap(),
-        );
-        req
-    };
+    let raw = |body: &str| client.completion_request(body);
     let response = handle(app, raw("{\"model\": \"fake-echo\", \"messages\": [")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(code(&streamed_text(response).await), "invalid_json");
@@ -570,19 +568,13 @@ async fn a_key_that_keeps_its_calls_makes_conversations() {
         },
     )
     .await;
-    let mut req = request(Method::POST, "/v1/chat/completions");
     let body = json!({"model": "fake-echo", "messages": [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Plan a **weekend** in Rome"},
         {"role": "assistant", "content": "Sure."},
         {"role": "user", "content": "hello there"},
     ]});
-    *req.body_mut() = Body::Text(body.to_string());
-    req.headers_mut().insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {}", keeper.key)).unwrap(),
-    );
-    let response = handle(app, req).await;
+    let response = handle(app, keeper.completion_request(&body.to_string())).await;
     assert_eq!(response.status(), StatusCode::OK);
     let id = response.headers()["x-switchboard-conversation"]
         .to_str()
