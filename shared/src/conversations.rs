@@ -200,6 +200,8 @@ pub struct Conversation {
     pub expires_at: Option<u64>,
     /// Its own temperature, output limit and reasoning effort, where set.
     pub parameters: crate::parameters::Parameters,
+    /// The folder it is filed in (only while on no other shelf: see `FolderStore`).
+    pub folder: Option<crate::folders::FolderId>,
 }
 
 impl Conversation {
@@ -217,6 +219,7 @@ impl Conversation {
             expires_at: None,
             shelf: Shelf::Recent,
             parameters: Default::default(),
+            folder: None,
         }
     }
     /// How long a temporary chat is kept.

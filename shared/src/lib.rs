@@ -14,6 +14,7 @@ pub mod config;
 pub mod conversations;
 pub mod error;
 pub mod estimate;
+pub mod folders;
 pub mod form;
 pub mod groups;
 pub mod https;

@@ -7,8 +7,9 @@ use crate::App;
 use crate::AppError;
 use crate::ai::Catalogue;
 use crate::conversations::{Conversation, ConversationId, Shelf};
+use crate::folders::Folder;
 use crate::groups::ModelAccess;
-use crate::store::{ActivityCursor, ConversationStore, Page};
+use crate::store::{ActivityCursor, ConversationStore, FolderStore, Page};
 use crate::users::Username;
 use crate::{estimate, usage};
 
@@ -42,18 +43,29 @@ pub fn models(catalogue: &Catalogue, access: &ModelAccess) -> Value {
         .collect()
 }
 
-/// The home page's context: the conversation list (or search results) and the new
-/// conversation form's choices (the models `access` allows). `after` is the page link's
-/// cursor. The recent list's first page comes with the pinned conversations (read at the same
-/// time); `Shelf::Archived` lists the archived ones instead.
+/// Which conversations a home page lists: a shelf's, or a folder's.
+#[derive(Clone, Copy, Debug)]
+pub enum Listing<'a> {
+    Shelf(Shelf),
+    Folder(&'a Folder),
+}
+
+/// The home page's context: the conversation list (or search results), the owner's folders,
+/// and the new conversation form's choices (the models `access` allows; in a folder, its
+/// default model and system prompt). `after` is the page link's cursor. The recent list's
+/// first page comes with the pinned conversations; everything is read at the same time.
 pub async fn home(
     app: &App,
     owner: &Username,
     query: Option<&str>,
     after: Option<&str>,
     access: &ModelAccess,
-    shelf: Shelf,
+    listing: Listing<'_>,
 ) -> Result<Value, AppError> {
+    let shelf = match listing {
+        Listing::Shelf(shelf) => Some(shelf),
+        Listing::Folder(_) => None,
+    };
     let store = app.store().await?;
     let query = query
         .map(str::trim)
@@ -61,7 +73,7 @@ pub async fn home(
         .map(|q| q.chars().take(MAX_QUERY_CHARS).collect::<String>());
     let bad_link = || AppError::BadRequest("That page link is not valid.");
     // The pinned ones head the recent list's first page; read at the same time as it.
-    let with_pinned = query.is_none() && after.is_none() && shelf == Shelf::Recent;
+    let with_pinned = query.is_none() && after.is_none() && shelf == Some(Shelf::Recent);
     let pinned = async {
         if with_pinned {
             store
@@ -88,15 +100,24 @@ pub async fn home(
                 let after = after
                     .map(|a| ActivityCursor::parse(a).ok_or_else(bad_link))
                     .transpose()?;
-                store
-                    .list_shelf(owner, shelf, after.as_ref(), PAGE_SIZE)
-                    .await?
+                match listing {
+                    Listing::Shelf(shelf) => {
+                        store
+                            .list_shelf(owner, shelf, after.as_ref(), PAGE_SIZE)
+                            .await?
+                    }
+                    Listing::Folder(folder) => {
+                        store
+                            .list_folder(owner, &folder.id, after.as_ref(), PAGE_SIZE)
+                            .await?
+                    }
+                }
             }
         };
         Ok::<_, AppError>(page)
     };
-    let (pinned, page) = tokio::join!(pinned, listed);
-    let (pinned, page) = (pinned?, page?);
+    let (pinned, page, folders) = tokio::join!(pinned, listed, store.folders(owner));
+    let (pinned, page, folders) = (pinned?, page?, folders?);
     let catalogue = &app.config.models;
     let row = |c: &Conversation| {
         context! {
@@ -108,15 +129,31 @@ pub async fn home(
     };
     let pinned: Vec<Value> = pinned.iter().map(row).collect();
     let conversations: Vec<Value> = page.items.iter().map(row).collect();
+    let first = access.models(catalogue).first().map(|m| m.id.clone());
+    let (folder, default_model, system) = match listing {
+        Listing::Folder(f) => (
+            Some(context! {
+                id => f.id.as_str(), name => f.name.as_str(), model => &f.model, system => &f.system,
+            }),
+            // A folder's model, if its owner may (still) use it.
+            f.model.clone().filter(|m| access.allows(m)).or(first),
+            f.system.clone().unwrap_or_default(),
+        ),
+        Listing::Shelf(_) => (None, first, String::new()),
+    };
     Ok(context! {
         conversations,
         pinned,
         next => page.next,
         query,
-        archived => shelf == Shelf::Archived,
+        archived => shelf == Some(Shelf::Archived),
+        folder,
+        folders => folders.iter().map(|f| context! { id => f.id.as_str(), name => f.name.as_str() }).collect::<Vec<_>>(),
+        max_folders => crate::folders::MAX_FOLDERS,
         models => models(catalogue, access),
-        default_model => access.models(catalogue).first().map(|m| m.id.as_str()),
-        estimate => new_conversation_estimate(catalogue, "", "", ""),
+        estimate => new_conversation_estimate(catalogue, default_model.as_deref().unwrap_or(""), &system, ""),
+        default_model,
+        default_system => system,
     })
 }
 

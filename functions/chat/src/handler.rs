@@ -37,6 +37,8 @@ pub enum Action {
     Unarchive,
     /// The conversation's temperature, output limit and reasoning effort.
     Parameters,
+    /// Files it in a folder (`folder`), or (blank) back on the recent list.
+    File,
 }
 
 /// The fields the chat forms post (each form some of them).
@@ -53,6 +55,9 @@ pub struct ChatForm {
     /// The new-conversation form's "temporary chat" box (present when checked).
     #[serde(default)]
     pub temporary: String,
+    /// The folder a new conversation starts in, or one is filed in (blank: none).
+    #[serde(default)]
+    pub folder: String,
     /// The uploads the message attaches (its repeated `attachment` fields; see `ChatForm::of`).
     #[serde(skip)]
     pub attachments: Vec<String>,
@@ -157,6 +162,7 @@ async fn submit(
         Action::Archive => manage::shelve(visit, &owner, id, Shelf::Archived).await,
         Action::Unpin | Action::Unarchive => manage::shelve(visit, &owner, id, Shelf::Recent).await,
         Action::Parameters => manage::parameters(visit, req, &owner, id).await,
+        Action::File => manage::file(visit, req, &owner, id).await,
     }
 }
 

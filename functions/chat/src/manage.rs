@@ -3,8 +3,9 @@
 
 use minijinja::context;
 use shared::conversations::{ConversationId, Shelf, Title};
+use shared::folders::FolderId;
 use shared::form::FieldErrors;
-use shared::store::{ConversationStore, ShareStore, StoreError};
+use shared::store::{ConversationStore, FolderStore, ShareStore, StoreError};
 use shared::users::Username;
 use shared::{AppError, Reply, Visit, link_tokens};
 
@@ -91,6 +92,40 @@ pub async fn shelve(
         Shelf::Pinned => "Pinned: it is listed first.",
         Shelf::Archived => "Archived: it is off the list, and still found by a search.",
         Shelf::Recent => "It is back on the list of recent conversations.",
+    }));
+    Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
+}
+
+/// `action=file`: into the folder the form names, or (blank) back on the recent list.
+pub async fn file(
+    visit: &mut Visit<'static>,
+    req: &lambda_http::Request,
+    owner: &Username,
+    id: &ConversationId,
+) -> Result<Reply, AppError> {
+    let form: ChatForm = visit.form(req)?;
+    let store = visit.app().store().await?;
+    let folder = match form.folder.trim() {
+        "" => None,
+        raw => Some(FolderId::parse(raw).ok_or(AppError::NotFound)?),
+    };
+    // The folder's name, for the notice (another user's id is simply not found).
+    let named = match &folder {
+        Some(folder) => Some(
+            store
+                .folder(owner, folder)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    store
+        .file_conversation(owner, id, folder.as_ref())
+        .await
+        .map_err(not_found_or_internal)?;
+    visit.flash(shared::session::Flash::new(match named {
+        Some(folder) => format!("Moved to the folder {}.", folder.name.as_str()),
+        None => "It is back on the list of recent conversations.".to_string(),
     }));
     Ok(Reply::RedirectTo(format!("/chat/{}", id.as_str())))
 }

@@ -119,6 +119,7 @@ async fn converse(
         system: String::new(),
         title: String::new(),
         temporary: String::new(),
+        folder: String::new(),
         attachments: match &kind {
             Kind::Send(_, uploads) => uploads.clone(),
             _ => Vec::new(),

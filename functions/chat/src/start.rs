@@ -5,9 +5,11 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use minijinja::context;
 use shared::conversations::{Conversation, MessageText, Shelf, SystemPrompt, Title};
+use shared::folders::{Folder, FolderId};
 use shared::form::FieldErrors;
 use shared::groups::ModelAccess;
-use shared::store::ConversationStore;
+use shared::listing::Listing;
+use shared::store::{ConversationStore, FolderStore};
 use shared::users::Username;
 use shared::{AppError, Reply, Visit, listing, session};
 
@@ -24,7 +26,13 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let app = visit.app();
     // Read before anything is written, so that a failure here leaves nothing behind.
     let limits = visit.limits().await?;
-    let model = turn::pick_model(app, &limits.access, &form.model, "")?;
+    let folder = posted_folder(app, &owner, &form).await?;
+    // In a folder, its model unless the form names one.
+    let requested = match (form.model.as_str(), &folder) {
+        ("", Some(folder)) => folder.model.as_deref().unwrap_or(""),
+        (model, _) => model,
+    };
+    let model = turn::pick_model(app, &limits.access, requested, "")?;
     let mut errors = FieldErrors::default();
     let system = errors.check("system", SystemPrompt::parse(&form.system));
     let text = errors.check("message", MessageText::parse(&form.message));
@@ -40,7 +48,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
             &form,
             errors,
             StatusCode::BAD_REQUEST,
-            &limits.access,
+            (&limits.access, folder.as_ref()),
         )
         .await;
     };
@@ -49,6 +57,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
     let conversation = if form.temporary.is_empty() {
         let mut conversation = Conversation::new(first.clone(), model.id.clone(), system, now);
         conversation.expires_at = conversation.expiry_after_turn(now, limits.retention_days);
+        conversation.folder = folder.as_ref().map(|f| f.id.clone());
         conversation
     } else {
         Conversation::temporary(first.clone(), model.id.clone(), system, now)
@@ -74,23 +83,45 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
             store.delete_conversation(&owner, &id).await?;
             let mut errors = FieldErrors::default();
             errors.add("message", message);
-            home_again(visit, &owner, &form, errors, status, &limits.access).await
+            let listed = (&limits.access, folder.as_ref());
+            home_again(visit, &owner, &form, errors, status, listed).await
         }
     }
 }
 
-/// The home page again, with the new-conversation form as it was sent (its files still
-/// attached) and `errors` beside its fields; nothing stored.
+/// The folder the new-conversation form names, if it names one: another user's (or a
+/// deleted one) is not found.
+async fn posted_folder(
+    app: &shared::App,
+    owner: &Username,
+    form: &ChatForm,
+) -> Result<Option<Folder>, AppError> {
+    match form.folder.trim() {
+        "" => Ok(None),
+        raw => {
+            let id = FolderId::parse(raw).ok_or(AppError::NotFound)?;
+            let folder = app.store().await?.folder(owner, &id).await?;
+            folder.ok_or(AppError::NotFound).map(Some)
+        }
+    }
+}
+
+/// The home (or folder) page again, with the new-conversation form as it was sent (its files
+/// still attached) and `errors` beside its fields; nothing stored.
 async fn home_again(
     visit: &Visit<'_>,
     owner: &Username,
     form: &ChatForm,
     errors: FieldErrors,
     status: StatusCode,
-    access: &ModelAccess,
+    (access, folder): (&ModelAccess, Option<&Folder>),
 ) -> Result<Reply, AppError> {
     let app = visit.app();
-    let page = listing::home(app, owner, None, None, access, Shelf::Recent).await?;
+    let listed = match folder {
+        Some(folder) => Listing::Folder(folder),
+        None => Listing::Shelf(Shelf::Recent),
+    };
+    let page = listing::home(app, owner, None, None, access, listed).await?;
     let bucket = app.bucket().await?;
     let files =
         shared::attachments::page::form_context(visit, owner, "/", &form.attachments, bucket)
@@ -105,7 +136,7 @@ async fn home_again(
             estimate => listing::new_conversation_estimate(catalogue, &form.model, &form.system, &form.message),
             form => context! {
                 message => &form.message, system => &form.system, model => &form.model,
-                temporary => !form.temporary.is_empty(),
+                temporary => !form.temporary.is_empty(), sent => true,
             },
         },
     ]);

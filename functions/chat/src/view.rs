@@ -3,8 +3,9 @@
 
 use minijinja::{Value, context};
 use shared::conversations::{Conversation, HISTORY_PAGE, Message, Shelf};
+use shared::folders::Folder;
 use shared::groups::ModelAccess;
-use shared::store::ConversationStore;
+use shared::store::{ConversationStore, FolderStore};
 use shared::users::Username;
 use shared::{App, AppError, estimate, listing, session, transcript, usage};
 
@@ -28,10 +29,13 @@ pub struct Loaded {
     pub recent: Vec<Conversation>,
     /// The pinned ones, which head the sidebar.
     pub pinned: Vec<Conversation>,
+    /// The owner's folders (to file it in one, and to name the one it is in).
+    pub folders: Vec<Folder>,
 }
 
-/// Loads what `show` asks for, and the sidebar's conversations beside it, pinned and recent
-/// (one round trip: three queries at once); `None` if `owner` has no such conversation.
+/// Loads what `show` asks for, the sidebar's conversations beside it, pinned and recent, and
+/// the owner's folders (one round trip: four queries at once); `None` if `owner` has no such
+/// conversation.
 pub async fn load(
     app: &App,
     owner: &Username,
@@ -39,11 +43,16 @@ pub async fn load(
     show: &Show,
 ) -> Result<Option<Loaded>, AppError> {
     let store = app.store().await?;
-    let (history, recent, pinned) = tokio::join!(
-        history(store, owner, id, show),
-        store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS),
-        store.list_shelf(owner, Shelf::Pinned, None, SIDEBAR_CONVERSATIONS)
-    );
+    // On the heap: four store reads at once make a large future, and every page awaits it.
+    let (history, recent, pinned, folders) = Box::pin(async {
+        tokio::join!(
+            history(store, owner, id, show),
+            store.list_conversations(owner, None, SIDEBAR_CONVERSATIONS),
+            store.list_shelf(owner, Shelf::Pinned, None, SIDEBAR_CONVERSATIONS),
+            store.folders(owner)
+        )
+    })
+    .await;
     let Some((conversation, messages)) = history? else {
         return Ok(None);
     };
@@ -52,6 +61,7 @@ pub async fn load(
         messages,
         recent: recent?.items,
         pinned: pinned?.items,
+        folders: folders?,
     }))
 }
 
@@ -85,6 +95,7 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         messages,
         recent,
         pinned,
+        folders,
     } = loaded;
     let now = session::now();
     let live = transcript::live(app, messages, now);
@@ -156,7 +167,13 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
                 temporary => conversation.temporary,
                 shelf => conversation.shelf.as_str(),
                 expires_at => conversation.expires_at,
+                folder => conversation.folder.as_ref().map(|f| f.as_str()),
+                folder_name => conversation.folder.as_ref().and_then(|id| folders.iter().find(|f| f.id == *id)).map(|f| f.name.as_str()),
             },
+            folders => folders
+                .iter()
+                .map(|f| context! { id => f.id.as_str(), name => f.name.as_str() })
+                .collect::<Vec<_>>(),
             messages => transcript::messages(app, messages, now),
             parameters => parameters_view(app, conversation),
             earlier,

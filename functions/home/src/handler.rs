@@ -1,5 +1,6 @@
 //! `GET /`: the signed-in user's conversations (most recent first, or those matching a
-//! search) and the form that starts a new one; everyone else goes to the sign-in page.
+//! search), their folders, and the form that starts a new one; everyone else goes to the
+//! sign-in page. `/folders` and `/folders/{id}`: folders (`folders`).
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -23,6 +24,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> {
+    if req.uri().path().trim_end_matches('/').ends_with("/folders")
+        || req.uri().path().contains("/folders/")
+    {
+        return crate::folders::route(visit, req).await;
+    }
     Methods::Get.of(req)?;
     let owner = visit.require_user()?.username.clone();
     let page: HomeQuery = query(req)?;
@@ -38,7 +44,7 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         page.q.as_deref(),
         page.after.as_deref(),
         &access,
-        shelf,
+        listing::Listing::Shelf(shelf),
     )
     .await?;
     let confirm_delete = shelf == Shelf::Archived && page.confirm.as_deref() == Some("delete");

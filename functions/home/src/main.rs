@@ -1,3 +1,4 @@
+mod folders;
 mod handler;
 
 use lambda_http::{Error, service_fn};

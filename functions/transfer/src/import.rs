@@ -196,6 +196,8 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
         shelf: Default::default(),
         // Nor parameters: the model's defaults.
         parameters: Default::default(),
+        // Nor folders.
+        folder: None,
     };
     Ok((conversation, messages))
 }

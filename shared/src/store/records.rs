@@ -120,6 +120,9 @@ pub(crate) struct ConversationRecord {
     pub expires_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Parameters::is_default")]
     pub parameters: Parameters,
+    /// The folder it is filed in; absent on any other list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 impl ConversationRecord {
@@ -137,6 +140,7 @@ impl ConversationRecord {
             expires_at: c.expires_at,
             shelf: (c.shelf != Shelf::Recent).then(|| c.shelf.as_str().to_string()),
             parameters: c.parameters.clone(),
+            folder: c.folder.as_ref().map(|f| f.as_str().to_string()),
         }
     }
 
@@ -159,6 +163,13 @@ impl ConversationRecord {
                     .ok_or_else(|| StoreError::Corrupt(format!("shelf {name}")))?,
             },
             parameters: self.parameters,
+            folder: match self.folder {
+                None => None,
+                Some(id) => Some(
+                    crate::folders::FolderId::parse(&id)
+                        .ok_or_else(|| StoreError::Corrupt(format!("folder id {id}")))?,
+                ),
+            },
         })
     }
 }

@@ -303,7 +303,7 @@ async fn sends_past_the_spend_cap_are_refused_before_the_provider_is_asked() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
-        shared::conversations::Shelf::Recent,
+        listing::Listing::Shelf(shared::conversations::Shelf::Recent),
     )
     .await
     .unwrap();
@@ -460,7 +460,7 @@ async fn a_new_conversation_gets_a_reply_and_is_listed() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
-        shared::conversations::Shelf::Recent,
+        listing::Listing::Shelf(shared::conversations::Shelf::Recent),
     )
     .await
     .unwrap();
@@ -805,7 +805,7 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
-        shared::conversations::Shelf::Recent,
+        listing::Listing::Shelf(shared::conversations::Shelf::Recent),
     )
     .await
     .unwrap();
@@ -1179,7 +1179,7 @@ async fn a_temporary_chat_is_not_listed_and_goes_after_a_day() {
         None,
         None,
         &shared::groups::ModelAccess::Every,
-        shared::conversations::Shelf::Recent,
+        listing::Listing::Shelf(shared::conversations::Shelf::Recent),
     )
     .await
     .unwrap();
@@ -1671,4 +1671,125 @@ async fn the_sidebar_lists_the_pinned_conversations_first() {
     );
     // Listed once.
     assert_eq!(sidebar.matches("Keep me at hand").count(), 1, "{sidebar}");
+}
+
+#[tokio::test]
+async fn conversations_start_in_and_move_between_folders() {
+    use shared::folders::{Folder, FolderId, FolderName};
+    use shared::store::FolderStore;
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    let store = app.store().await.unwrap();
+    let folder = Folder {
+        id: FolderId::generate(),
+        name: FolderName::parse("Trips").unwrap(),
+        model: Some("fake-echo".into()),
+        system: Some("Plan trips.".into()),
+        created_at: 0,
+    };
+    store.create_folder(&ann.name, &folder).await.unwrap();
+    // Started in the folder with the form's blank model: the folder's model, filed there.
+    let response = ann
+        .post(
+            "/chat",
+            &[
+                ("model", ""),
+                ("message", "Lisbon in May?"),
+                ("system", "Plan trips."),
+                ("folder", folder.id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = response.headers()[LOCATION]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("#latest")
+        .to_string();
+    let id = ConversationId::parse(path.rsplit('/').next().unwrap()).unwrap();
+    let (conversation, _) = store
+        .conversation(&ann.name, &id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conversation.folder, Some(folder.id.clone()));
+    assert_eq!(conversation.model, "fake-echo");
+    assert_eq!(
+        fake.requests()[0].body["messages"][0]["content"],
+        "Plan trips."
+    );
+    let listed = store
+        .list_folder(&ann.name, &folder.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    // Its page says where it is and offers the folders.
+    let (_, html) = ann.get(&path).await;
+    assert!(
+        html.contains(&format!(
+            "In the folder <a href=\"/folders/{}\">Trips</a>",
+            folder.id.as_str()
+        )),
+        "{html}"
+    );
+    assert!(html.contains("name=\"action\" value=\"file\""));
+
+    // Moved out, and back in.
+    let moved = ann.post(&path, &[("action", "file"), ("folder", "")]).await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    assert!(
+        store
+            .list_folder(&ann.name, &folder.id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let moved = ann
+        .post(&path, &[("action", "file"), ("folder", folder.id.as_str())])
+        .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        store
+            .list_folder(&ann.name, &folder.id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    // Another user's folder, or one that is not there: not found, nothing moved or made.
+    let bob = Person::new(app).await;
+    let theirs = Folder {
+        id: FolderId::generate(),
+        name: FolderName::parse("Bob's").unwrap(),
+        model: None,
+        system: None,
+        created_at: 0,
+    };
+    store.create_folder(&bob.name, &theirs).await.unwrap();
+    for folder in [theirs.id.as_str(), "nonsense"] {
+        let refused = ann
+            .post(&path, &[("action", "file"), ("folder", folder)])
+            .await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{folder}");
+        let refused = ann
+            .post("/chat", &[("message", "hi"), ("folder", folder)])
+            .await;
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{folder}");
+    }
+    assert!(
+        store
+            .list_folder(&bob.name, &theirs.id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    // And bob cannot file ann's conversation anywhere.
+    let refused = bob
+        .post(&path, &[("action", "file"), ("folder", theirs.id.as_str())])
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
 }

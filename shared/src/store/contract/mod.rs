@@ -25,6 +25,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod conversations;
+mod folders;
 mod groups;
 mod identities;
 mod invites;
@@ -38,6 +39,7 @@ pub use accounts::*;
 pub use api_keys::*;
 pub use audit::*;
 pub use conversations::*;
+pub use folders::*;
 pub use groups::*;
 pub use identities::*;
 pub use invites::*;
@@ -396,6 +398,13 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn usage_adds_up_by_day() {
             $crate::store::contract::usage_adds_up_by_day(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn folders_hold_conversations_apart_from_the_recent_list() {
+            $crate::store::contract::folders_hold_conversations_apart_from_the_recent_list(
+                &$make.await,
+            )
+            .await;
         }
         #[tokio::test]
         async fn pinned_and_archived_conversations_are_listed_apart() {

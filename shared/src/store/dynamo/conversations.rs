@@ -125,32 +125,8 @@ impl ConversationStore for DynamoStore {
         after: Option<&ActivityCursor>,
         limit: usize,
     ) -> StoreResult<Page<Conversation>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(table::ACCOUNTS_INDEX)
-            .expression_attribute_values(":pk", s(shelf_pk(owner, shelf)))
-            .scan_index_forward(false)
-            .limit((limit + 1) as i32);
-        let query = match after {
-            Some(after) => query
-                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
-                .expression_attribute_values(":after", s(activity_sk(after.updated_at, &after.id))),
-            None => query.key_condition_expression("GSI1PK = :pk"),
-        };
-        let output = query.send().await.map_err(backend)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(conversation_from_item)
-            .collect::<StoreResult<Vec<_>>>()?;
-        // Paged first, so the next page starts where this one's read stopped.
-        let mut page = Page::of_conversations(items, limit);
-        let now = crate::session::now();
-        page.items.retain(|c| !c.is_expired(now));
-        Ok(page)
+        self.list_listing(&shelf_pk(owner, shelf), after, limit)
+            .await
     }
 
     async fn shelve(&self, owner: &Username, id: &ConversationId, shelf: Shelf) -> StoreResult<()> {
@@ -163,9 +139,10 @@ impl ConversationStore for DynamoStore {
             .condition_expression("attribute_exists(PK) AND attribute_exists(GSI1PK)")
             .expression_attribute_values(":pk", s(shelf_pk(owner, shelf)));
         let update = match shelf {
-            Shelf::Recent => update.update_expression("SET GSI1PK = :pk REMOVE shelf"),
+            // On a shelf, it is in no folder (see `FolderStore`).
+            Shelf::Recent => update.update_expression("SET GSI1PK = :pk REMOVE shelf, folder"),
             other => update
-                .update_expression("SET GSI1PK = :pk, shelf = :shelf")
+                .update_expression("SET GSI1PK = :pk, shelf = :shelf REMOVE folder")
                 .expression_attribute_values(":shelf", s(other.as_str())),
         };
         match update.send().await {

@@ -58,7 +58,7 @@ pub(super) fn conversation_item(owner: &Username, c: &Conversation) -> StoreResu
     to_item(&ConversationItem {
         pk: user_pk(owner.as_str()),
         sk: conversation_sk(&c.id),
-        gsi1pk: (!c.temporary).then(|| shelf_pk(owner, c.shelf)),
+        gsi1pk: (!c.temporary).then(|| listing_pk(owner, c.shelf, c.folder.as_ref())),
         gsi1sk: (!c.temporary).then(|| activity_sk(c.updated_at, c.id.as_str())),
         record: ConversationRecord::from_conversation(c),
     })

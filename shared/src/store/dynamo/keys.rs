@@ -37,8 +37,26 @@ pub(super) fn message_end_sk(id: &ConversationId, seq: u32) -> String {
     format!("{}#~", message_sk(id, seq))
 }
 
-/// Where a conversation is listed (its index partition): the recent list, the pinned ones,
-/// the archived ones; each a query of its own.
+/// Where a conversation is listed (its index partition): a folder, or its shelf.
+pub(super) fn listing_pk(owner: &Username, shelf: Shelf, folder: Option<&FolderId>) -> String {
+    match (shelf, folder) {
+        (Shelf::Recent, Some(folder)) => folder_pk(owner, folder),
+        _ => shelf_pk(owner, shelf),
+    }
+}
+
+/// The index partition of a folder's conversations.
+pub(super) fn folder_pk(owner: &Username, folder: &FolderId) -> String {
+    format!("FOLDER#{}#{}", owner.as_str(), folder.as_str())
+}
+
+/// A folder's own item's sort key, in its owner's partition.
+pub(super) fn folder_sk(folder: &FolderId) -> String {
+    format!("FOLDER#{}", folder.as_str())
+}
+
+/// Where a conversation on a shelf is listed (its index partition): the recent list, the
+/// pinned ones, the archived ones; each a query of its own.
 pub(super) fn shelf_pk(owner: &Username, shelf: Shelf) -> String {
     match shelf {
         Shelf::Recent => format!("CONVS#{}", owner.as_str()),

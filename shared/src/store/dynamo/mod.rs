@@ -36,6 +36,7 @@ use crate::groups::{Group, GroupId, Groups};
 use super::groups::{groups_from_json, groups_to_json};
 
 use crate::conversations::{Conversation, ConversationId, Message, Shelf, Title};
+use crate::folders::FolderId;
 
 use crate::link_tokens;
 
@@ -50,6 +51,7 @@ mod api_keys;
 mod audit;
 mod batch;
 mod conversations;
+mod folders;
 mod groups;
 mod identities;
 mod invites;

@@ -133,6 +133,7 @@ impl AccountStore for SqliteStore {
                 "shares",
                 "revoked_sessions",
                 "api_keys",
+                "folders",
             ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE owner = ?1"),

@@ -12,7 +12,7 @@ pub(super) fn like_pattern(query: &str) -> String {
 
 /// Deletes the owner's conversations and messages whose time has come: SQLite has no TTL, so
 /// this store clears them as it reads the list (reads also leave out what expired meanwhile).
-fn clear_expired(conn: &Connection, owner: &Username, now: u64) -> StoreResult<()> {
+pub(super) fn clear_expired(conn: &Connection, owner: &Username, now: u64) -> StoreResult<()> {
     conn.execute(
         "DELETE FROM messages WHERE owner = ?1 AND (expires_at <= ?2 OR conversation IN \
          (SELECT id FROM conversations WHERE owner = ?1 AND expires_at <= ?2))",
@@ -117,7 +117,7 @@ impl ConversationStore for SqliteStore {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {CONVERSATION_COLUMNS} FROM conversations \
-                     WHERE owner = ?1 AND temporary = 0 AND shelf IS ?5 \
+                     WHERE owner = ?1 AND temporary = 0 AND shelf IS ?5 AND folder IS NULL \
                      AND (updated_at < ?2 OR (updated_at = ?2 AND id < ?3)) \
                      ORDER BY updated_at DESC, id DESC LIMIT ?4"
                 ))
@@ -139,8 +139,9 @@ impl ConversationStore for SqliteStore {
         self.with(|conn| {
             let changed = conn
                 .execute(
-                    "UPDATE conversations SET shelf = ?3 WHERE owner = ?1 AND id = ?2 \
-                     AND temporary = 0",
+                    // On a shelf, it is in no folder (see `FolderStore`).
+                    "UPDATE conversations SET shelf = ?3, folder = NULL \
+                     WHERE owner = ?1 AND id = ?2 AND temporary = 0",
                     params![owner.as_str(), id.as_str(), shelf],
                 )
                 .map_err(backend)?;

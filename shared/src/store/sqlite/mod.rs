@@ -39,6 +39,7 @@ mod accounts;
 mod api_keys;
 mod audit;
 mod conversations;
+mod folders;
 mod groups;
 mod identities;
 mod invites;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf, parameters";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf, parameters, folder";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
      output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at, attachments";
@@ -64,6 +64,7 @@ pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationR
             })?,
             None => Default::default(),
         },
+        folder: row.get(12)?,
     })
 }
 
@@ -147,7 +148,7 @@ pub(super) fn insert_conversation(
     conn.execute(
         &format!(
             "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             owner.as_str(),
@@ -163,6 +164,7 @@ pub(super) fn insert_conversation(
             r.expires_at.map(|t| t as i64),
             r.shelf,
             parameters_json(&r.parameters)?,
+            r.folder,
         ],
     )
     .map_err(backend)?;

@@ -160,6 +160,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
      );",
     // API keys whose calls are kept as conversations.
     "ALTER TABLE api_keys ADD COLUMN keeps_conversations INTEGER NOT NULL DEFAULT 0;",
+    // Folders, and the folder a conversation is filed in.
+    "CREATE TABLE folders (
+        owner TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        model TEXT,
+        system TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, id)
+     ) WITHOUT ROWID;
+     ALTER TABLE conversations ADD COLUMN folder TEXT;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
