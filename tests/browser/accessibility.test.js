@@ -47,14 +47,19 @@ async function setUp(browser) {
   await page.locator('details.options').evaluate((d) => { d.open = true; });
   await page.getByRole('button', { name: 'Share a read-only link' }).click();
   const share = await page.locator('#share-link').getAttribute('href');
+  await page.goto(`${BASE}/`);
+  await page.getByLabel('New folder').fill(`Folder ${Date.now() % 100000}`);
+  await page.getByRole('button', { name: 'Make the folder' }).click();
+  await page.waitForURL(/\/folders\/[A-Za-z0-9_-]{16}$/);
+  const folder = new URL(page.url()).pathname;
   const cookies = await context.cookies();
   await context.close();
-  return { conversation, share: new URL(share, BASE).pathname, cookies };
+  return { conversation, share: new URL(share, BASE).pathname, folder, cookies };
 }
 
 test('every page passes axe-core\'s WCAG 2.2 AA rules in both colour schemes, at desktop and phone width, and reflows on a phone', async () => {
-  const { conversation, share, cookies } = await setUp(chrome.browser);
-  const signedIn = ['/', conversation, `${conversation}?confirm=delete`, '/settings', '/admin', '/admin/groups', '/admin/usage', '/admin/usage?month=1999-01', '/admin/audit', '/admin/audit?action=drop', '/usage', '/import', '/no-such-page'];
+  const { conversation, share, folder, cookies } = await setUp(chrome.browser);
+  const signedIn = ['/', conversation, `${conversation}?confirm=delete`, folder, `${folder}?confirm=delete`, '/settings', '/admin', '/admin/groups', '/admin/usage', '/admin/usage?month=1999-01', '/admin/audit', '/admin/audit?action=drop', '/usage', '/import', '/no-such-page'];
   const signedOut = ['/login', '/signup', share];
   const found = [];
   for (const scheme of ['light', 'dark']) {
