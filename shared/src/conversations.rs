@@ -202,6 +202,9 @@ pub struct Conversation {
     pub parameters: crate::parameters::Parameters,
     /// The folder it is filed in (only while on no other shelf: see `FolderStore`).
     pub folder: Option<crate::folders::FolderId>,
+    /// The last message of the branch it shows, which a turn moves to its reply; `None`: its
+    /// last message.
+    pub leaf: Option<u32>,
 }
 
 impl Conversation {
@@ -220,6 +223,7 @@ impl Conversation {
             shelf: Shelf::Recent,
             parameters: Default::default(),
             folder: None,
+            leaf: None,
         }
     }
     /// How long a temporary chat is kept.
@@ -330,6 +334,10 @@ pub struct Message {
     pub expires_at: Option<u64>,
     /// For the user's messages: the files sent with it.
     pub attachments: Vec<crate::attachments::Attachment>,
+    /// The message it follows in its branch (`None`: it begins the conversation). A message
+    /// edited, or a reply regenerated, becomes a sibling of the one it replaces: a new message
+    /// with the same parent (see `branches`).
+    pub parent: Option<u32>,
 }
 
 impl Message {
@@ -358,6 +366,7 @@ impl Message {
             updated_at: now,
             expires_at: None,
             attachments: Vec::new(),
+            parent: seq.checked_sub(1),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod attachments;
 pub mod audit;
 pub mod aws;
+pub mod branches;
 pub mod calendar;
 pub mod chart;
 pub mod config;

@@ -58,12 +58,39 @@ pub struct ChatForm {
     /// The folder a new conversation starts in, or one is filed in (blank: none).
     #[serde(default)]
     pub folder: String,
+    /// The message an edit or a regenerate is of (blank: the last of the branch shown).
+    #[serde(default)]
+    pub seq: String,
+    /// The last message of the branch a message is sent after (blank: the conversation's).
+    #[serde(default)]
+    pub at: String,
     /// The uploads the message attaches (its repeated `attachment` fields; see `ChatForm::of`).
     #[serde(skip)]
     pub attachments: Vec<String>,
 }
 
+/// A message's number as a form gives it: blank for none.
+fn message_number(raw: &str) -> Result<Option<u32>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        n => n
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::BadRequest("That message number is not valid.")),
+    }
+}
+
 impl ChatForm {
+    /// The message an edit or a regenerate is of.
+    pub fn message_seq(&self) -> Result<Option<u32>, AppError> {
+        message_number(&self.seq)
+    }
+
+    /// The last message of the branch a send continues.
+    pub fn branch(&self) -> Result<Option<u32>, AppError> {
+        message_number(&self.at)
+    }
+
     /// The form posted, with its repeated `attachment` fields.
     pub fn of(req: &Request) -> Result<Self, AppError> {
         let mut form: ChatForm = shared::form::parse(req)?;

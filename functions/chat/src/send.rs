@@ -25,12 +25,14 @@ pub async fn turn(
     form: &ChatForm,
     prefetched: Option<Prefetched>,
 ) -> Result<Reply, AppError> {
-    let editing = action == Action::Edit;
+    let seq = form.message_seq()?;
+    let at = form.branch()?;
+    let editing = (action == Action::Edit).then_some(seq);
     let kind = match action {
-        Action::Regenerate => Kind::Regenerate,
+        Action::Regenerate => Kind::Regenerate(seq),
         _ => match MessageText::parse(&form.message) {
-            Ok(text) if editing => Kind::Edit(text),
-            Ok(text) => Kind::Send(text, form.attachments.clone()),
+            Ok(text) if editing.is_some() => Kind::Edit(seq, text),
+            Ok(text) => Kind::Send(text, form.attachments.clone(), at),
             Err(message) => {
                 return again(visit, owner, id, form, message.to_string(), editing).await;
             }
@@ -46,7 +48,7 @@ async fn again(
     id: &ConversationId,
     form: &ChatForm,
     message: String,
-    editing: bool,
+    editing: Option<Option<u32>>,
 ) -> Result<Reply, AppError> {
     again_with_status(
         visit,
@@ -65,11 +67,12 @@ async fn again_with_status(
     id: &ConversationId,
     form: &ChatForm,
     (status, message): (StatusCode, &str),
-    editing: bool,
+    edit: Option<Option<u32>>,
 ) -> Result<Reply, AppError> {
     let app = visit.app();
     let show = Show {
-        editing,
+        edit,
+        at: form.branch()?,
         ..Show::default()
     };
     let loaded = view::load(app, owner, id, &show)
@@ -85,7 +88,7 @@ async fn again_with_status(
             .await?;
     let extra = minijinja::value::merge_maps([
         files,
-        context! { errors, form => context! { message => &form.message, model => &form.model } },
+        context! { errors, form => context! { message => &form.message, model => &form.model, seq => &form.seq } },
     ]);
     let access = visit.model_access().await?;
     let page = view::page(app, &loaded, &show, extra, &access);
@@ -110,22 +113,29 @@ async fn converse(
     let Some(refusal) = err.refusal() else {
         return Err(handler::turn_failure(err));
     };
+    let (seq, at) = match &kind {
+        Kind::Send(_, _, at) => (None, *at),
+        Kind::Edit(seq, _) | Kind::Regenerate(seq) => (*seq, None),
+    };
+    let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
     let form = ChatForm {
         message: match &kind {
-            Kind::Send(t, _) | Kind::Edit(t) => t.as_str().to_string(),
-            Kind::Regenerate => String::new(),
+            Kind::Send(t, _, _) | Kind::Edit(_, t) => t.as_str().to_string(),
+            Kind::Regenerate(_) => String::new(),
         },
+        seq: number(seq),
+        at: number(at),
         model: model.to_string(),
         system: String::new(),
         title: String::new(),
         temporary: String::new(),
         folder: String::new(),
         attachments: match &kind {
-            Kind::Send(_, uploads) => uploads.clone(),
+            Kind::Send(_, uploads, _) => uploads.clone(),
             _ => Vec::new(),
         },
     };
-    let editing = matches!(kind, Kind::Edit(_));
+    let editing = matches!(kind, Kind::Edit(..)).then_some(seq);
     again_with_status(visit, owner, id, &form, refusal, editing).await
 }
 

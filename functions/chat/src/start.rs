@@ -72,7 +72,7 @@ pub async fn start(visit: &mut Visit<'static>, req: &Request) -> Result<Reply, A
         message: text.as_str().to_string(),
         groups: limits.counted_groups(),
     };
-    let send = Kind::Send(text, form.attachments.clone());
+    let send = Kind::Send(text, form.attachments.clone(), None);
     match turn::prepare(app, (&owner, &id), &send, &model.id, &limits, None).await {
         Ok(prepared) => Ok(send::deliver(visit, req, &id, prepared, Some(untitled)).await),
         Err(err) => {

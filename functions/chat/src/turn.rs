@@ -10,6 +10,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::ai::{self, ContextError, Growing, Model, Prompt, Step};
+use shared::branches;
 use shared::conversations::{
     Conversation, ConversationId, Message, MessageState, MessageText, Speaker, new_turn_id,
 };
@@ -36,12 +37,15 @@ pub const CONTEXT_MESSAGES: usize = 100;
 const WRITE_ATTEMPTS: usize = 8;
 
 pub enum Kind {
-    /// A message, with the uploads it attaches (`attach::claim`).
-    Send(MessageText, Vec<String>),
-    /// Replace the last reply with a new one.
-    Regenerate,
-    /// Replace the last message (the user's) and its reply.
-    Edit(MessageText),
+    /// A message, with the uploads it attaches (`attach::claim`), after the branch ending at
+    /// the message given (none: the branch the conversation shows).
+    Send(MessageText, Vec<String>, Option<u32>),
+    /// A new reply in place of the reply given (none: the last of the branch shown); the
+    /// earlier one stays, as its sibling.
+    Regenerate(Option<u32>),
+    /// The user's message given (none: the last of the branch shown) written anew, and a
+    /// reply to it; the earlier one stays, as its sibling, with its replies.
+    Edit(Option<u32>, MessageText),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,7 +197,7 @@ pub async fn prepare(
     .await;
     let claimed = claimed.filter(|a: &Vec<_>| !a.is_empty());
     match (&prepared, claimed, kind) {
-        (Ok(_), Some(_), Kind::Send(_, uploads)) => attach::used(app, uploads).await,
+        (Ok(_), Some(_), Kind::Send(_, uploads, _)) => attach::used(app, uploads).await,
         // Not stored: the copies go, and the uploads stay to be sent again.
         (Err(_), Some(attachments), _) => {
             if let Ok(Some(bucket)) = app.bucket().await {
@@ -232,56 +236,91 @@ async fn prepare_claiming(
         let model = &tuned;
         let turn = new_turn_id();
         let next = conversation.next_seq;
+        let shown = branches::default_leaf(&history, conversation.leaf);
+        let find = |seq: u32| history.iter().find(|m| m.seq == seq);
+        // The branch before a message: what its context is.
+        let before = |parent: Option<u32>| -> Vec<Message> {
+            parent.map_or_else(Vec::new, |p| {
+                branches::path(&history, p).into_iter().cloned().collect()
+            })
+        };
+        let busy = || {
+            history
+                .iter()
+                .any(|m| still_streaming(app, m, now))
+                .then(|| {
+                    AppError::BadRequest("A reply is still being written; wait for it to finish.")
+                })
+        };
         let (messages, context, next_seq) = match kind {
-            Kind::Send(text, uploads) => {
+            Kind::Send(text, uploads, at) => {
+                let after = match at {
+                    Some(at) => Some(
+                        find(*at)
+                            .ok_or(AppError::BadRequest(
+                                "That branch is not in this conversation's latest messages.",
+                            ))?
+                            .seq,
+                    ),
+                    None => shown,
+                };
                 if claimed.is_none() {
                     *claimed =
                         Some(attach::claim(app, owner, &conversation, uploads, model).await?);
                 }
                 let mut user = Message::user(next, text, &turn, now);
+                user.parent = after;
                 user.attachments = claimed.iter().flatten().map(|(a, _)| a.clone()).collect();
                 let reply = Message::pending_reply(next + 1, &model.id, &turn, now);
-                let mut context = history;
+                let mut context = before(after);
                 context.push(user.clone());
                 (vec![user, reply], context, next + 2)
             }
-            Kind::Regenerate => {
-                let Some(last) = history.last().filter(|m| m.speaker == Speaker::Assistant) else {
+            Kind::Regenerate(seq) => {
+                let target = match seq {
+                    Some(seq) => find(*seq),
+                    None => shown.and_then(|leaf| {
+                        branches::path(&history, leaf)
+                            .into_iter()
+                            .rev()
+                            .find(|m| m.speaker == Speaker::Assistant)
+                    }),
+                };
+                let Some(target) = target.filter(|m| m.speaker == Speaker::Assistant) else {
                     return Err(AppError::BadRequest("There is no reply to regenerate.").into());
                 };
-                if still_streaming(app, last, now) {
-                    return Err(AppError::BadRequest(
-                        "The last reply is still being written; wait for it to finish.",
-                    )
-                    .into());
+                if let Some(busy) = busy() {
+                    return Err(busy.into());
                 }
-                let reply = Message::pending_reply(last.seq, &model.id, &turn, now);
-                let mut context = history;
-                context.pop();
-                (vec![reply], context, next)
+                let mut reply = Message::pending_reply(next, &model.id, &turn, now);
+                reply.parent = target.parent;
+                let context = before(target.parent);
+                (vec![reply], context, next + 1)
             }
-            Kind::Edit(text) => {
-                let n = history.len();
-                let pair = (n >= 2).then(|| (&history[n - 2], &history[n - 1]));
-                let Some((question, answer)) = pair
-                    .filter(|(q, a)| q.speaker == Speaker::User && a.speaker == Speaker::Assistant)
-                else {
+            Kind::Edit(seq, text) => {
+                let target = match seq {
+                    Some(seq) => find(*seq),
+                    None => shown.and_then(|leaf| {
+                        branches::path(&history, leaf)
+                            .into_iter()
+                            .rev()
+                            .find(|m| m.speaker == Speaker::User)
+                    }),
+                };
+                let Some(question) = target.filter(|m| m.speaker == Speaker::User) else {
                     return Err(AppError::BadRequest("There is no message to edit.").into());
                 };
-                if still_streaming(app, answer, now) {
-                    return Err(AppError::BadRequest(
-                        "The last reply is still being written; wait for it to finish.",
-                    )
-                    .into());
+                if let Some(busy) = busy() {
+                    return Err(busy.into());
                 }
                 // An edit keeps the message's files.
-                let mut user = Message::user(question.seq, text, &turn, now);
+                let mut user = Message::user(next, text, &turn, now);
+                user.parent = question.parent;
                 user.attachments = question.attachments.clone();
-                let reply = Message::pending_reply(answer.seq, &model.id, &turn, now);
-                let mut context = history;
-                context.truncate(n - 2);
+                let reply = Message::pending_reply(next + 1, &model.id, &turn, now);
+                let mut context = before(question.parent);
                 context.push(user.clone());
-                (vec![user, reply], context, next)
+                (vec![user, reply], context, next + 2)
             }
         };
         let mut prompt = Prompt::build(model, conversation.system.as_deref(), &context)
@@ -307,6 +346,7 @@ async fn prepare_claiming(
         let write = TurnWrite {
             expected_next_seq: next,
             next_seq,
+            leaf: next_seq - 1,
             model: &model.id,
             messages: &messages,
             now,

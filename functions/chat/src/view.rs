@@ -2,7 +2,8 @@
 //! actions open on the last reply.
 
 use minijinja::{Value, context};
-use shared::conversations::{Conversation, HISTORY_PAGE, Message, Shelf};
+use shared::branches;
+use shared::conversations::{Conversation, HISTORY_PAGE, Message, Shelf, Speaker};
 use shared::folders::Folder;
 use shared::groups::ModelAccess;
 use shared::store::{ConversationStore, FolderStore};
@@ -15,7 +16,11 @@ pub struct Show {
     /// Messages before this sequence number (an earlier page), or the latest.
     pub before: Option<u32>,
     pub confirm_delete: bool,
-    pub editing: bool,
+    /// The branch shown: the one through this message, continued by its newest replies
+    /// (`None`: the conversation's own).
+    pub at: Option<u32>,
+    /// The user's message in the edit form: `Some(None)` for the branch's last.
+    pub edit: Option<Option<u32>>,
 }
 
 /// How many of the owner's latest conversations the sidebar lists.
@@ -92,24 +97,42 @@ async fn history(
 pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &ModelAccess) -> Value {
     let Loaded {
         conversation,
-        messages,
+        messages: all,
         recent,
         pinned,
         folders,
     } = loaded;
     let now = session::now();
-    let live = transcript::live(app, messages, now);
-    let earlier = messages.first().map(|m| m.seq).filter(|seq| *seq > 0);
-    let last_user = messages
-        .iter()
-        .rev()
-        .find(|m| m.speaker == shared::conversations::Speaker::User)
-        .map(|m| m.text.clone());
-    let editing = show.editing && show.before.is_none() && !live && last_user.is_some();
-    let form = if editing {
-        context! { message => &last_user }
+    // The branch shown (an earlier page shows its messages as they were read).
+    let shown: Vec<Message> = if show.before.is_some() {
+        all.clone()
     } else {
-        context! {}
+        show.at
+            .map(|at| branches::tip(all, at))
+            .or_else(|| branches::default_leaf(all, conversation.leaf))
+            .map(|leaf| branches::path(all, leaf).into_iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let messages = &shown;
+    let live = transcript::live(app, all, now);
+    // Messages before the first shown, if there are any.
+    let earlier = messages
+        .first()
+        .filter(|m| m.parent.is_some() || (show.before.is_some() && m.seq > 0))
+        .map(|m| m.seq);
+    let leaf = messages.last().map(|m| m.seq);
+    let edited = match show.edit {
+        None => None,
+        Some(None) => messages.iter().rposition(|m| m.speaker == Speaker::User),
+        Some(Some(seq)) => messages
+            .iter()
+            .position(|m| m.seq == seq && m.speaker == Speaker::User),
+    };
+    let editing = edited.is_some() && show.before.is_none() && !live;
+    let edited = edited.filter(|_| editing);
+    let form = match edited {
+        Some(at) => context! { message => &messages[at].text, seq => messages[at].seq },
+        None => context! {},
     };
     let typed = extra
         .get_attr("form")
@@ -128,11 +151,10 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         let model = catalogue
             .get(&picked)
             .unwrap_or_else(|| catalogue.default_model());
-        // Editing resends the last message in place of the last exchange.
-        let history = if editing {
-            &messages[..messages.len().saturating_sub(2)]
-        } else {
-            messages
+        // Editing sends the message anew after the messages before it.
+        let history = match edited {
+            Some(at) => &messages[..at],
+            None => &messages[..],
         };
         // Files waiting in the form count as their estimates (`attachments::page`).
         let waiting = extra
@@ -142,10 +164,9 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
             .map_or(0, |t| t.clamp(0, i64::from(u32::MAX)) as u32);
         let context_tokens =
             estimate::context_tokens(model, conversation.system.as_deref(), history) + waiting;
-        let typed = if editing && typed.is_empty() {
-            last_user.clone().unwrap_or_default()
-        } else {
-            typed
+        let typed = match edited {
+            Some(at) if typed.is_empty() => messages[at].text.clone(),
+            _ => typed,
         };
         estimate::view(
             catalogue,
@@ -174,7 +195,9 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
                 .iter()
                 .map(|f| context! { id => f.id.as_str(), name => f.name.as_str() })
                 .collect::<Vec<_>>(),
-            messages => transcript::messages(app, messages, now),
+            messages => with_branches(app, all, messages, now),
+            leaf,
+            at => show.at,
             parameters => parameters_view(app, conversation),
             earlier,
             older_page => show.before.is_some(),
@@ -195,6 +218,27 @@ pub fn page(app: &App, loaded: &Loaded, show: &Show, extra: Value, access: &Mode
         },
         extra,
     ])
+}
+
+/// The shown messages as the page lists them, each with its siblings (other versions of it:
+/// edits of a message, regenerations of a reply) where it has any.
+fn with_branches(app: &App, all: &[Message], shown: &[Message], now: u64) -> Vec<Value> {
+    transcript::messages(app, shown, now)
+        .into_iter()
+        .zip(shown)
+        .map(|(rendered, m)| {
+            let siblings = branches::siblings(all, m);
+            let versions = (siblings.count > 1).then(|| {
+                context! {
+                    position => siblings.position,
+                    count => siblings.count,
+                    previous => siblings.previous,
+                    next => siblings.next,
+                }
+            });
+            minijinja::value::merge_maps([rendered, context! { versions }])
+        })
+        .collect()
 }
 
 /// The parameters form: what the conversation's model offers, and what is set.

@@ -66,7 +66,15 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
         return shared::attachments::serve::reply(app, &attachment).await;
     }
     let messages = match before {
-        None => latest,
+        // The branch the conversation shows.
+        None => shared::branches::default_leaf(&latest, conversation.leaf)
+            .map(|leaf| {
+                shared::branches::path(&latest, leaf)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
         Some(before) => {
             store
                 .messages_before(&shared.owner, &shared.id, before, HISTORY_PAGE)
@@ -81,7 +89,10 @@ async fn route(visit: &mut Visit<'_>, req: &Request) -> Result<Reply, AppError> 
             token,
             messages => transcript::messages(app, &messages, now),
             live => transcript::live(app, &messages, now),
-            earlier => messages.first().map(|m| m.seq).filter(|seq| *seq > 0),
+            earlier => messages
+                .first()
+                .filter(|m| m.parent.is_some() || (before.is_some() && m.seq > 0))
+                .map(|m| m.seq),
             older_page => before.is_some(),
         },
     ))

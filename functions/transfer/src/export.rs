@@ -15,6 +15,8 @@ pub fn json(transcripts: Vec<Transcript>, now: u64) -> String {
         conversations: transcripts
             .into_iter()
             .map(|(c, messages)| ExportConversation {
+                // Only a leaf that is one of its messages (the import checks it is).
+                leaf: c.leaf.filter(|l| messages.iter().any(|m| m.seq == *l)),
                 id: c.id.as_str().to_string(),
                 title: c.title,
                 model: c.model,
@@ -41,6 +43,7 @@ fn message(m: Message) -> ExportMessage {
         thinking: m.thinking,
         error: m.error,
         at: m.updated_at,
+        parent: m.parent,
     }
 }
 
@@ -134,13 +137,16 @@ mod tests {
         let value: serde_json::Value =
             serde_json::from_str(&json(vec![(c, messages)], 99)).unwrap();
         assert_eq!(value["format"], "switchboard-export");
-        assert_eq!(value["version"], 1);
+        assert_eq!(value["version"], 2);
         assert_eq!(value["exported_at"], 99);
         let conversation = &value["conversations"][0];
         assert_eq!(conversation["id"], "AAAAAAAAAAAAAAAA");
         assert_eq!(conversation["messages"][1]["cost_nanodollars"], 42);
         assert_eq!(conversation["messages"][1]["state"], "failed");
         assert_eq!(conversation["messages"][0]["speaker"], "user");
+        // Each message names the one it follows (the first none).
+        assert!(conversation["messages"][0]["parent"].is_null());
+        assert_eq!(conversation["messages"][1]["parent"], 0);
         assert_eq!(conversation["messages"][1]["thinking"], "Where to?");
         assert!(
             conversation["messages"][0].get("thinking").is_none(),

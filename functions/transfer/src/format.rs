@@ -1,10 +1,13 @@
-//! The export file, version 1: what `GET /export` writes and `POST /import` reads. Documented
-//! in docs/export.md; change it only with a new version.
+//! The export file, version 2: what `GET /export` writes and `POST /import` reads (version 1,
+//! without branches, too). Documented in docs/export.md; change it only with a new version.
 
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "switchboard-export";
-pub const VERSION: u32 = 1;
+/// The version written.
+pub const VERSION: u32 = 2;
+/// The versions read: 1 had no branches (each message followed the one before it).
+pub const READ_VERSIONS: [u32; 2] = [1, 2];
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,9 @@ pub struct ExportConversation {
     pub updated_at: u64,
     /// Oldest first.
     pub messages: Vec<ExportMessage>,
+    /// (Version 2) the index of the last message of the branch it shows; absent: its last.
+    #[serde(default)]
+    pub leaf: Option<u32>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,4 +70,8 @@ pub struct ExportMessage {
     pub error: Option<String>,
     /// When it was last written, in seconds since the Unix epoch.
     pub at: u64,
+    /// (Version 2) the index of the message it follows in its branch; `null` for the first
+    /// message of one. (Version 1: always the one before.)
+    #[serde(default)]
+    pub parent: Option<u32>,
 }

@@ -98,6 +98,15 @@ async fn markdown(visit: &mut Visit<'_>, raw: &str) -> Result<Reply, AppError> {
             .await?;
         messages.splice(0..0, earlier);
     }
+    // The branch the conversation shows (the JSON export carries every branch).
+    let messages: Vec<_> = shared::branches::default_leaf(&messages, conversation.leaf)
+        .map(|leaf| {
+            shared::branches::path(&messages, leaf)
+                .into_iter()
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Reply::Download {
         content_type: "text/markdown; charset=utf-8",
         filename: format!("conversation-{}.md", id.as_str()),

@@ -14,7 +14,7 @@ use shared::conversations::{
 use shared::store::Transcript;
 use shared::usage::Cost;
 
-use crate::format::{ExportConversation, ExportFile, ExportMessage, FORMAT, VERSION};
+use crate::format::{ExportConversation, ExportFile, ExportMessage, FORMAT, READ_VERSIONS};
 
 /// The largest file an import takes: a Lambda request holds 6 MB, and API Gateway sends an
 /// upload base64-encoded (a third larger).
@@ -37,8 +37,8 @@ pub enum ImportError {
     #[error("That file is not valid JSON ({0}). Nothing was imported.")]
     NotJson(String),
     #[error(
-        "That file is not a Switchboard export (format switchboard-export, version 1). Nothing \
-         was imported."
+        "That file is not a Switchboard export (format switchboard-export, version 1 or 2). \
+         Nothing was imported."
     )]
     NotAnExport,
     #[error(
@@ -129,11 +129,17 @@ pub fn parse(file: &[u8]) -> Result<Vec<Transcript>, ImportError> {
     }
     let value: serde_json::Value = serde_json::from_slice(file)
         .map_err(|e| ImportError::NotJson(format!("line {}, column {}", e.line(), e.column())))?;
-    let is_export = value.get("format").and_then(|f| f.as_str()) == Some(FORMAT)
-        && value.get("version").and_then(|v| v.as_u64()) == Some(u64::from(VERSION));
-    if !is_export {
+    let version = value
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|v| READ_VERSIONS.contains(v));
+    let (true, Some(version)) = (
+        value.get("format").and_then(|f| f.as_str()) == Some(FORMAT),
+        version,
+    ) else {
         return Err(ImportError::NotAnExport);
-    }
+    };
     let export: ExportFile = serde_json::from_value(value).map_err(|e| ImportError::Invalid {
         number: 0,
         title: String::new(),
@@ -161,12 +167,12 @@ pub fn parse(file: &[u8]) -> Result<Vec<Transcript>, ImportError> {
             if !seen.insert(c.id.clone()) {
                 return Err(invalid("its id appears twice in the file".to_string()));
             }
-            conversation(c).map_err(invalid)
+            conversation(c, version).map_err(invalid)
         })
         .collect()
 }
 
-fn conversation(c: ExportConversation) -> Result<Transcript, String> {
+fn conversation(c: ExportConversation, version: u32) -> Result<Transcript, String> {
     let id = ConversationId::parse(&c.id).ok_or("its id is not valid")?;
     let title = Title::parse(&c.title).map_err(|e| format!("its title: {e}"))?;
     check_model_id(&c.model).map_err(|e| format!("its model: {e}"))?;
@@ -176,9 +182,25 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
     let mut turn = new_turn_id();
     for (seq, m) in c.messages.into_iter().enumerate() {
         let seq = u32::try_from(seq).map_err(|_| "it has too many messages")?;
+        // Version 1 had no branches: each message followed the one before.
+        let parent = if version >= 2 {
+            m.parent
+        } else {
+            seq.checked_sub(1)
+        };
+        if parent.is_some_and(|p| p >= seq) {
+            return Err(format!(
+                "message {}: its parent must be an earlier message",
+                seq + 1
+            ));
+        }
         let message =
-            message(seq, m, &mut turn).map_err(|e| format!("message {}: {e}", seq + 1))?;
+            message(seq, m, parent, &mut turn).map_err(|e| format!("message {}: {e}", seq + 1))?;
         messages.push(message);
+    }
+    let leaf = c.leaf;
+    if leaf.is_some_and(|l| l as usize >= messages.len()) {
+        return Err("its leaf must be one of its messages".into());
     }
     let conversation = Conversation {
         id,
@@ -198,11 +220,17 @@ fn conversation(c: ExportConversation) -> Result<Transcript, String> {
         parameters: Default::default(),
         // Nor folders.
         folder: None,
+        leaf,
     };
     Ok((conversation, messages))
 }
 
-fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, String> {
+fn message(
+    seq: u32,
+    m: ExportMessage,
+    parent: Option<u32>,
+    turn: &mut String,
+) -> Result<Message, String> {
     let speaker = Speaker::parse(&m.speaker).ok_or("its speaker must be user or assistant")?;
     let (state, error) = match MessageState::parse(&m.state) {
         // Nothing will finish it now.
@@ -258,6 +286,7 @@ fn message(seq: u32, m: ExportMessage, turn: &mut String) -> Result<Message, Str
         expires_at: None,
         // Exports carry no attachments (docs/export.md).
         attachments: Vec::new(),
+        parent,
     })
 }
 
@@ -296,6 +325,44 @@ mod tests {
 
     fn message(speaker: &str, text: &str, state: &str) -> serde_json::Value {
         json!({ "speaker": speaker, "text": text, "state": state, "at": 3 })
+    }
+
+    #[test]
+    fn version_two_carries_branches_and_version_one_is_a_line() {
+        let branched = json!({
+            "format": "switchboard-export", "version": 2, "exported_at": 5,
+            "conversations": [{
+                "id": "branchedconver01", "title": "Plans", "model": "m", "system": null,
+                "created_at": 1, "updated_at": 2, "leaf": 2,
+                "messages": [
+                    { "speaker": "user", "text": "a", "state": "complete", "at": 3, "parent": null },
+                    { "speaker": "assistant", "text": "b", "state": "complete", "at": 3, "parent": 0 },
+                    { "speaker": "assistant", "text": "c", "state": "complete", "at": 3, "parent": 0 },
+                ],
+            }],
+        });
+        let read = parse(branched.to_string().as_bytes()).unwrap();
+        let (c, messages) = &read[0];
+        assert_eq!(c.leaf, Some(2));
+        let parents: Vec<_> = messages.iter().map(|m| m.parent).collect();
+        assert_eq!(parents, [None, Some(0), Some(0)]);
+        let line = export(json!([conversation(
+            "lineconversati01",
+            json!([
+                message("user", "a", "complete"),
+                message("assistant", "b", "complete")
+            ])
+        )]));
+        let read = parse(&line).unwrap();
+        let parents: Vec<_> = read[0].1.iter().map(|m| m.parent).collect();
+        assert_eq!(parents, [None, Some(0)]);
+        // A parent that is not an earlier message, or a leaf that is no message: refused.
+        let mut bad = branched.clone();
+        bad["conversations"][0]["messages"][1]["parent"] = json!(1);
+        assert!(parse(bad.to_string().as_bytes()).is_err());
+        let mut bad = branched.clone();
+        bad["conversations"][0]["leaf"] = json!(3);
+        assert!(parse(bad.to_string().as_bytes()).is_err());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct TurnWrite<'a> {
     pub next_seq: u32,
     /// The model the conversation continues with.
     pub model: &'a str,
+    /// The last message of the branch the conversation now shows (the turn's reply).
+    pub leaf: u32,
     /// New messages, or replacements for those with the same `seq`.
     pub messages: &'a [Message],
     pub now: u64,

@@ -123,6 +123,9 @@ pub(crate) struct ConversationRecord {
     /// The folder it is filed in; absent on any other list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// The last message of the branch it shows; absent: its last message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf: Option<u32>,
 }
 
 impl ConversationRecord {
@@ -141,6 +144,7 @@ impl ConversationRecord {
             shelf: (c.shelf != Shelf::Recent).then(|| c.shelf.as_str().to_string()),
             parameters: c.parameters.clone(),
             folder: c.folder.as_ref().map(|f| f.as_str().to_string()),
+            leaf: c.leaf,
         }
     }
 
@@ -170,6 +174,7 @@ impl ConversationRecord {
                         .ok_or_else(|| StoreError::Corrupt(format!("folder id {id}")))?,
                 ),
             },
+            leaf: self.leaf,
         })
     }
 }
@@ -204,6 +209,14 @@ pub(crate) struct MessageRecord {
     /// The files sent with it (at most `attachments::MAX_PER_MESSAGE`, written once with it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRecord>,
+    /// The message it follows, kept only where that is not the one before it (`seq - 1`),
+    /// as it was for every message before branches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u32>,
+    /// It begins a branch of its own though it is not the first message (an edit of the
+    /// first one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root: bool,
 }
 
 /// An attachment's metadata, as stored with its message (its bytes are in the bucket).
@@ -275,6 +288,8 @@ impl MessageRecord {
                 .iter()
                 .map(AttachmentRecord::from_attachment)
                 .collect(),
+            parent: m.parent.filter(|p| Some(*p) != m.seq.checked_sub(1)),
+            root: m.parent.is_none() && m.seq > 0,
         }
     }
 
@@ -301,6 +316,12 @@ impl MessageRecord {
                 .into_iter()
                 .map(AttachmentRecord::into_attachment)
                 .collect::<StoreResult<_>>()?,
+            parent: match (self.root, self.parent) {
+                (true, _) => None,
+                (false, Some(parent)) if parent < self.seq => Some(parent),
+                (false, Some(parent)) => return Err(corrupt("parent", &parent.to_string())),
+                (false, None) => self.seq.checked_sub(1),
+            },
         })
     }
 }

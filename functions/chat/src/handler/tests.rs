@@ -533,15 +533,20 @@ async fn provider_failures_keep_the_message_and_what_arrived() {
         let (_, html) = ann.get(&path).await;
         assert!(html.contains(says), "{model}: {html}");
         assert!(html.contains(">Retry</button>"), "{model}");
-        // Retrying with a working model replaces the failed reply.
+        // Retrying with a working model writes a new reply beside the failed one.
         let response = ann
             .post(&path, &[("action", "regenerate"), ("model", "fake-echo")])
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{model}");
         let messages = ann.messages(&path).await;
-        assert_eq!(messages.len(), 2, "{model}");
+        assert_eq!(messages.len(), 3, "{model}");
+        assert_eq!(
+            messages[2].parent,
+            Some(0),
+            "{model}: a sibling of the failed one"
+        );
         assert!(
-            messages[1].text.starts_with("You said: hello there."),
+            messages[2].text.starts_with("You said: hello there."),
             "{model}"
         );
     }
@@ -883,9 +888,17 @@ async fn conversations_can_be_renamed_edited_and_deleted() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let messages = ann.messages(&path).await;
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].text, "second try");
-    assert!(messages[1].text.starts_with("You said: second try."));
+    assert_eq!(messages.len(), 4, "the first try stays, as a sibling");
+    assert_eq!(
+        (messages[2].text.as_str(), messages[2].parent),
+        ("second try", None)
+    );
+    assert!(messages[3].text.starts_with("You said: second try."));
+    let (_, html) = ann.get(&path).await;
+    assert!(
+        html.contains("second try") && !html.contains(">first try<"),
+        "{html}"
+    );
 
     let (_, html) = ann.get(&format!("{path}?confirm=delete")).await;
     assert!(html.contains("Delete for good"));
@@ -911,6 +924,7 @@ async fn long_histories_show_in_pages() {
         let write = TurnWrite {
             expected_next_seq: n,
             next_seq: n + 2,
+            leaf: n + 2 - 1,
             model: "offline",
             messages: &messages,
             now: 1,
@@ -1792,4 +1806,101 @@ async fn conversations_start_in_and_move_between_folders() {
         .post(&path, &[("action", "file"), ("folder", theirs.id.as_str())])
         .await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn any_message_can_be_edited_and_any_reply_regenerated_keeping_the_earlier_versions() {
+    let (app, fake) = portal().await;
+    let ann = Person::new(app).await;
+    let path = ann.start("fake-echo", "one").await;
+    for text in ["two", "three"] {
+        let response = ann.post(&path, &[("message", text)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    // 0 one, 1 reply, 2 two, 3 reply, 4 three, 5 reply. Edit "two" (2): a new 6 beside it.
+    let response = ann
+        .post(
+            &path,
+            &[("action", "edit"), ("seq", "2"), ("message", "two, better")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages.len(), 8);
+    assert_eq!(
+        (messages[6].text.as_str(), messages[6].parent),
+        ("two, better", Some(1))
+    );
+    assert_eq!(messages[7].parent, Some(6));
+    // What went upstream is the branch shown: "one", its reply, "two, better" (not "three").
+    let sent = fake.requests().last().unwrap().body["messages"].clone();
+    let texts: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert_eq!((texts[0], texts[2]), ("one", "two, better"));
+    // The page shows the new branch, with ‹ 2 / 2 › on the edited message.
+    let (_, html) = ann.get(&path).await;
+    assert!(
+        html.contains("two, better") && !html.contains(">three<"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "href=\"{path}?at=2#m-2\" aria-label=\"Previous version\""
+        )),
+        "{html}"
+    );
+    assert!(html.contains("2 / 2"), "{html}");
+    // The earlier version, by its plain link: "two" and "three" again, ‹ 1 / 2 ›.
+    let (status, html) = ann.get(&format!("{path}?at=2")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(">three<") || html.contains("three</p>"),
+        "{html}"
+    );
+    assert!(html.contains("1 / 2"), "{html}");
+    // Sending from that branch continues it (the form carries its last message).
+    assert!(html.contains("name=\"at\" value=\"5\""), "{html}");
+    let response = ann.post(&path, &[("message", "four"), ("at", "5")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let messages = ann.messages(&path).await;
+    assert_eq!(messages[8].parent, Some(5));
+    // Regenerating an earlier reply (1): a sibling of it, answered from "one" alone.
+    let response = ann
+        .post(&path, &[("action", "regenerate"), ("seq", "1")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let messages = ann.messages(&path).await;
+    let last = messages.last().unwrap();
+    assert_eq!((last.parent, last.speaker), (Some(0), Speaker::Assistant));
+    let sent = fake.requests().last().unwrap().body["messages"].clone();
+    assert_eq!(sent.as_array().unwrap().len(), 1);
+    // A branch or message that is not there: not found; a reply is not edited, nor a
+    // message regenerated.
+    assert_eq!(
+        ann.get(&format!("{path}?at=99")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ann.get(&format!("{path}?edit=99")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let refused = ann
+        .post(&path, &[("action", "edit"), ("seq", "1"), ("message", "x")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused = ann
+        .post(&path, &[("action", "regenerate"), ("seq", "0")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    // Another user's conversation: not found, whatever the branch.
+    let bob = Person::new(app).await;
+    assert_eq!(
+        bob.get(&format!("{path}?at=2")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }

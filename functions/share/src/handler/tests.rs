@@ -35,6 +35,7 @@ async fn shared_conversation_with(
     let write = TurnWrite {
         expected_next_seq: 0,
         next_seq: 2,
+        leaf: 2 - 1,
         model: "offline",
         messages: &messages,
         now: 3,

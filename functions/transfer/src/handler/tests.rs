@@ -59,6 +59,7 @@ impl Person {
         let write = shared::store::TurnWrite {
             expected_next_seq: 0,
             next_seq: messages.len() as u32,
+            leaf: (messages.len() as u32).saturating_sub(1),
             model: "offline",
             messages: &messages,
             now: 4,

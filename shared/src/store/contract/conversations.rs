@@ -89,6 +89,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
     let stale = TurnWrite {
         expected_next_seq: 0,
         next_seq: 2,
+        leaf: 2 - 1,
         model: "offline",
         messages: &[],
         now: 1_800_000_002,
@@ -121,6 +122,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
     let write = TurnWrite {
         expected_next_seq: 2,
         next_seq: 2,
+        leaf: 2 - 1,
         model: "other",
         messages: std::slice::from_ref(&regenerated),
         now: 1_800_000_003,
@@ -432,6 +434,7 @@ pub async fn messages_keep_their_attachments<
     let write = TurnWrite {
         expected_next_seq: 2,
         next_seq: 4,
+        leaf: 4 - 1,
         model: "offline",
         messages: &messages,
         now: 1_800_000_002,
@@ -483,6 +486,7 @@ pub async fn messages_keep_their_attachments<
     let write = TurnWrite {
         expected_next_seq: 6,
         next_seq: 6,
+        leaf: 6 - 1,
         messages: &messages,
         now: 1_800_000_004,
         ..write
@@ -532,6 +536,7 @@ async fn send_expiring_apart<S: ConversationStore>(
     let write = TurnWrite {
         expected_next_seq: n,
         next_seq: n + 2,
+        leaf: n + 2 - 1,
         model: "offline",
         messages: &messages,
         now,
@@ -693,4 +698,56 @@ pub async fn pinned_and_archived_conversations_are_listed_apart<
         Err(StoreError::NotFound)
     ));
     assert!(ids(list(Shelf::Pinned).await.unwrap()).is_empty());
+}
+
+/// Branches: each message keeps the message it follows, where that is not the one before it
+/// (an edit's sibling, an edited first message beginning its own), and the conversation the
+/// last message of the branch it shows, which each turn moves.
+pub async fn branches_are_kept<S: ConversationStore + TransferStore + AccountStore>(store: &S) {
+    let ann = owner(store, "brancher").await;
+    let now = 1_800_000_000;
+    let c = conversation("Branches", now);
+    store.create_conversation(&ann, &c).await.unwrap();
+    send(store, &ann, &c.id, "one", now).await;
+    let (read, _) = store.conversation(&ann, &c.id, 0).await.unwrap().unwrap();
+    assert_eq!(read.leaf, Some(1));
+    // An edit of the first message (a root of its own), and a reply regenerated beside 1.
+    let turn = new_turn_id();
+    let mut edit = Message::user(2, &MessageText::parse("one, again").unwrap(), &turn, now);
+    edit.parent = None;
+    let mut reply = Message::pending_reply(3, "offline", &turn, now);
+    reply.parent = Some(2);
+    let mut regenerated = Message::pending_reply(4, "offline", &turn, now);
+    regenerated.parent = Some(0);
+    let messages = [edit, reply, regenerated];
+    let write = TurnWrite {
+        expected_next_seq: 2,
+        next_seq: 5,
+        leaf: 3,
+        model: "offline",
+        messages: &messages,
+        now,
+        spend_limit: None,
+        group_limits: &[],
+        rate: None,
+        expires_at: None,
+    };
+    store.write_turn(&ann, &c.id, &write).await.unwrap();
+    let (read, stored) = store.conversation(&ann, &c.id, 10).await.unwrap().unwrap();
+    assert_eq!(read.leaf, Some(3));
+    let parents: Vec<_> = stored.iter().map(|m| m.parent).collect();
+    assert_eq!(parents, [None, Some(0), None, Some(2), Some(0)]);
+    let earlier = store.messages_before(&ann, &c.id, 5, 10).await.unwrap();
+    assert_eq!(
+        earlier.iter().map(|m| m.parent).collect::<Vec<_>>(),
+        parents
+    );
+    // Exports carry them.
+    let exported = store.export_conversations(&ann).await.unwrap();
+    let (conversation, messages) = exported.iter().find(|(x, _)| x.id == c.id).unwrap();
+    assert_eq!(conversation.leaf, Some(3));
+    assert_eq!(
+        messages.iter().map(|m| m.parent).collect::<Vec<_>>(),
+        parents
+    );
 }

@@ -142,6 +142,7 @@ pub(super) async fn send_limited<S: ConversationStore>(
         let write = TurnWrite {
             expected_next_seq: n,
             next_seq: n + 2,
+            leaf: n + 2 - 1,
             model: "offline",
             messages: &messages,
             now,
@@ -398,6 +399,10 @@ macro_rules! contract_tests {
         #[tokio::test]
         async fn usage_adds_up_by_day() {
             $crate::store::contract::usage_adds_up_by_day(&$make.await).await;
+        }
+        #[tokio::test]
+        async fn branches_are_kept() {
+            $crate::store::contract::branches_are_kept(&$make.await).await;
         }
         #[tokio::test]
         async fn folders_hold_conversations_apart_from_the_recent_list() {

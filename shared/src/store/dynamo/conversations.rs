@@ -351,7 +351,7 @@ impl ConversationStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), conversation_sk(id))))
             .update_expression(format!(
-                "{expiry} next_seq = :next, updated_at = :now, model = :model, \
+                "{expiry} next_seq = :next, updated_at = :now, model = :model, #leaf = :leaf, \
                  GSI1SK = :activity"
             ))
             .set_expression_attribute_values(
@@ -362,6 +362,8 @@ impl ConversationStore for DynamoStore {
             .expression_attribute_values(":next", n(turn.next_seq))
             .expression_attribute_values(":now", n(turn.now))
             .expression_attribute_values(":model", s(turn.model))
+            .expression_attribute_names("#leaf", "leaf")
+            .expression_attribute_values(":leaf", n(turn.leaf))
             .expression_attribute_values(":activity", s(activity_sk(turn.now, id.as_str())))
             .expression_attribute_values(":expected", n(turn.expected_next_seq))
             .build()

@@ -315,14 +315,15 @@ impl ConversationStore for SqliteStore {
             super::usage::check_limits(&tx, owner, &turn.limits())?;
             tx.execute(
                 "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5, \
-                 expires_at = ?6 WHERE owner = ?1 AND id = ?2",
+                 expires_at = ?6, leaf = ?7 WHERE owner = ?1 AND id = ?2",
                 params![
                     owner.as_str(),
                     id.as_str(),
                     turn.next_seq,
                     turn.now as i64,
                     turn.model,
-                    turn.expires_at.map(|t| t as i64)
+                    turn.expires_at.map(|t| t as i64),
+                    turn.leaf
                 ],
             )
             .map_err(backend)?;

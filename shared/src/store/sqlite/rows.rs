@@ -2,10 +2,11 @@
 
 use super::*;
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf, parameters, folder";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, title, model, system, created_at, updated_at, next_seq, share, temporary, expires_at, shelf, parameters, folder, leaf";
 
 pub(super) const MESSAGE_COLUMNS: &str = "seq, speaker, text, state, turn, model, input_tokens, \
-     output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at, attachments";
+     output_tokens, error, updated_at, cost, tokens_estimated, thinking, expires_at, attachments, \
+     parent, root";
 
 pub(super) const ACCOUNT_COLUMNS: &str = "username, email, password, role, disabled, session_epoch, created_at, spend_cap, id, deleting, \
      issuer, subject, groups, member_of";
@@ -65,6 +66,7 @@ pub(super) fn conversation_from_row(row: &Row) -> rusqlite::Result<ConversationR
             None => Default::default(),
         },
         folder: row.get(12)?,
+        leaf: row.get(13)?,
     })
 }
 
@@ -90,6 +92,8 @@ pub(super) fn message_from_row(row: &Row) -> rusqlite::Result<MessageRecord> {
             })?,
             None => Vec::new(),
         },
+        parent: row.get(15)?,
+        root: row.get(16)?,
     })
 }
 
@@ -110,7 +114,8 @@ pub(super) fn insert_message(
     conn.execute(
         &format!(
             "INSERT OR REPLACE INTO messages (owner, conversation, {MESSAGE_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19)"
         ),
         params![
             owner.as_str(),
@@ -133,6 +138,8 @@ pub(super) fn insert_message(
                 .then(|| serde_json::to_string(&r.attachments))
                 .transpose()
                 .map_err(StoreError::backend)?,
+            r.parent,
+            r.root,
         ],
     )
     .map_err(backend)?;
@@ -148,7 +155,7 @@ pub(super) fn insert_conversation(
     conn.execute(
         &format!(
             "INSERT INTO conversations (owner, {CONVERSATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         ),
         params![
             owner.as_str(),
@@ -165,6 +172,7 @@ pub(super) fn insert_conversation(
             r.shelf,
             parameters_json(&r.parameters)?,
             r.folder,
+            r.leaf,
         ],
     )
     .map_err(backend)?;

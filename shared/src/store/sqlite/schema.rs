@@ -171,6 +171,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (owner, id)
      ) WITHOUT ROWID;
      ALTER TABLE conversations ADD COLUMN folder TEXT;",
+    // Branches: the message each follows where it is not the one before, and the branch a
+    // conversation shows.
+    "ALTER TABLE messages ADD COLUMN parent INTEGER;
+     ALTER TABLE messages ADD COLUMN root INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE conversations ADD COLUMN leaf INTEGER;",
 ];
 
 /// Brings the file up to date with `MIGRATIONS`, as one transaction that holds the write lock,
