@@ -188,3 +188,37 @@ test('with the script, the message box stays at the bottom of the screen of a lo
   assert.equal(await plain.page.locator('html.js').count(), 0, 'no script, no sticky box');
   await plain.context.close();
 });
+
+test('without a script: an earlier message edited keeps the first version, and ‹ › links switch between them', async () => {
+  const { context, page } = await signedIn(chrome.browser, { javaScriptEnabled: false });
+  await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake echo' });
+  await page.getByLabel('Message', { exact: true }).fill('Plan a day in Porto');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/\/chat\/[A-Za-z0-9_-]{16}#latest$/);
+  const here = new URL(page.url()).pathname;
+  await page.getByLabel('Message', { exact: true }).fill('Add a museum');
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  await page.waitForURL(/#latest$/);
+
+  // Edit the first message (not the last): a new version, answered from it alone.
+  await page.getByRole('link', { name: 'Edit this message' }).click();
+  assert.equal(await page.getByLabel('Message', { exact: true }).inputValue(), 'Plan a day in Porto');
+  await page.getByLabel('Message', { exact: true }).fill('Plan a day in Lisbon');
+  await page.getByRole('button', { name: 'Send again' }).click();
+  await page.waitForURL(`${BASE}${here}#latest`);
+  const log = page.locator('#log');
+  assert.match(await log.textContent(), /You said: Plan a day in Lisbon/);
+  assert.doesNotMatch(await log.textContent(), /Add a museum/, 'the later message is on the other branch');
+  const versions = page.getByRole('group', { name: 'Versions of this message' });
+  assert.match(await versions.textContent(), /2\s*\/\s*2/);
+
+  // The first version, by its plain link: the whole earlier branch, with its follow-up.
+  await versions.getByRole('link', { name: 'Previous version' }).click();
+  assert.match(await log.textContent(), /Plan a day in Porto/);
+  assert.match(await log.textContent(), /Add a museum/);
+  assert.match(await page.getByRole('group', { name: 'Versions of this message' }).textContent(), /1\s*\/\s*2/);
+  // Back to the newer one.
+  await page.getByRole('group', { name: 'Versions of this message' }).getByRole('link', { name: 'Next version' }).click();
+  assert.match(await log.textContent(), /Plan a day in Lisbon/);
+  await context.close();
+});
