@@ -35,7 +35,8 @@ async function violations(page, view) {
   return found;
 }
 
-// A conversation with a reply in it (Markdown, code, the model's thinking) and a shared link.
+// A conversation with a reply in it (Markdown, code, the model's thinking) in two versions,
+// a shared link, and a folder.
 async function setUp(browser) {
   const { context, page } = await signedIn(browser);
   await page.getByLabel('Model', { exact: true }).selectOption({ label: 'Fake markdown' });
@@ -44,6 +45,10 @@ async function setUp(browser) {
   await page.waitForURL(/\/chat\/[A-Za-z0-9_-]{16}#latest$/);
   await page.locator('#log[data-live="false"]').waitFor();
   const conversation = new URL(page.url()).pathname;
+  // A second version of the reply: the page then links between the two.
+  await page.getByRole('button', { name: 'Regenerate' }).click();
+  await page.getByRole('group', { name: 'Versions of this reply' }).waitFor();
+  await page.locator('#log[data-live="false"]').waitFor();
   await page.locator('details.options').evaluate((d) => { d.open = true; });
   await page.getByRole('button', { name: 'Share a read-only link' }).click();
   const share = await page.locator('#share-link').getAttribute('href');
