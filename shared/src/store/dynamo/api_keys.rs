@@ -35,52 +35,16 @@ impl ApiKeyStore for DynamoStore {
             sk: key_sk(&api_key.id),
             record: ApiKeyRecord::new(api_key, hash),
         })?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .expect("table and item are set");
         let mut lookup = lookup_key(hash.as_str());
         lookup.insert("owner".into(), s(owner.as_str()));
         lookup.insert("id".into(), s(api_key.id.as_str()));
-        let link = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(lookup))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .expect("table and item are set");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().put(link).build())
-            .transact_items(self.account_is_live(owner))
-            .send()
-            .await;
-        let Err(err) = result else { return Ok(()) };
-        match condition_failures(&err) {
-            Some(failed) if failed(2) => Err(StoreError::NotFound),
-            Some(_) => Err(StoreError::Conflict),
-            None => Err(backend(err)),
-        }
+        self.put_new_while_live(owner, vec![item, lookup]).await
     }
 
     async fn api_keys(&self, owner: &Username) -> StoreResult<Vec<ApiKey>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :keys)")
-            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
-            .expression_attribute_values(":keys", s("APIKEY#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        let mut keys = output
-            .items
-            .unwrap_or_default()
+        let mut keys = self
+            .user_items(owner, "APIKEY#")
+            .await?
             .into_iter()
             .map(|item| from_item::<ApiKeyItem>(item)?.record.into_key())
             .collect::<StoreResult<Vec<_>>>()?;

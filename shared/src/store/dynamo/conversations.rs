@@ -7,25 +7,8 @@ pub(super) const SEARCH_READ_BUDGET: usize = 8;
 
 impl ConversationStore for DynamoStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(conversation_item(owner, c)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .expect("table and item are set");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(self.account_is_live(owner))
-            .send()
-            .await;
-        let Err(err) = result else { return Ok(()) };
-        match condition_failures(&err) {
-            Some(failed) if failed(0) => Err(StoreError::Conflict),
-            Some(failed) if failed(1) => Err(StoreError::NotFound),
-            _ => Err(backend(err)),
-        }
+        self.put_new_while_live(owner, vec![conversation_item(owner, c)?])
+            .await
     }
 
     async fn conversation(

@@ -64,41 +64,14 @@ impl DynamoStore {
 
 impl FolderStore for DynamoStore {
     async fn create_folder(&self, owner: &Username, folder: &Folder) -> StoreResult<()> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.folder_item(owner, folder)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .expect("table and item are set");
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(self.account_is_live(owner))
-            .send()
-            .await;
-        let Err(err) = result else { return Ok(()) };
-        match condition_failures(&err) {
-            Some(failed) if failed(1) => Err(StoreError::NotFound),
-            Some(_) => Err(StoreError::Conflict),
-            None => Err(backend(err)),
-        }
+        self.put_new_while_live(owner, vec![self.folder_item(owner, folder)?])
+            .await
     }
 
     async fn folders(&self, owner: &Username) -> StoreResult<Vec<Folder>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :folders)")
-            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
-            .expression_attribute_values(":folders", s("FOLDER#"))
-            .send()
-            .await
-            .map_err(backend)?;
-        let mut list = output
-            .items
-            .unwrap_or_default()
+        let mut list = self
+            .user_items(owner, "FOLDER#")
+            .await?
             .into_iter()
             .map(|item| from_item::<FolderItem>(item)?.record.into_folder())
             .collect::<StoreResult<Vec<_>>>()?;

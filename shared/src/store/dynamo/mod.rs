@@ -177,6 +177,49 @@ impl DynamoStore {
         }
     }
 
+    /// Writes new items of `owner`'s (keys that must not exist yet) in one transaction, only
+    /// while the account is live: `NotFound` if it is gone (or going), `Conflict` if a key
+    /// is taken.
+    async fn put_new_while_live(&self, owner: &Username, items: Vec<Item>) -> StoreResult<()> {
+        let count = items.len();
+        let mut write = self.client.transact_write_items();
+        for item in items {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .expect("table and item are set");
+            write = write.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        let result = write
+            .transact_items(self.account_is_live(owner))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        match condition_failures(&err) {
+            Some(failed) if failed(count) => Err(StoreError::NotFound),
+            Some(_) => Err(StoreError::Conflict),
+            None => Err(backend(err)),
+        }
+    }
+
+    /// `owner`'s items whose sort key starts with `prefix` (a consistent read).
+    async fn user_items(&self, owner: &Username, prefix: &str) -> StoreResult<Vec<Item>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(user_pk(owner.as_str())))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// Deletes every item of partition `pk` (whose sort key starts with `prefix`, if given):
     /// a query for the keys, then batched deletes.
     async fn delete_under(&self, pk: String, prefix: Option<String>) -> StoreResult<()> {
