@@ -336,7 +336,6 @@ async fn prepare_claiming(
                 }
             }
         }
-        let send_limits = limits.for_send(now);
         // The turn's messages go with the conversation when it expires.
         let expires_at = conversation.expiry_after_turn(now, limits.retention_days);
         let mut messages = messages;
@@ -350,9 +349,7 @@ async fn prepare_claiming(
             model: &model.id,
             messages: &messages,
             now,
-            spend_limit: send_limits.spend_limit,
-            group_limits: &send_limits.group_limits,
-            rate: send_limits.rate,
+            limits: limits.for_send(now),
             expires_at,
         };
         match store.write_turn(owner, id, &write).await {

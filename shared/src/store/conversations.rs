@@ -38,27 +38,12 @@ pub struct TurnWrite<'a> {
     /// New messages, or replacements for those with the same `seq`.
     pub messages: &'a [Message],
     pub now: u64,
-    /// Refuse the turn (`SpendCapReached`) if the owner's spend this month has reached the cap.
-    pub spend_limit: Option<SpendLimit>,
-    /// Refuse the turn (`GroupCapReached`) if one of these groups' spend this month has
-    /// reached its cap.
-    pub group_limits: &'a [crate::usage::GroupLimit],
-    /// Count the send against the owner's rate, refusing it (`RateLimited`) past the limit.
-    pub rate: Option<SendRate>,
+    /// The caps the turn is checked against and the send rate it is counted in: refused
+    /// (`SpendCapReached`, `GroupCapReached`, `RateLimited`) with nothing written.
+    pub limits: crate::limits::SendLimits,
     /// When the conversation now expires (`Conversation::expiry_after_turn`); its new
     /// messages carry the same.
     pub expires_at: Option<u64>,
-}
-
-impl TurnWrite<'_> {
-    /// The limits the turn is checked against.
-    pub fn limits(&self) -> crate::limits::SendLimits {
-        crate::limits::SendLimits {
-            spend_limit: self.spend_limit,
-            group_limits: self.group_limits.to_vec(),
-            rate: self.rate,
-        }
-    }
 }
 
 /// Whether `text` contains `query`, ignoring case: how search matches in both backends.

@@ -16,7 +16,7 @@ use crate::conversations::{
 use crate::limits::SendLimits;
 use crate::password::PasswordDigest;
 use crate::session::SessionId;
-use crate::usage::{Charge, Cost, Month, SendRate, SpendLimit, Totals, UsageReport};
+use crate::usage::{Charge, Cost, Month, Totals, UsageReport};
 use crate::users::Username;
 
 pub use dynamo::DynamoStore;

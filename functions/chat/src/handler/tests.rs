@@ -928,9 +928,7 @@ async fn long_histories_show_in_pages() {
             model: "offline",
             messages: &messages,
             now: 1,
-            spend_limit: None,
-            group_limits: &[],
-            rate: None,
+            limits: Default::default(),
             expires_at: None,
         };
         store.write_turn(&ann.name, &id, &write).await.unwrap();

@@ -39,9 +39,7 @@ async fn shared_conversation_with(
         model: "offline",
         messages: &messages,
         now: 3,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at: None,
     };
     store

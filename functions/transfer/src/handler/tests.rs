@@ -63,9 +63,7 @@ impl Person {
             model: "offline",
             messages: &messages,
             now: 4,
-            spend_limit: None,
-            group_limits: &[],
-            rate: None,
+            limits: Default::default(),
             expires_at: None,
         };
         store.write_turn(&self.name, &c.id, &write).await.unwrap();

@@ -93,9 +93,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         model: "offline",
         messages: &[],
         now: 1_800_000_002,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at: None,
     };
     assert!(matches!(
@@ -126,9 +124,7 @@ pub async fn turns_keep_order_and_refuse_stale_writes<S: ConversationStore + Acc
         model: "other",
         messages: std::slice::from_ref(&regenerated),
         now: 1_800_000_003,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at: None,
     };
     store.write_turn(&ann, &c.id, &write).await.unwrap();
@@ -438,9 +434,7 @@ pub async fn messages_keep_their_attachments<
         model: "offline",
         messages: &messages,
         now: 1_800_000_002,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at: None,
     };
     store.write_turn(&ann, &c.id, &write).await.unwrap();
@@ -540,9 +534,7 @@ async fn send_expiring_apart<S: ConversationStore>(
         model: "offline",
         messages: &messages,
         now,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at,
     };
     store.write_turn(owner, id, &write).await.unwrap();
@@ -727,9 +719,7 @@ pub async fn branches_are_kept<S: ConversationStore + TransferStore + AccountSto
         model: "offline",
         messages: &messages,
         now,
-        spend_limit: None,
-        group_limits: &[],
-        rate: None,
+        limits: Default::default(),
         expires_at: None,
     };
     store.write_turn(&ann, &c.id, &write).await.unwrap();

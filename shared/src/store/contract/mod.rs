@@ -146,9 +146,11 @@ pub(super) async fn send_limited<S: ConversationStore>(
             model: "offline",
             messages: &messages,
             now,
-            spend_limit: limits.0,
-            group_limits,
-            rate: limits.1,
+            limits: crate::limits::SendLimits {
+                spend_limit: limits.0,
+                group_limits: group_limits.to_vec(),
+                rate: limits.1,
+            },
             expires_at: None,
         };
         match store.write_turn(owner, id, &write).await {

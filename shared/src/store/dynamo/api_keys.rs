@@ -151,16 +151,11 @@ impl ApiKeyStore for DynamoStore {
     }
 
     async fn api_enabled(&self) -> StoreResult<bool> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output.item.as_ref().is_none_or(api_enabled_in_item))
+        Ok(self
+            .portal_settings()
+            .await?
+            .as_ref()
+            .is_none_or(api_enabled_in_item))
     }
 
     async fn set_api_enabled(&self, enabled: bool) -> StoreResult<()> {

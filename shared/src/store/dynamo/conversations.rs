@@ -5,6 +5,44 @@ use super::*;
 /// Requests one search may make before it returns what it found and where to go on.
 pub(super) const SEARCH_READ_BUDGET: usize = 8;
 
+impl DynamoStore {
+    /// The conversations listed in one index partition (a shelf or a folder), most recent
+    /// activity first.
+    pub(super) async fn list_listing(
+        &self,
+        pk: &str,
+        after: Option<&ActivityCursor>,
+        limit: usize,
+    ) -> StoreResult<Page<Conversation>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::ACCOUNTS_INDEX)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit((limit + 1) as i32);
+        let query = match after {
+            Some(after) => query
+                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
+                .expression_attribute_values(":after", s(activity_sk(after.updated_at, &after.id))),
+            None => query.key_condition_expression("GSI1PK = :pk"),
+        };
+        let output = query.send().await.map_err(backend)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(conversation_from_item)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // Paged first, so the next page starts where this one's read stopped.
+        let mut page = Page::of_conversations(items, limit);
+        let now = crate::session::now();
+        page.items.retain(|c| !c.is_expired(now));
+        Ok(page)
+    }
+}
+
 impl ConversationStore for DynamoStore {
     async fn create_conversation(&self, owner: &Username, c: &Conversation) -> StoreResult<()> {
         self.put_new_while_live(owner, vec![conversation_item(owner, c)?])
@@ -322,9 +360,8 @@ impl ConversationStore for DynamoStore {
         id: &ConversationId,
         turn: &TurnWrite<'_>,
     ) -> StoreResult<()> {
-        if let Some(refusal) = super::usage::LimitChecks::refused_at_once(&turn.limits()) {
-            return Err(refusal);
-        }
+        // Checked first: a cap of zero refuses before anything is sent.
+        let limits = self.limit_checks(owner, &turn.limits)?;
         let pk = user_pk(owner.as_str());
         let expiry = match turn.expires_at {
             Some(_) => "SET expires_at = :expires,",
@@ -371,7 +408,6 @@ impl ConversationStore for DynamoStore {
         for message in turn.messages {
             attachments.extend(attachment_items(owner, id, message)?);
         }
-        let limits = self.limit_checks(owner, &turn.limits(), live_at + 1);
         for item in limits.items.iter().cloned() {
             write = write.transact_items(item);
         }
@@ -393,7 +429,7 @@ impl ConversationStore for DynamoStore {
             if failed(live_at) {
                 return Err(StoreError::NotFound);
             }
-            if let Some(refusal) = limits.refusal(&failed) {
+            if let Some(refusal) = limits.refusal(live_at + 1, &failed) {
                 return Err(refusal);
             }
             return Err(backend(err));

@@ -17,42 +17,6 @@ struct FolderItem {
 }
 
 impl DynamoStore {
-    /// The conversations listed in one index partition (a shelf or a folder), most recent
-    /// activity first.
-    pub(super) async fn list_listing(
-        &self,
-        pk: &str,
-        after: Option<&ActivityCursor>,
-        limit: usize,
-    ) -> StoreResult<Page<Conversation>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(table::ACCOUNTS_INDEX)
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
-            .limit((limit + 1) as i32);
-        let query = match after {
-            Some(after) => query
-                .key_condition_expression("GSI1PK = :pk AND GSI1SK < :after")
-                .expression_attribute_values(":after", s(activity_sk(after.updated_at, &after.id))),
-            None => query.key_condition_expression("GSI1PK = :pk"),
-        };
-        let output = query.send().await.map_err(backend)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(conversation_from_item)
-            .collect::<StoreResult<Vec<_>>>()?;
-        // Paged first, so the next page starts where this one's read stopped.
-        let mut page = Page::of_conversations(items, limit);
-        let now = crate::session::now();
-        page.items.retain(|c| !c.is_expired(now));
-        Ok(page)
-    }
-
     fn folder_item(&self, owner: &Username, folder: &Folder) -> StoreResult<Item> {
         to_item(&FolderItem {
             pk: user_pk(owner.as_str()),

@@ -68,7 +68,7 @@ fn counter_values(charge: &Charge) -> HashMap<String, AttributeValue> {
     ])
 }
 
-/// A send's limits as items of its transaction, and where each sits in it.
+/// A send's limits as items of its transaction, and where each sits among them.
 pub(super) struct LimitChecks {
     pub items: Vec<TransactWriteItem>,
     cap_at: Option<usize>,
@@ -77,25 +77,10 @@ pub(super) struct LimitChecks {
 }
 
 impl LimitChecks {
-    /// A cap of zero refuses every send, spent or not: a total not written yet passes the
-    /// transaction's check (`attribute_not_exists`), so it is refused here, before it.
-    pub fn refused_at_once(limits: &SendLimits) -> Option<StoreError> {
-        if limits
-            .spend_limit
-            .is_some_and(|l| l.cap == crate::usage::Cost::ZERO)
-        {
-            return Some(StoreError::SpendCapReached);
-        }
-        limits
-            .group_limits
-            .iter()
-            .find(|l| l.cap == crate::usage::Cost::ZERO)
-            .map(|l| StoreError::GroupCapReached(l.group.clone()))
-    }
-
-    /// The limit that cancelled the transaction, if one did (`failed` says which items'
-    /// conditions failed, by position).
-    pub fn refusal(&self, failed: impl Fn(usize) -> bool) -> Option<StoreError> {
+    /// The limit that cancelled the transaction, if one did: `failed` says which of its
+    /// items' conditions failed, by position, and these items start at position `first`.
+    pub fn refusal(&self, first: usize, failed: impl Fn(usize) -> bool) -> Option<StoreError> {
+        let failed = |at: usize| failed(first + at);
         if self.cap_at.is_some_and(&failed) {
             return Some(StoreError::SpendCapReached);
         }
@@ -109,14 +94,36 @@ impl LimitChecks {
 }
 
 impl DynamoStore {
-    /// The checks of `limits` for a transaction whose items so far number `first`: each
-    /// cap's total must be below it, and the send is counted against the rate.
+    /// The portal's settings item (the default spend cap, the API switch), if written.
+    pub(super) async fn portal_settings(&self) -> StoreResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(output.item)
+    }
+
+    /// The checks of `limits` as transaction items: each cap's total must be below it, and
+    /// the send is counted against the rate. A cap of zero refuses every send, spent or not:
+    /// a total not written yet would pass the transaction's check (`attribute_not_exists`),
+    /// so it is refused here, before any.
     pub(super) fn limit_checks(
         &self,
         owner: &Username,
         limits: &SendLimits,
-        first: usize,
-    ) -> LimitChecks {
+    ) -> StoreResult<LimitChecks> {
+        let zero = crate::usage::Cost::ZERO;
+        if limits.spend_limit.is_some_and(|l| l.cap == zero) {
+            return Err(StoreError::SpendCapReached);
+        }
+        if let Some(l) = limits.group_limits.iter().find(|l| l.cap == zero) {
+            return Err(StoreError::GroupCapReached(l.group.clone()));
+        }
         let mut checks = LimitChecks {
             items: Vec::new(),
             cap_at: None,
@@ -142,7 +149,7 @@ impl DynamoStore {
                 ),
                 limit.cap,
             );
-            checks.cap_at = Some(first + checks.items.len());
+            checks.cap_at = Some(checks.items.len());
             checks
                 .items
                 .push(TransactWriteItem::builder().condition_check(check).build());
@@ -152,7 +159,7 @@ impl DynamoStore {
             let check = below(group_spend_key(&limit.group, limit.month), limit.cap);
             checks
                 .group_at
-                .push((first + checks.items.len(), limit.group.clone()));
+                .push((checks.items.len(), limit.group.clone()));
             checks
                 .items
                 .push(TransactWriteItem::builder().condition_check(check).build());
@@ -171,12 +178,12 @@ impl DynamoStore {
                 .expression_attribute_values(":limit", n(rate.limit))
                 .build()
                 .expect("table, key and expression are set");
-            checks.rate_at = Some(first + checks.items.len());
+            checks.rate_at = Some(checks.items.len());
             checks
                 .items
                 .push(TransactWriteItem::builder().update(count).build());
         }
-        checks
+        Ok(checks)
     }
     /// The counters a reply's usage is added to, as atomic `ADD`s: the user's month, model and
     /// conversation, and each of its groups' month.
@@ -252,11 +259,9 @@ impl DynamoStore {
 
 impl UsageStore for DynamoStore {
     async fn reserve_send(&self, owner: &Username, limits: &SendLimits) -> StoreResult<()> {
-        if let Some(refusal) = LimitChecks::refused_at_once(limits) {
-            return Err(refusal);
-        }
+        let checks = self.limit_checks(owner, limits)?;
+        // After the account's check.
         let limits_at = 1;
-        let checks = self.limit_checks(owner, limits, limits_at);
         let mut write = self
             .client
             .transact_write_items()
@@ -277,7 +282,9 @@ impl UsageStore for DynamoStore {
         if failed(0) {
             return Err(StoreError::NotFound);
         }
-        Err(checks.refusal(&failed).unwrap_or_else(|| backend(err)))
+        Err(checks
+            .refusal(limits_at, &failed)
+            .unwrap_or_else(|| backend(err)))
     }
 
     async fn record_usage(&self, owner: &Username, charge: &Charge) -> StoreResult<()> {
@@ -404,16 +411,11 @@ impl UsageStore for DynamoStore {
     }
 
     async fn default_spend_cap(&self) -> StoreResult<Option<Cost>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(SETTINGS_PK.into(), SPEND_CAP_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(output.item.as_ref().and_then(spend_cap_from_item))
+        Ok(self
+            .portal_settings()
+            .await?
+            .as_ref()
+            .and_then(spend_cap_from_item))
     }
 
     async fn set_default_spend_cap(&self, cap: Option<Cost>) -> StoreResult<()> {

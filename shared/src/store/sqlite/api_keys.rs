@@ -63,10 +63,8 @@ impl ApiKeyStore for SqliteStore {
                     r.keeps_conversations,
                 ],
             )
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
-                _ => backend(e),
-            })?;
+            // A taken key is a `Conflict` (`backend` says so).
+            .map_err(backend)?;
             tx.commit().map_err(backend)
         })
     }

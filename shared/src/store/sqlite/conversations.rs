@@ -312,7 +312,7 @@ impl ConversationStore for SqliteStore {
                 Some(seq) if seq != turn.expected_next_seq => return Err(StoreError::Conflict),
                 Some(_) => {}
             }
-            super::usage::check_limits(&tx, owner, &turn.limits())?;
+            super::usage::check_limits(&tx, owner, &turn.limits)?;
             tx.execute(
                 "UPDATE conversations SET next_seq = ?3, updated_at = ?4, model = ?5, \
                  expires_at = ?6, leaf = ?7 WHERE owner = ?1 AND id = ?2",

@@ -46,10 +46,8 @@ impl FolderStore for SqliteStore {
                     r.created_at as i64
                 ],
             )
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
-                _ => backend(e),
-            })?;
+            // A taken key is a `Conflict` (`backend` says so).
+            .map_err(backend)?;
             tx.commit().map_err(backend)
         })
     }
